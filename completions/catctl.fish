@@ -1,0 +1,1 @@
+complete --keep-order --exclusive --command catctl --arguments "(COMPLETE=fish catctl -- (commandline --current-process --tokenize --cut-at-cursor) (commandline --current-token))"

@@ -1,0 +1,300 @@
+//! The farm: the directory holding `catctl.toml`, `templates/`, `cats/` and `secret/`, its
+//! settings merged with the command line, and its cats.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, bail};
+
+use crate::config::{self, CatConfig, ConfigError, FarmConfig};
+use crate::names;
+use crate::problems;
+
+pub const CONFIG_FILE: &str = "catctl.toml";
+pub const CATS_DIR: &str = "cats";
+pub const CAT_FILE: &str = "cat.toml";
+pub const CAT_TEMPLATE_DIR: &str = "templates/cat";
+pub const SECRET_DIR: &str = "secret";
+
+/// Settings given on the command line (or their environment variables); each wins over
+/// `catctl.toml`.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub context: Option<String>,
+    pub namespace: Option<String>,
+    pub registry: Option<String>,
+}
+
+/// What a command works with: flags merged over `catctl.toml`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub registry: String,
+    pub namespace: String,
+    pub context: Option<String>,
+    pub concurrency: usize,
+}
+
+/// A farm found on disk.
+#[derive(Debug, Clone)]
+pub struct Farm {
+    pub root: PathBuf,
+    pub config_path: PathBuf,
+    pub settings: Settings,
+}
+
+/// One cat: its directory and its parsed `cat.toml`.
+#[derive(Debug, Clone)]
+pub struct Cat {
+    pub name: String,
+    pub dir: PathBuf,
+    pub config: CatConfig,
+}
+
+impl Cat {
+    /// `<registry>/<cat>:<version>`.
+    pub fn image(&self, settings: &Settings) -> String {
+        format!(
+            "{}/{}:{}",
+            settings.registry, self.name, self.config.version
+        )
+    }
+}
+
+/// Finds `catctl.toml`: the explicit path when given, else the nearest one at or above `cwd`,
+/// the way cargo finds `Cargo.toml`.
+pub fn find_config(explicit: Option<&Path>, cwd: &Path) -> Result<PathBuf> {
+    if let Some(path) = explicit {
+        let path = cwd.join(path);
+        if !path.is_file() {
+            bail!("config file {} does not exist", path.display());
+        }
+        return Ok(path);
+    }
+    for dir in cwd.ancestors() {
+        let candidate = dir.join(CONFIG_FILE);
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+    }
+    bail!(
+        "could not find {CONFIG_FILE} in {} or any parent directory — run catctl inside a farm, \
+         or pass --config FILE",
+        cwd.display()
+    )
+}
+
+impl Farm {
+    /// Locates and loads the farm, applying `overrides`.
+    pub fn discover(overrides: &Overrides, cwd: &Path) -> Result<Farm> {
+        let config_path = find_config(overrides.config.as_deref(), cwd)?;
+        let config: FarmConfig = config::load(&config_path)?;
+        let root = config_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| cwd.to_path_buf());
+        let settings = Settings {
+            registry: overrides.registry.clone().unwrap_or(config.registry),
+            namespace: overrides.namespace.clone().unwrap_or(config.namespace),
+            context: overrides.context.clone().or(config.context),
+            concurrency: usize::from(config.concurrency.max(1)),
+        };
+        validate_registry(&settings.registry)
+            .with_context(|| format!("checking `registry` in {}", config_path.display()))?;
+        Ok(Farm {
+            root,
+            config_path,
+            settings,
+        })
+    }
+
+    pub fn cats_dir(&self) -> PathBuf {
+        self.root.join(CATS_DIR)
+    }
+
+    pub fn cat_dir(&self, name: &str) -> PathBuf {
+        self.cats_dir().join(name)
+    }
+
+    pub fn template_dir(&self) -> PathBuf {
+        self.root.join(CAT_TEMPLATE_DIR)
+    }
+
+    /// A path relative to the farm root, for messages.
+    pub fn display_path<'a>(&self, path: &'a Path) -> std::path::Display<'a> {
+        path.strip_prefix(&self.root).unwrap_or(path).display()
+    }
+
+    /// Names of every cat directory, sorted.
+    pub fn cat_names(&self) -> Result<Vec<String>> {
+        cat_dir_names(&self.cats_dir())
+            .with_context(|| format!("cannot list {}", self.cats_dir().display()))
+    }
+
+    /// Loads one cat, with an error that says what to do when it does not exist.
+    pub fn cat(&self, name: &str) -> Result<Cat> {
+        let dir = self.cat_dir(name);
+        if !dir.is_dir() {
+            let known = self.cat_names().unwrap_or_default();
+            let known = if known.is_empty() {
+                "the farm has no cats yet".to_string()
+            } else {
+                format!("known cats: {}", known.join(", "))
+            };
+            bail!(
+                "no cat named '{name}' in {} ({known}) — create it with `catctl copycat {name}`",
+                self.cats_dir().display()
+            );
+        }
+        names::validate_cat_name(name)
+            .with_context(|| format!("{} is not a valid cat directory", dir.display()))?;
+        let file = dir.join(CAT_FILE);
+        if !file.is_file() {
+            bail!(
+                "{} has no {CAT_FILE} — every cat needs one with at least `version = \"v1\"`",
+                dir.display()
+            );
+        }
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        let config: CatConfig = config::parse(&file, &text)?;
+        if let Err(message) = config::validate_version(&config.version) {
+            return Err(ConfigError {
+                file,
+                line: line_of_key(&text, "version"),
+                column: None,
+                key: Some("version".to_string()),
+                message,
+            }
+            .into());
+        }
+        Ok(Cat {
+            name: name.to_string(),
+            dir,
+            config,
+        })
+    }
+
+    /// The cats named on the command line (each once, in the order given), or every cat with
+    /// `all`. Every unknown name is reported at once.
+    pub fn select(&self, names: &[String], all: bool) -> Result<Vec<Cat>> {
+        let names = if all {
+            self.cat_names()?
+        } else {
+            let mut unique: Vec<String> = Vec::new();
+            for name in names {
+                if !unique.contains(name) {
+                    unique.push(name.clone());
+                }
+            }
+            unique
+        };
+        let mut cats = Vec::new();
+        let mut errors = Vec::new();
+        for name in &names {
+            match self.cat(name) {
+                Ok(cat) => cats.push(cat),
+                Err(err) => errors.push(format!("{err:#}")),
+            }
+        }
+        if errors.is_empty() {
+            return Ok(cats);
+        }
+        let summary = format!("{} of the cats named cannot be used", errors.len());
+        Err(problems::combine(&summary, &errors))
+    }
+}
+
+/// Directory names under `cats_dir` (hidden ones skipped), sorted; empty when it is missing.
+pub fn cat_dir_names(cats_dir: &Path) -> std::io::Result<Vec<String>> {
+    let entries = match std::fs::read_dir(cats_dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(err) => return Err(err),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        if !entry.file_type()?.is_dir() {
+            continue;
+        }
+        if let Some(name) = entry.file_name().to_str()
+            && !name.starts_with('.')
+        {
+            names.push(name.to_string());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+fn line_of_key(text: &str, key: &str) -> Option<usize> {
+    text.lines()
+        .position(|line| {
+            line.trim_start()
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map(|index| index + 1)
+}
+
+/// A registry is `host[:port][/path…]`, lower case, no scheme and no tag.
+fn validate_registry(registry: &str) -> Result<()> {
+    if registry.contains("://") {
+        bail!(
+            "registry '{registry}' must not include a scheme: write e.g. 127.0.0.1:5000 or gcr.io/project"
+        );
+    }
+    let (host, path) = registry.split_once('/').unwrap_or((registry, ""));
+    let host_ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    let path_ok = path.split('/').all(|part| {
+        path.is_empty()
+            || (!part.is_empty()
+                && part.chars().all(|c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')
+                }))
+    });
+    if !host_ok || !path_ok || registry.ends_with('/') {
+        bail!(
+            "registry '{registry}' is not a valid image repository prefix: write host[:port][/path] \
+             in lower case, e.g. 127.0.0.1:5000 or gcr.io/cream-heros"
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registries() {
+        for ok in [
+            "127.0.0.1:5000",
+            "gcr.io/cream-heros",
+            "localhost:5000/a/b",
+            "[::1]:5000",
+        ] {
+            assert!(validate_registry(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "https://gcr.io",
+            "gcr.io/Cream",
+            "gcr.io/",
+            "gcr.io//x",
+            "a b",
+        ] {
+            assert!(validate_registry(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn finds_key_lines() {
+        let text = "# c\n\nversion = \"x\"\n";
+        assert_eq!(line_of_key(text, "version"), Some(3));
+        assert_eq!(line_of_key("versions = 1", "version"), None);
+    }
+}

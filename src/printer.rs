@@ -1,0 +1,210 @@
+//! The one place that writes to the terminal: data to stdout (a table or JSON), everything
+//! else (status, warnings, errors) to stderr, in colour only when wanted.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::{IsTerminal, Write};
+
+use serde::Serialize;
+
+/// How data is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+/// How much is said on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verbosity {
+    Quiet,
+    Normal,
+    Verbose,
+}
+
+/// The colour decision: `--color`, then `NO_COLOR`, then whether the stream is a terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorMode {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Color {
+    Red,
+    Green,
+    Yellow,
+    Blue,
+    Magenta,
+    Cyan,
+    Bold,
+    Dim,
+}
+
+impl Color {
+    fn code(self) -> &'static str {
+        match self {
+            Color::Red => "31",
+            Color::Green => "32",
+            Color::Yellow => "33",
+            Color::Blue => "34",
+            Color::Magenta => "35",
+            Color::Cyan => "36",
+            Color::Bold => "1",
+            Color::Dim => "2",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Printer {
+    pub format: Format,
+    pub verbosity: Verbosity,
+    stdout_color: bool,
+    stderr_color: bool,
+    stderr_terminal: bool,
+}
+
+fn wants_color(mode: ColorMode, is_terminal: bool) -> bool {
+    match mode {
+        ColorMode::Always => true,
+        ColorMode::Never => false,
+        ColorMode::Auto => {
+            is_terminal && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+        }
+    }
+}
+
+impl Printer {
+    pub fn new(format: Format, verbosity: Verbosity, color: ColorMode) -> Printer {
+        let stderr_terminal = std::io::stderr().is_terminal();
+        Printer {
+            format,
+            verbosity,
+            stdout_color: wants_color(color, std::io::stdout().is_terminal()),
+            stderr_color: wants_color(color, stderr_terminal),
+            stderr_terminal,
+        }
+    }
+
+    /// Whether live progress (spinners, bars) may be drawn on stderr.
+    pub fn shows_progress(&self) -> bool {
+        self.stderr_terminal && self.verbosity >= Verbosity::Normal && self.format == Format::Table
+    }
+
+    pub fn paint_stdout(&self, text: &str, color: Color) -> String {
+        paint(self.stdout_color, text, color)
+    }
+
+    pub fn paint_stderr(&self, text: &str, color: Color) -> String {
+        paint(self.stderr_color, text, color)
+    }
+
+    /// A status line such as `     Created cats/dd`, like cargo's. Hidden by `-q`.
+    pub fn status(&self, verb: &str, message: &str) {
+        if self.verbosity >= Verbosity::Normal {
+            let verb = self.paint_stderr(&format!("{verb:>12}"), Color::Green);
+            eprintln!("{verb} {message}");
+        }
+    }
+
+    /// Extra detail shown with `-v`.
+    pub fn detail(&self, message: &str) {
+        if self.verbosity >= Verbosity::Verbose {
+            eprintln!("{}", self.paint_stderr(message, Color::Dim));
+        }
+    }
+
+    pub fn warn(&self, message: &str) {
+        eprintln!("{} {message}", self.paint_stderr("warning:", Color::Yellow));
+    }
+
+    /// An error with its chain of causes, printed once, at the top.
+    pub fn error(&self, error: &anyhow::Error) {
+        eprintln!("{} {error}", self.paint_stderr("error:", Color::Red));
+        for cause in error.chain().skip(1) {
+            eprintln!("  {} {cause}", self.paint_stderr("caused by:", Color::Red));
+        }
+    }
+
+    /// Data for stdout. A closed pipe (e.g. `| head`) is not an error worth a panic.
+    pub fn data(&self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    }
+
+    /// `value` as pretty JSON on stdout.
+    pub fn json<T: Serialize + ?Sized>(&self, value: &T) -> anyhow::Result<()> {
+        let mut text = serde_json::to_string_pretty(value)?;
+        text.push('\n');
+        self.data(&text);
+        Ok(())
+    }
+
+    /// Rows under a header, in columns separated by three spaces, as kubectl prints them.
+    pub fn table(&self, header: &[&str], rows: &[Vec<String>]) {
+        self.data(&render_table(header, rows));
+    }
+}
+
+fn paint(enabled: bool, text: &str, color: Color) -> String {
+    if enabled {
+        format!("\x1b[{}m{text}\x1b[0m", color.code())
+    } else {
+        text.to_string()
+    }
+}
+
+/// Pads every column to its widest cell; the last column is not padded.
+pub fn render_table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    for row in std::iter::once(&header).chain(rows) {
+        let mut line = String::new();
+        for (index, cell) in row.iter().enumerate() {
+            if index + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                let pad = widths[index] - cell.chars().count();
+                line.push_str(cell);
+                line.push_str(&" ".repeat(pad + 3));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_columns_line_up() {
+        let rows = vec![
+            vec!["dd".to_string(), "v1".to_string()],
+            vec!["chuchu".to_string(), "v12".to_string()],
+        ];
+        assert_eq!(
+            render_table(&["CAT", "VERSION"], &rows),
+            "CAT      VERSION\ndd       v1\nchuchu   v12\n"
+        );
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        assert_eq!(paint(false, "x", Color::Red), "x");
+        assert_eq!(paint(true, "x", Color::Red), "\x1b[31mx\x1b[0m");
+        assert!(wants_color(ColorMode::Always, false));
+        assert!(!wants_color(ColorMode::Never, true));
+        assert!(!wants_color(ColorMode::Auto, false));
+    }
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests of the real `catctl` binary: one integration-test binary, one module per
+//! area. Shared fixtures live in `common`.
+
+mod common;
+
+mod completions;
+mod config_errors;
+mod context_cmd;
+mod copycat;
+mod list;
+mod services;
