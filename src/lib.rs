@@ -3,6 +3,7 @@
 //! `main` parses the command line, sets up printing, runs one command from `commands/` and turns
 //! its outcome into the process exit code. Errors are printed once, here, with their causes.
 
+pub mod cat_runtime;
 pub mod cli;
 pub mod commands;
 pub mod complete;
