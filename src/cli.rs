@@ -104,8 +104,42 @@ pub enum Command {
     Context(ContextArgs),
     /// List the farm's cats and their versions
     List(ListArgs),
+    /// Sync, list and verify the cats' tokens (secret/ → Kubernetes Secrets)
+    #[command(subcommand)]
+    Secret(SecretCommand),
     /// Print the shell completion script (cat names complete at TAB time)
     Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Create or update one Secret per entry of secret/ (values are never printed)
+    Sync(SecretSyncArgs),
+    /// Compare secret/ with the cluster's Secrets by fingerprint
+    List(SecretListArgs),
+    /// Ask Slack (auth.test) whose bot each cat's token belongs to
+    Verify(SecretVerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SecretSyncArgs {
+    /// Also delete catctl-managed Secrets whose entry in secret/ is gone
+    #[arg(long)]
+    pub prune: bool,
+
+    /// Say what would change, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SecretListArgs {}
+
+#[derive(Debug, Args)]
+pub struct SecretVerifyArgs {
+    /// Cats whose tokens to check [default: every cat with an entry in secret/]
+    #[arg(value_name = "CAT", add = ArgValueCompleter::new(complete_cat_names))]
+    pub cats: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,7 @@ pub struct Context {
     pub printer: Printer,
     overrides: Overrides,
     farm: OnceLock<Farm>,
+    kube: tokio::sync::OnceCell<kube::Client>,
 }
 
 impl Context {
@@ -21,6 +22,7 @@ impl Context {
             printer,
             overrides,
             farm: OnceLock::new(),
+            kube: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -32,6 +34,16 @@ impl Context {
         let cwd = current_dir()?;
         let farm = Farm::discover(&self.overrides, &cwd)?;
         Ok(self.farm.get_or_init(|| farm))
+    }
+}
+
+impl Context {
+    /// The cluster client for the farm's context, created on first use.
+    pub async fn kube(&self) -> Result<&kube::Client> {
+        let settings = &self.farm()?.settings;
+        self.kube
+            .get_or_try_init(|| crate::k8s::client(settings))
+            .await
     }
 }
 

@@ -11,10 +11,13 @@ pub mod config;
 pub mod context;
 pub mod copycat;
 pub mod farm;
+pub mod http;
+pub mod k8s;
 pub mod names;
 pub mod overlay;
 pub mod printer;
 pub mod problems;
+pub mod secrets;
 
 use std::process::ExitCode;
 

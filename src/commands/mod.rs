@@ -5,6 +5,7 @@ mod completions;
 mod context;
 mod copycat;
 mod list;
+mod secret;
 
 use std::process::ExitCode;
 
@@ -42,6 +43,7 @@ pub async fn run(ctx: &Context, command: &Command) -> Result<ExitStatus> {
         Command::Copycat(args) => copycat::run(ctx, args),
         Command::Context(args) => context::run(ctx, args),
         Command::List(args) => list::run(ctx, args),
+        Command::Secret(command) => secret::run(ctx, command).await,
         Command::Completions(args) => completions::run(ctx, args),
     }
 }

@@ -8,4 +8,6 @@ mod config_errors;
 mod context_cmd;
 mod copycat;
 mod list;
+mod secret;
 mod services;
+mod slack;

@@ -1,0 +1,119 @@
+//! Secrets in the cluster: list, server-side apply, delete. Values stay in `SecretValue`.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context as _, Result};
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{DeleteParams, ListParams, ObjectMeta, Patch, PatchParams};
+use kube::{Api, Client};
+
+use crate::k8s::{CAT_LABEL, FIELD_MANAGER, MANAGED_BY, MANAGED_BY_LABEL};
+use crate::secrets::{LocalSecret, SecretValue, fingerprint};
+
+/// A Secret as the cluster has it.
+#[derive(Debug, Clone)]
+pub struct ClusterSecret {
+    pub name: String,
+    pub managed: bool,
+    pub labels: BTreeMap<String, String>,
+    pub data: BTreeMap<String, SecretValue>,
+}
+
+impl ClusterSecret {
+    pub fn fingerprint(&self) -> String {
+        fingerprint(self.data.iter().map(|(k, v)| (k.as_str(), v.expose())))
+    }
+}
+
+/// Every Secret of the namespace, in one request.
+pub async fn list(client: &Client, namespace: &str) -> Result<Vec<ClusterSecret>> {
+    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let list = api
+        .list(&ListParams::default())
+        .await
+        .with_context(|| format!("listing Secrets in namespace {namespace}"))?;
+    Ok(list.items.into_iter().map(from_cluster).collect())
+}
+
+fn from_cluster(secret: Secret) -> ClusterSecret {
+    let labels = secret.metadata.labels.unwrap_or_default();
+    let mut data: BTreeMap<String, SecretValue> = secret
+        .data
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, SecretValue::new(v.0)))
+        .collect();
+    for (k, v) in secret.string_data.unwrap_or_default() {
+        data.insert(k, SecretValue::new(v.into_bytes()));
+    }
+    ClusterSecret {
+        name: secret.metadata.name.unwrap_or_default(),
+        managed: labels.get(MANAGED_BY_LABEL).map(String::as_str) == Some(MANAGED_BY),
+        labels,
+        data,
+    }
+}
+
+/// The labels catctl puts on the Secret made from `local`.
+pub fn labels_for(cat: Option<&str>) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::from([(MANAGED_BY_LABEL.to_string(), MANAGED_BY.to_string())]);
+    if let Some(cat) = cat {
+        labels.insert(CAT_LABEL.to_string(), cat.to_string());
+    }
+    labels
+}
+
+/// Creates or updates the Secret from `local` by server-side apply. `secret/` is the source of
+/// truth, so catctl takes ownership of the fields (force) from e.g. an earlier `kubectl create`.
+pub async fn apply(
+    client: &Client,
+    namespace: &str,
+    local: &LocalSecret,
+    cat: Option<&str>,
+) -> Result<()> {
+    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let secret = Secret {
+        metadata: ObjectMeta {
+            name: Some(local.name.clone()),
+            namespace: Some(namespace.to_string()),
+            labels: Some(labels_for(cat)),
+            ..ObjectMeta::default()
+        },
+        type_: Some("Opaque".to_string()),
+        data: Some(
+            local
+                .data
+                .iter()
+                .map(|(k, v)| (k.clone(), ByteString(v.expose().to_vec())))
+                .collect(),
+        ),
+        ..Secret::default()
+    };
+    api.patch(
+        &local.name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&secret),
+    )
+    .await
+    .with_context(|| format!("applying Secret {} in namespace {namespace}", local.name))?;
+    Ok(())
+}
+
+pub async fn delete(client: &Client, namespace: &str, name: &str) -> Result<()> {
+    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    api.delete(name, &DeleteParams::default())
+        .await
+        .with_context(|| format!("deleting Secret {name} in namespace {namespace}"))?;
+    Ok(())
+}
+
+/// Whether the Secret `name` exists (one GET).
+pub async fn exists(client: &Client, namespace: &str, name: &str) -> Result<bool> {
+    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let found = api
+        .get_metadata_opt(name)
+        .await
+        .with_context(|| format!("looking up Secret {name} in namespace {namespace}"))?;
+    Ok(found.is_some())
+}
