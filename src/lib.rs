@@ -11,7 +11,7 @@ pub mod config;
 pub mod context;
 pub mod copycat;
 pub mod farm;
-pub mod http;
+pub mod http_client;
 pub mod k8s;
 pub mod names;
 pub mod overlay;

@@ -10,7 +10,7 @@ use crate::cat_runtime::secret_name;
 use crate::cli::{SecretCommand, SecretSyncArgs, SecretVerifyArgs};
 use crate::commands::ExitStatus;
 use crate::context::Context;
-use crate::http::HttpClient;
+use crate::http_client::HttpClient;
 use crate::k8s;
 use crate::printer::Format;
 use crate::secrets::slack;

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use serde::{Deserialize, Serialize};
 
-use crate::http::HttpClient;
+use crate::http_client::HttpClient;
 use crate::secrets::{LocalSecret, SecretValue};
 
 /// Slack's Web API, unless `CATCTL_SLACK_API_URL` says otherwise.
