@@ -51,6 +51,12 @@ pub struct CatConfig {
     /// The Slack bot user name when it differs from the cat's name.
     #[serde(default)]
     pub slack_user: Option<String>,
+    /// The port of the cat's HTTP health endpoint; when set, Kubernetes probes it.
+    #[serde(default)]
+    pub health_port: Option<u16>,
+    /// CPU and memory for the cat's container.
+    #[serde(default)]
+    pub resources: Resources,
     /// The character, read by the cat's engine; catctl does not interpret it.
     #[serde(default)]
     pub character: toml::Table,
@@ -58,6 +64,28 @@ pub struct CatConfig {
 
 fn default_replicas() -> u32 {
     1
+}
+
+/// `[resources]` of cat.toml, as Kubernetes quantities.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Resources {
+    /// CPU requested, e.g. "10m".
+    pub cpu: String,
+    /// Memory requested, e.g. "64Mi".
+    pub memory: String,
+    /// The memory limit, above which the cat is OOMKilled.
+    pub memory_limit: String,
+}
+
+impl Default for Resources {
+    fn default() -> Self {
+        Resources {
+            cpu: "10m".to_string(),
+            memory: "64Mi".to_string(),
+            memory_limit: "128Mi".to_string(),
+        }
+    }
 }
 
 /// A configuration file that could not be read or understood, located to the line.

@@ -13,6 +13,7 @@ pub mod copycat;
 pub mod farm;
 pub mod http_client;
 pub mod k8s;
+pub mod manifest;
 pub mod names;
 pub mod overlay;
 pub mod printer;

@@ -1,0 +1,372 @@
+//! Rendering a cat's Kubernetes workload from `templates/deployment.yaml` (or the cat's own
+//! `cats/<cat>/deployment.yaml`) with minijinja. Pure: no I/O beyond reading the template.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, bail};
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+
+use crate::cat_runtime::{
+    DEFAULT_HEALTH_PORT, HEALTH_PORT_ENV, SECRET_DIR_ENV, SECRET_MOUNT_PATH, secret_name,
+};
+use crate::config::Resources;
+use crate::farm::{Cat, Farm};
+
+/// The template's file name, in `templates/` and as a cat's override.
+pub const TEMPLATE_FILE: &str = "deployment.yaml";
+/// The path the engine serves its health endpoint on.
+pub const HEALTH_PATH: &str = "/healthz";
+/// The uid the cat runs as (the engine image's non-root user).
+pub const RUN_AS_USER: u32 = 1000;
+/// Pod-template annotation holding the checksum of the cat's Secret data.
+pub const SECRET_CHECKSUM_ANNOTATION: &str = "catctl.io/secret-checksum";
+pub const CHANGE_CAUSE_ANNOTATION: &str = "kubernetes.io/change-cause";
+pub const RESTARTED_AT_ANNOTATION: &str = "kubectl.kubernetes.io/restartedAt";
+
+/// The kind of workload a cat runs as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Kind {
+    StatefulSet,
+    Deployment,
+}
+
+impl Kind {
+    pub fn for_cat(cat: &Cat) -> Kind {
+        if cat.config.several_copies {
+            Kind::Deployment
+        } else {
+            Kind::StatefulSet
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::StatefulSet => "StatefulSet",
+            Kind::Deployment => "Deployment",
+        }
+    }
+}
+
+/// An image reference pinned by digest: `repo:tag@sha256:…`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PinnedImage {
+    pub repository: String,
+    pub tag: String,
+    pub digest: String,
+}
+
+impl PinnedImage {
+    pub fn reference(&self) -> String {
+        format!("{}:{}@{}", self.repository, self.tag, self.digest)
+    }
+}
+
+/// What a render needs beyond the cat itself.
+#[derive(Debug, Clone)]
+pub struct RenderInput {
+    pub image: PinnedImage,
+    /// Checksum of the cat's Secret data in the cluster.
+    pub secret_checksum: String,
+    /// Set to restart the pods although nothing else changed (redeploy).
+    pub restarted_at: Option<String>,
+}
+
+/// A rendered workload: the YAML text and the object it parses to.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub kind: Kind,
+    pub name: String,
+    pub template: PathBuf,
+    pub yaml: String,
+    pub object: serde_json::Value,
+}
+
+#[derive(Serialize)]
+struct TemplateValues<'a> {
+    kind: &'static str,
+    name: &'a str,
+    namespace: &'a str,
+    replicas: u32,
+    labels: BTreeMap<&'static str, String>,
+    selector: BTreeMap<&'static str, String>,
+    image: String,
+    version: &'a str,
+    change_cause: String,
+    secret_name: String,
+    secret_checksum: &'a str,
+    secret_mount_path: &'static str,
+    secret_dir_env: &'static str,
+    health_port_env: &'static str,
+    health_port: u16,
+    health_path: &'static str,
+    probes: bool,
+    resources: &'a Resources,
+    run_as_user: u32,
+    restarted_at: Option<&'a str>,
+}
+
+/// The labels of a cat's workload and pods.
+pub fn labels(cat: &Cat) -> BTreeMap<&'static str, String> {
+    BTreeMap::from([
+        ("app", cat.name.clone()),
+        ("app.kubernetes.io/name", cat.name.clone()),
+        ("app.kubernetes.io/part-of", "catctl".to_string()),
+        ("app.kubernetes.io/managed-by", "catctl".to_string()),
+        ("app.kubernetes.io/version", cat.config.version.clone()),
+    ])
+}
+
+/// The template used for `cat`: its own `cats/<cat>/deployment.yaml`, else the farm's.
+pub fn template_path(farm: &Farm, cat: &Cat) -> PathBuf {
+    let own = cat.dir.join(TEMPLATE_FILE);
+    if own.is_file() {
+        own
+    } else {
+        farm.root.join("templates").join(TEMPLATE_FILE)
+    }
+}
+
+/// Renders the workload of `cat`.
+pub fn render(farm: &Farm, cat: &Cat, input: &RenderInput) -> Result<Rendered> {
+    let template = template_path(farm, cat);
+    let source = std::fs::read_to_string(&template)
+        .with_context(|| format!("cannot read the manifest template {}", template.display()))?;
+    render_source(&template, &source, cat, &farm.settings.namespace, input)
+}
+
+/// Renders `source` (the text of `template`) for `cat`, and checks the result.
+pub fn render_source(
+    template: &Path,
+    source: &str,
+    cat: &Cat,
+    namespace: &str,
+    input: &RenderInput,
+) -> Result<Rendered> {
+    let kind = Kind::for_cat(cat);
+    let values = TemplateValues {
+        kind: kind.as_str(),
+        name: &cat.name,
+        namespace,
+        replicas: cat.config.replicas,
+        labels: labels(cat),
+        selector: BTreeMap::from([("app", cat.name.clone())]),
+        image: input.image.reference(),
+        version: &cat.config.version,
+        change_cause: format!("catctl deploy {}", input.image.reference()),
+        secret_name: secret_name(&cat.name),
+        secret_checksum: &input.secret_checksum,
+        secret_mount_path: SECRET_MOUNT_PATH,
+        secret_dir_env: SECRET_DIR_ENV,
+        health_port_env: HEALTH_PORT_ENV,
+        health_port: cat.config.health_port.unwrap_or(DEFAULT_HEALTH_PORT),
+        health_path: HEALTH_PATH,
+        probes: cat.config.health_port.is_some(),
+        resources: &cat.config.resources,
+        run_as_user: RUN_AS_USER,
+        restarted_at: input.restarted_at.as_deref(),
+    };
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    let yaml = env
+        .render_str(source, minijinja::value::Serde(&values))
+        .with_context(|| format!("cannot render {} for {}", template.display(), cat.name))?;
+    let object: serde_json::Value = serde_saphyr::from_str(&yaml).with_context(|| {
+        format!(
+            "{} rendered for {} is not valid YAML — check the template",
+            template.display(),
+            cat.name
+        )
+    })?;
+    check_rendered(template, cat, kind, &object)?;
+    Ok(Rendered {
+        kind,
+        name: cat.name.clone(),
+        template: template.to_path_buf(),
+        yaml,
+        object,
+    })
+}
+
+/// A template may change much, but not what catctl relies on: the kind, the name, the
+/// namespace and the selector by which catctl finds the cat's pods.
+fn check_rendered(
+    template: &Path,
+    cat: &Cat,
+    kind: Kind,
+    object: &serde_json::Value,
+) -> Result<()> {
+    let field = |pointer: &str| object.pointer(pointer).and_then(|v| v.as_str());
+    let problems = [
+        (
+            field("/kind") != Some(kind.as_str()),
+            format!("kind must be {}", kind.as_str()),
+        ),
+        (
+            field("/metadata/name") != Some(&cat.name),
+            format!("metadata.name must be {}", cat.name),
+        ),
+        (
+            field("/spec/selector/matchLabels/app") != Some(&cat.name),
+            format!("spec.selector.matchLabels must be app: {}", cat.name),
+        ),
+        (
+            field("/spec/template/metadata/labels/app") != Some(&cat.name),
+            format!("the pod template must be labelled app: {}", cat.name),
+        ),
+    ];
+    let wrong: Vec<String> = problems
+        .into_iter()
+        .filter(|(bad, _)| *bad)
+        .map(|(_, p)| p)
+        .collect();
+    if !wrong.is_empty() {
+        bail!(
+            "{} rendered for {} is not usable: {}",
+            template.display(),
+            cat.name,
+            wrong.join("; ")
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::CatConfig;
+
+    const TEMPLATE: &str = include_str!("../../templates/deployment.yaml");
+
+    fn cat(toml: &str) -> Cat {
+        Cat {
+            name: "dd".to_string(),
+            dir: PathBuf::from("cats/dd"),
+            config: crate::config::parse::<CatConfig>(Path::new("cat.toml"), toml).unwrap(),
+        }
+    }
+
+    fn input() -> RenderInput {
+        RenderInput {
+            image: PinnedImage {
+                repository: "127.0.0.1:5000/dd".to_string(),
+                tag: "v2".to_string(),
+                digest: format!("sha256:{}", "ab".repeat(32)),
+            },
+            secret_checksum: "0123456789ab".to_string(),
+            restarted_at: None,
+        }
+    }
+
+    fn render(toml: &str, input: &RenderInput) -> Rendered {
+        render_source(
+            Path::new("templates/deployment.yaml"),
+            TEMPLATE,
+            &cat(toml),
+            "cats",
+            input,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_singleton_is_a_statefulset_of_one_pinned_by_digest() {
+        let r = render("version = \"v2\"\n", &input());
+        let o = &r.object;
+        assert_eq!(r.kind, Kind::StatefulSet);
+        assert_eq!(o["kind"], "StatefulSet");
+        assert_eq!(o["metadata"]["namespace"], "cats");
+        assert_eq!(o["spec"]["replicas"], 1);
+        let container = &o["spec"]["template"]["spec"]["containers"][0];
+        let digest = format!("sha256:{}", "ab".repeat(32));
+        assert_eq!(container["image"], format!("127.0.0.1:5000/dd:v2@{digest}"));
+        assert_eq!(
+            o["metadata"]["annotations"][CHANGE_CAUSE_ANNOTATION],
+            format!("catctl deploy 127.0.0.1:5000/dd:v2@{digest}")
+        );
+        assert_eq!(
+            o["spec"]["template"]["metadata"]["annotations"][SECRET_CHECKSUM_ANNOTATION],
+            "0123456789ab"
+        );
+        for (key, value) in [
+            ("app", "dd"),
+            ("app.kubernetes.io/name", "dd"),
+            ("app.kubernetes.io/part-of", "catctl"),
+            ("app.kubernetes.io/managed-by", "catctl"),
+            ("app.kubernetes.io/version", "v2"),
+        ] {
+            assert_eq!(o["metadata"]["labels"][key], value, "{key}");
+            assert_eq!(
+                o["spec"]["template"]["metadata"]["labels"][key], value,
+                "{key}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_secret_is_mounted_read_only_with_its_path_in_the_environment() {
+        let r = render("version = \"v1\"\n", &input());
+        let pod = &r.object["spec"]["template"]["spec"];
+        let container = &pod["containers"][0];
+        assert_eq!(container["volumeMounts"][0]["mountPath"], SECRET_MOUNT_PATH);
+        assert_eq!(container["volumeMounts"][0]["readOnly"], true);
+        assert_eq!(pod["volumes"][0]["secret"]["secretName"], "dd-token");
+        assert_eq!(container["env"][0]["name"], SECRET_DIR_ENV);
+        assert_eq!(container["env"][0]["value"], SECRET_MOUNT_PATH);
+        let security = &container["securityContext"];
+        assert_eq!(security["readOnlyRootFilesystem"], true);
+        assert_eq!(security["allowPrivilegeEscalation"], false);
+        assert_eq!(security["capabilities"]["drop"][0], "ALL");
+        assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+        assert!(
+            container.get("readinessProbe").is_none(),
+            "no health port, no probes"
+        );
+        assert_eq!(container["resources"]["requests"]["memory"], "64Mi");
+    }
+
+    #[test]
+    fn several_copies_make_a_deployment_and_health_ports_make_probes() {
+        let r = render(
+            "version = \"v1\"\nreplicas = 3\nseveral_copies = true\nhealth_port = 9000\n[resources]\nmemory_limit = \"256Mi\"\n",
+            &RenderInput {
+                restarted_at: Some("2026-11-21T00:00:00Z".into()),
+                ..input()
+            },
+        );
+        let o = &r.object;
+        assert_eq!(o["kind"], "Deployment");
+        assert_eq!(o["spec"]["replicas"], 3);
+        let container = &o["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(container["readinessProbe"]["httpGet"]["path"], HEALTH_PATH);
+        assert_eq!(container["ports"][0]["containerPort"], 9000);
+        assert_eq!(container["env"][1]["value"], "9000");
+        assert_eq!(container["resources"]["limits"]["memory"], "256Mi");
+        assert_eq!(
+            o["spec"]["template"]["metadata"]["annotations"][RESTARTED_AT_ANNOTATION],
+            "2026-11-21T00:00:00Z"
+        );
+    }
+
+    #[test]
+    fn a_template_that_loses_the_selector_is_refused() {
+        let broken = TEMPLATE.replace(
+            "matchLabels: {{ selector | tojson }}",
+            "matchLabels: {cat: x}",
+        );
+        let err = render_source(
+            Path::new("cats/dd/deployment.yaml"),
+            &broken,
+            &cat("version = \"v1\"\n"),
+            "default",
+            &input(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("spec.selector.matchLabels must be app: dd"),
+            "{err}"
+        );
+    }
+}
