@@ -2,8 +2,10 @@
 //! `--context` and catctl.toml's `context` the way kubectl does, so tests point it at the fake
 //! API server with a kubeconfig file.
 
+pub mod observe;
 pub mod rollout;
 pub mod secrets;
+pub mod workload;
 
 use anyhow::{Context as _, Result};
 use kube::config::{KubeConfigOptions, Kubeconfig};

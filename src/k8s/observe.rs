@@ -1,0 +1,422 @@
+//! Watching the cluster while cats roll out: one set of watches for all the cats of a command
+//! (pods, StatefulSets, Deployments, and FailedMount events), kept in reflector stores. Each
+//! cat's wait re-evaluates its rollout whenever any of them changes — no polling, no sleeps —
+//! so API requests do not grow with the number of cats or the time spent waiting.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+use futures::{Stream, StreamExt};
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{Event, Pod};
+use kube::api::DeleteParams;
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, Client, Resource};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::k8s::managed_selector;
+use crate::k8s::rollout::{self, PodFailure, Progress};
+use crate::manifest::{Kind, RESTARTED_AT_ANNOTATION};
+
+/// Live views of the namespace, updated by watches.
+pub struct Observer {
+    client: Client,
+    namespace: String,
+    pods: Store<Pod>,
+    statefulsets: Store<StatefulSet>,
+    deployments: Store<Deployment>,
+    events: Store<Event>,
+    changed: watch::Receiver<u64>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Observer {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+fn spawn_reflector<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    notify: Arc<watch::Sender<u64>>,
+) -> (Store<K>, JoinHandle<()>)
+where
+    K: Resource + Clone + std::fmt::Debug + Send + Sync + serde::de::DeserializeOwned + 'static,
+    K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
+{
+    let (store, writer) = reflector::store();
+    let stream = reflector::reflector(writer, watcher(api, config).default_backoff());
+    let task = tokio::spawn(drive(stream, notify));
+    (store, task)
+}
+
+async fn drive<S, T, E>(stream: S, notify: Arc<watch::Sender<u64>>)
+where
+    S: Stream<Item = Result<T, E>>,
+{
+    let mut stream = std::pin::pin!(stream);
+    while let Some(event) = stream.next().await {
+        if event.is_ok() {
+            notify.send_modify(|n| *n += 1);
+        }
+    }
+}
+
+impl Observer {
+    /// Starts the watches in `namespace` and waits until each has listed once.
+    pub async fn start(client: &Client, namespace: &str) -> Result<Observer> {
+        let (notify, changed) = watch::channel(0u64);
+        let notify = Arc::new(notify);
+        let managed = watcher::Config::default().labels(&managed_selector());
+        let (pods, pods_task) = spawn_reflector(
+            Api::<Pod>::namespaced(client.clone(), namespace),
+            managed.clone(),
+            notify.clone(),
+        );
+        let (statefulsets, sts_task) = spawn_reflector(
+            Api::<StatefulSet>::namespaced(client.clone(), namespace),
+            managed.clone(),
+            notify.clone(),
+        );
+        let (deployments, deploy_task) = spawn_reflector(
+            Api::<Deployment>::namespaced(client.clone(), namespace),
+            managed,
+            notify.clone(),
+        );
+        let (events, events_task) = spawn_reflector(
+            Api::<Event>::namespaced(client.clone(), namespace),
+            watcher::Config::default().fields("involvedObject.kind=Pod,reason=FailedMount"),
+            notify,
+        );
+        let observer = Observer {
+            client: client.clone(),
+            namespace: namespace.to_string(),
+            pods,
+            statefulsets,
+            deployments,
+            events,
+            changed,
+            tasks: vec![pods_task, sts_task, deploy_task, events_task],
+        };
+        let ready = async {
+            observer.pods.wait_until_ready().await?;
+            observer.statefulsets.wait_until_ready().await?;
+            observer.deployments.wait_until_ready().await?;
+            observer.events.wait_until_ready().await
+        };
+        tokio::time::timeout(Duration::from_secs(30), ready)
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "the cluster did not answer the watches on namespace {namespace} within 30 s"
+                )
+            })?
+            .map_err(|_| anyhow::anyhow!("the watches on namespace {namespace} stopped"))?;
+        Ok(observer)
+    }
+
+    /// The cat's pods that are not being deleted.
+    pub fn pods_of(&self, cat: &str) -> Vec<Arc<Pod>> {
+        self.pods.state_filter(|pod| {
+            pod.metadata.deletion_timestamp.is_none()
+                && pod
+                    .metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get("app"))
+                    .map(String::as_str)
+                    == Some(cat)
+        })
+    }
+
+    fn failed_mount(&self, pod: &Pod) -> Option<String> {
+        let uid = pod.metadata.uid.as_deref()?;
+        self.events
+            .state()
+            .iter()
+            .filter(|e| e.involved_object.uid.as_deref() == Some(uid))
+            .max_by_key(|e| e.count.unwrap_or(0))
+            .map(|e| e.message.clone().unwrap_or_default())
+    }
+
+    /// Waits until `target` has rolled out (Ok) or cannot (Err with the reason), reporting each
+    /// new waiting state through `progress`. Deletes a broken pod of an older StatefulSet
+    /// revision, which Kubernetes documents as the manual step of a forced rollback.
+    pub async fn wait(
+        &self,
+        target: &Target,
+        timeout: Duration,
+        progress: &(dyn Fn(&str) + Sync),
+    ) -> Result<Vec<String>, Failure> {
+        let mut changed = self.changed.clone();
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut deleted: BTreeSet<String> = BTreeSet::new();
+        let mut last_message = String::new();
+        loop {
+            match self.evaluate(target) {
+                Step::Done(pods) => return Ok(pods),
+                Step::Fail(failure) => return Err(failure),
+                Step::DeleteBroken(pod, uid) => {
+                    if deleted.insert(uid.clone()) {
+                        progress(&format!(
+                            "deleting broken pod {pod} of the old revision (forced rollback)"
+                        ));
+                        let api: Api<Pod> = Api::namespaced(self.client.clone(), &self.namespace);
+                        let params = DeleteParams {
+                            preconditions: Some(kube::api::Preconditions {
+                                uid: Some(uid),
+                                resource_version: None,
+                            }),
+                            ..DeleteParams::default()
+                        };
+                        if let Err(err) = api.delete(&pod, &params).await
+                            && !matches!(&err, kube::Error::Api(s) if s.code == 404 || s.code == 409)
+                        {
+                            return Err(Failure::new(
+                                "DeleteFailed",
+                                format!("cannot delete the broken pod {pod}: {err}"),
+                            ));
+                        }
+                    }
+                }
+                Step::Wait(message) => {
+                    if message != last_message {
+                        progress(&message);
+                        last_message = message;
+                    }
+                }
+            }
+            match tokio::time::timeout_at(deadline, changed.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => {
+                    return Err(Failure::new(
+                        "WatchEnded",
+                        "the watches on the cluster ended".into(),
+                    ));
+                }
+                Err(_) => {
+                    let mut failure = Failure::new(
+                        "Timeout",
+                        format!("not ready after {} s: {last_message}", timeout.as_secs()),
+                    );
+                    failure.pod = self
+                        .pods_of(&target.cat)
+                        .iter()
+                        .find(|p| target.is_new(p))
+                        .and_then(|p| p.metadata.name.clone());
+                    return Err(failure);
+                }
+            }
+        }
+    }
+
+    fn evaluate(&self, target: &Target) -> Step {
+        let pods = self.pods_of(&target.cat);
+        let (new, old): (Vec<&Arc<Pod>>, Vec<&Arc<Pod>>) =
+            pods.iter().partition(|p| target.is_new(p));
+        for pod in &new {
+            if let Some(failure) = rollout::pod_failure(pod) {
+                return Step::Fail(Failure::from_pod(failure));
+            }
+            if !rollout::is_ready(pod)
+                && let Some(message) = self.failed_mount(pod)
+            {
+                let name = pod.metadata.name.clone().unwrap_or_default();
+                let mut failure = Failure::new("FailedMount", message);
+                failure.pod = Some(name);
+                return Step::Fail(failure);
+            }
+        }
+        let (progress, workload_exists) = self.progress(target);
+        if target.kind == Kind::StatefulSet && progress != Progress::Done {
+            for pod in &old {
+                if rollout::pod_failure(pod).is_some()
+                    || (workload_exists && self.failed_mount(pod).is_some())
+                {
+                    let name = pod.metadata.name.clone().unwrap_or_default();
+                    let uid = pod.metadata.uid.clone().unwrap_or_default();
+                    return Step::DeleteBroken(name, uid);
+                }
+            }
+        }
+        match progress {
+            Progress::Failed(message) => {
+                Step::Fail(Failure::new("ProgressDeadlineExceeded", message))
+            }
+            Progress::Waiting(message) => Step::Wait(message),
+            Progress::Done => {
+                let strangers: Vec<String> = pods
+                    .iter()
+                    .filter(|p| !rollout::runs_digest(p, &target.digest))
+                    .filter_map(|p| p.metadata.name.clone())
+                    .collect();
+                if !strangers.is_empty() && new.len() == pods.len() {
+                    // Pods were created from our template but report another image: the
+                    // registry served something else for the pinned reference.
+                    return Step::Fail(Failure::new(
+                        "DigestMismatch",
+                        format!(
+                            "{} run an image other than {}",
+                            strangers.join(", "),
+                            target.digest
+                        ),
+                    ));
+                }
+                if !strangers.is_empty() {
+                    return Step::Wait(format!(
+                        "{} still running the old image",
+                        strangers.join(", ")
+                    ));
+                }
+                Step::Done(
+                    pods.iter()
+                        .filter_map(|p| p.metadata.name.clone())
+                        .collect(),
+                )
+            }
+        }
+    }
+
+    fn progress(&self, target: &Target) -> (Progress, bool) {
+        let key = |name: &str| (name.to_string(), self.namespace.clone());
+        let stale = |generation: Option<i64>| generation.unwrap_or(0) < target.generation;
+        match target.kind {
+            Kind::StatefulSet => {
+                let (name, ns) = key(&target.cat);
+                match self.statefulsets.get(&ObjectRef::new(&name).within(&ns)) {
+                    Some(sts) if !stale(sts.metadata.generation) => {
+                        (rollout::statefulset_progress(&sts), true)
+                    }
+                    Some(_) => (
+                        Progress::Waiting("waiting for the update to be observed".into()),
+                        true,
+                    ),
+                    None => (
+                        Progress::Waiting("waiting for the StatefulSet to appear".into()),
+                        false,
+                    ),
+                }
+            }
+            Kind::Deployment => {
+                let (name, ns) = key(&target.cat);
+                match self.deployments.get(&ObjectRef::new(&name).within(&ns)) {
+                    Some(d) if !stale(d.metadata.generation) => {
+                        (rollout::deployment_progress(&d), true)
+                    }
+                    Some(_) => (
+                        Progress::Waiting("waiting for the update to be observed".into()),
+                        true,
+                    ),
+                    None => (
+                        Progress::Waiting("waiting for the Deployment to appear".into()),
+                        false,
+                    ),
+                }
+            }
+        }
+    }
+}
+
+enum Step {
+    Done(Vec<String>),
+    Fail(Failure),
+    DeleteBroken(String, String),
+    Wait(String),
+}
+
+/// What a cat's rollout is waiting for.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub cat: String,
+    pub kind: Kind,
+    /// The workload's generation returned by the apply.
+    pub generation: i64,
+    /// The pinned image reference the pod template runs.
+    pub image: String,
+    pub digest: String,
+    pub restarted_at: Option<String>,
+}
+
+impl Target {
+    /// Whether `pod` was made from the template this rollout applied.
+    pub fn is_new(&self, pod: &Pod) -> bool {
+        let image_matches = pod.spec.as_ref().is_some_and(|s| {
+            s.containers
+                .iter()
+                .all(|c| c.image.as_deref() == Some(&self.image))
+        });
+        let restarted_at = pod
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(RESTARTED_AT_ANNOTATION));
+        image_matches && restarted_at == self.restarted_at.as_ref()
+    }
+}
+
+/// Why a rollout failed, with the pod and container to read logs from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub reason: String,
+    pub message: String,
+    pub pod: Option<String>,
+    pub container: Option<String>,
+    pub has_previous: bool,
+}
+
+impl Failure {
+    pub fn new(reason: &str, message: String) -> Failure {
+        Failure {
+            reason: reason.to_string(),
+            message,
+            pod: None,
+            container: None,
+            has_previous: false,
+        }
+    }
+
+    fn from_pod(failure: PodFailure) -> Failure {
+        Failure {
+            reason: failure.reason,
+            message: failure.message,
+            pod: Some(failure.pod),
+            container: Some(failure.container),
+            has_previous: failure.has_previous,
+        }
+    }
+}
+
+/// The last `lines` lines of a container's log: the previous container's when it restarted,
+/// falling back to the current one.
+pub async fn last_log_lines(
+    client: &Client,
+    namespace: &str,
+    failure: &Failure,
+    lines: i64,
+) -> Option<String> {
+    let pod = failure.pod.as_deref()?;
+    let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let params = |previous: bool| kube::api::LogParams {
+        container: failure.container.clone(),
+        previous,
+        tail_lines: Some(lines),
+        ..kube::api::LogParams::default()
+    };
+    if failure.has_previous
+        && let Ok(text) = api.logs(pod, &params(true)).await
+        && !text.trim().is_empty()
+    {
+        return Some(text);
+    }
+    api.logs(pod, &params(false))
+        .await
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+}
