@@ -9,7 +9,7 @@ use kube::api::{DeleteParams, ListParams, ObjectMeta, Patch, PatchParams};
 use kube::{Api, Client};
 
 use crate::k8s::{CAT_LABEL, FIELD_MANAGER, MANAGED_BY, MANAGED_BY_LABEL};
-use crate::secrets::{LocalSecret, SecretValue, fingerprint};
+use crate::secrets::{LocalSecret, SecretValue, checksum, fingerprint};
 
 /// A Secret as the cluster has it.
 #[derive(Debug, Clone)]
@@ -24,6 +24,22 @@ impl ClusterSecret {
     pub fn fingerprint(&self) -> String {
         fingerprint(self.data.iter().map(|(k, v)| (k.as_str(), v.expose())))
     }
+
+    /// The full checksum of the data, for the pod-template annotation that restarts a cat
+    /// when its Secret changes.
+    pub fn checksum(&self) -> String {
+        checksum(self.data.iter().map(|(k, v)| (k.as_str(), v.expose())))
+    }
+}
+
+/// The Secret `name`, if it exists (one GET).
+pub async fn get(client: &Client, namespace: &str, name: &str) -> Result<Option<ClusterSecret>> {
+    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let found = api
+        .get_opt(name)
+        .await
+        .with_context(|| format!("reading Secret {name} in namespace {namespace}"))?;
+    Ok(found.map(from_cluster))
 }
 
 /// Every Secret of the namespace, in one request.
@@ -108,12 +124,3 @@ pub async fn delete(client: &Client, namespace: &str, name: &str) -> Result<()> 
     Ok(())
 }
 
-/// Whether the Secret `name` exists (one GET).
-pub async fn exists(client: &Client, namespace: &str, name: &str) -> Result<bool> {
-    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
-    let found = api
-        .get_metadata_opt(name)
-        .await
-        .with_context(|| format!("looking up Secret {name} in namespace {namespace}"))?;
-    Ok(found.is_some())
-}

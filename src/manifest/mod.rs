@@ -71,6 +71,8 @@ pub struct RenderInput {
     pub secret_checksum: String,
     /// Set to restart the pods although nothing else changed (redeploy).
     pub restarted_at: Option<String>,
+    /// The `kubernetes.io/change-cause` annotation: what was deployed, by which command.
+    pub change_cause: String,
 }
 
 /// A rendered workload: the YAML text and the object it parses to.
@@ -154,7 +156,7 @@ pub fn render_source(
         selector: BTreeMap::from([("app", cat.name.clone())]),
         image: input.image.reference(),
         version: &cat.config.version,
-        change_cause: format!("catctl deploy {}", input.image.reference()),
+        change_cause: input.change_cause.clone(),
         secret_name: secret_name(&cat.name),
         secret_checksum: &input.secret_checksum,
         secret_mount_path: SECRET_MOUNT_PATH,
@@ -256,6 +258,7 @@ mod tests {
             },
             secret_checksum: "0123456789ab".to_string(),
             restarted_at: None,
+            change_cause: format!("catctl deploy 127.0.0.1:5000/dd:v2@sha256:{}", "ab".repeat(32)),
         }
     }
 

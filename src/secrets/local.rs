@@ -52,9 +52,16 @@ impl LocalSecret {
     }
 }
 
-/// A short, stable fingerprint of a Secret's data (sha256 of keys and values, 12 hex digits):
+/// A short, stable fingerprint of a Secret's data (the first 12 hex digits of [`checksum`]):
 /// enough to tell two versions apart, useless for recovering a token.
 pub fn fingerprint<'a>(data: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> String {
+    let mut full = checksum(data);
+    full.truncate(12);
+    full
+}
+
+/// The sha256 of a Secret's keys and values, in key order, as hex.
+pub fn checksum<'a>(data: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> String {
     let mut sorted: Vec<(&str, &[u8])> = data.into_iter().collect();
     sorted.sort();
     let mut hasher = Sha256::new();
@@ -64,7 +71,7 @@ pub fn fingerprint<'a>(data: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> S
         hasher.update((value.len() as u64).to_be_bytes());
         hasher.update(value);
     }
-    hex(&hasher.finalize()[..6])
+    hex(&hasher.finalize())
 }
 
 pub fn hex(bytes: &[u8]) -> String {

@@ -5,4 +5,4 @@ pub mod local;
 pub mod slack;
 pub mod sync;
 
-pub use local::{Findings, LocalSecret, SecretValue, fingerprint};
+pub use local::{Findings, LocalSecret, SecretValue, checksum, fingerprint};
