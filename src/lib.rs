@@ -10,6 +10,7 @@ pub mod complete;
 pub mod config;
 pub mod context;
 pub mod copycat;
+pub mod duration;
 pub mod farm;
 pub mod http_client;
 pub mod k8s;
