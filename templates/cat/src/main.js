@@ -32,9 +32,14 @@ async function main() {
   }).catch((err) => {
     throw new Error(`cannot serve the health endpoint on port ${settings.healthPort}: ${err.message}`);
   });
-  const receiver = new SocketModeReceiver({ appToken: tokens.appToken, logLevel: LogLevel.WARN });
+  const clientOptions = settings.slackApiUrl ? { slackApiUrl: settings.slackApiUrl } : {};
+  const receiver = new SocketModeReceiver({
+    appToken: tokens.appToken,
+    logLevel: LogLevel.WARN,
+    installerOptions: { clientOptions },
+  });
   connection.watch(receiver.client, (state) => log({ slack: state }));
-  const app = new App({ token: tokens.botToken, receiver, logLevel: LogLevel.WARN });
+  const app = new App({ token: tokens.botToken, receiver, clientOptions, logLevel: LogLevel.WARN });
   listen(app, cat, log);
 
   let stopping = false;

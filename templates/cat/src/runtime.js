@@ -21,12 +21,16 @@ export const CONFIG_ENV = 'CAT_CONFIG';
 /** The cat.toml next to package.json: in an image built by catctl, the cat's own. */
 export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('../cat.toml', import.meta.url));
 
+/** Environment variable overriding Slack's Web API base URL (a proxy, or a fake Slack in tests). */
+export const SLACK_API_URL_ENV = 'CAT_SLACK_API_URL';
+
 /** Reads the engine's settings from `env`; throws an Error naming the variable when one is wrong. */
 export function settingsFromEnv(env) {
   return {
     secretDir: nonEmpty(env[SECRET_DIR_ENV]) ?? SECRET_MOUNT_PATH,
     healthPort: healthPort(env[HEALTH_PORT_ENV]),
     configPath: nonEmpty(env[CONFIG_ENV]) ?? DEFAULT_CONFIG_PATH,
+    slackApiUrl: nonEmpty(env[SLACK_API_URL_ENV]),
   };
 }
 

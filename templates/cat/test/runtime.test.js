@@ -16,6 +16,7 @@ test('defaults: the secret mount, port 8080 and the cat.toml beside package.json
   assert.equal(DEFAULT_HEALTH_PORT, 8080);
   assert.equal(settings.configPath, DEFAULT_CONFIG_PATH);
   assert.match(DEFAULT_CONFIG_PATH, /[\\/]cat\.toml$/);
+  assert.equal(settings.slackApiUrl, undefined, "Slack's own API");
 });
 
 test('the environment overrides them', () => {
@@ -23,11 +24,13 @@ test('the environment overrides them', () => {
     CAT_SECRET_DIR: 'secret/dd-token',
     CAT_HEALTH_PORT: '9000',
     CAT_CONFIG: 'cats/dd/cat.toml',
+    CAT_SLACK_API_URL: 'http://127.0.0.1:1/api/',
   });
   assert.deepEqual(settings, {
     secretDir: 'secret/dd-token',
     healthPort: 9000,
     configPath: 'cats/dd/cat.toml',
+    slackApiUrl: 'http://127.0.0.1:1/api/',
   });
 });
 
