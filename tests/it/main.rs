@@ -3,6 +3,7 @@
 
 mod common;
 
+mod cats;
 mod completions;
 mod config_errors;
 mod context_cmd;

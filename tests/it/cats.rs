@@ -1,0 +1,153 @@
+//! The repository's own farm: the seven cats of `cats/` and the engine in `templates/cat/`.
+//! Every cat's build context must be a complete Node project (the engine's tests run in it).
+
+use std::fs;
+use std::path::Path;
+
+use catctl::cat_runtime;
+
+use crate::common::{catctl, repo, stdout_of};
+
+const SEVEN: [&str; 7] = ["chuchu", "coco", "dd", "lala", "lulu", "momo", "tt"];
+
+/// Files of `dir` (relative to `root`), recursively, sorted; `node_modules` left out.
+fn files_under(root: &Path, dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().is_some_and(|name| name == "node_modules") {
+            continue;
+        }
+        if path.is_dir() {
+            out.extend(files_under(root, &path));
+        } else {
+            let relative = path.strip_prefix(root).unwrap();
+            out.push(relative.to_string_lossy().replace('\\', "/"));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn list_shows_the_seven_cats() {
+    let output = catctl()
+        .current_dir(repo())
+        .args(["list", "-o", "json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let cats: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let names: Vec<&str> = cats
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|cat| cat["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, SEVEN);
+    for cat in cats.as_array().unwrap() {
+        assert_eq!(
+            cat["replicas"], 1,
+            "a Slack socket bot runs as one copy: {cat}"
+        );
+    }
+    let table = catctl().current_dir(repo()).arg("list").output().unwrap();
+    for name in SEVEN {
+        assert!(stdout_of(&table).contains(&format!("\n{name} ")), "{name}");
+    }
+}
+
+#[test]
+fn every_cat_has_a_complete_context() {
+    let template = repo().join("templates/cat");
+    let engine = files_under(&template, &template);
+    for required in [
+        "Dockerfile",
+        ".dockerignore",
+        "package.json",
+        "package-lock.json",
+        "cat.toml",
+        "src/main.js",
+        "src/character.js",
+        "test/cats.test.js",
+    ] {
+        assert!(
+            engine.contains(&required.to_string()),
+            "template lacks {required}"
+        );
+    }
+    let out = tempfile::tempdir().unwrap();
+    for name in SEVEN {
+        let dir = out.path().join(name);
+        catctl()
+            .current_dir(repo())
+            .args(["context", name, "--out"])
+            .arg(&dir)
+            .assert()
+            .success();
+        assert_eq!(
+            files_under(&dir, &dir),
+            engine,
+            "{name}: the context holds the whole engine and nothing else"
+        );
+        assert_eq!(
+            fs::read(dir.join("cat.toml")).unwrap(),
+            fs::read(repo().join("cats").join(name).join("cat.toml")).unwrap(),
+            "{name}: the context's cat.toml is the cat's own"
+        );
+        for file in [
+            "Dockerfile",
+            "package.json",
+            "package-lock.json",
+            "src/main.js",
+        ] {
+            assert_eq!(
+                fs::read(dir.join(file)).unwrap(),
+                fs::read(template.join(file)).unwrap(),
+                "{name}: {file} comes from the template"
+            );
+        }
+        if dir.join("node_modules").exists() {
+            // Until the context honours .dockerignore, installed modules of the template are
+            // copied along; they must at least come from the template, never from a cat.
+            assert!(template.join("node_modules").is_dir(), "{name}");
+            assert!(!repo().join("cats").join(name).join("node_modules").exists());
+        }
+    }
+}
+
+#[test]
+fn the_engine_uses_catctls_runtime_contract() {
+    let runtime = fs::read_to_string(repo().join("templates/cat/src/runtime.js")).unwrap();
+    for line in [
+        format!(
+            "export const SECRET_MOUNT_PATH = '{}';",
+            cat_runtime::SECRET_MOUNT_PATH
+        ),
+        format!(
+            "export const SECRET_DIR_ENV = '{}';",
+            cat_runtime::SECRET_DIR_ENV
+        ),
+        format!(
+            "export const HEALTH_PORT_ENV = '{}';",
+            cat_runtime::HEALTH_PORT_ENV
+        ),
+        format!(
+            "export const DEFAULT_HEALTH_PORT = {};",
+            cat_runtime::DEFAULT_HEALTH_PORT
+        ),
+    ] {
+        assert!(
+            runtime.contains(&line),
+            "templates/cat/src/runtime.js must say `{line}`"
+        );
+    }
+    let dockerfile = fs::read_to_string(repo().join("templates/cat/Dockerfile")).unwrap();
+    assert!(dockerfile.contains(&format!(
+        "{}={}",
+        cat_runtime::SECRET_DIR_ENV,
+        cat_runtime::SECRET_MOUNT_PATH
+    )));
+    let ignored = fs::read_to_string(repo().join("templates/cat/.dockerignore")).unwrap();
+    assert!(ignored.lines().any(|line| line.trim() == "node_modules"));
+}
