@@ -20,6 +20,7 @@ pub mod overlay;
 pub mod printer;
 pub mod problems;
 pub mod secrets;
+pub mod textdiff;
 
 use std::process::ExitCode;
 

@@ -116,6 +116,11 @@ impl Printer {
         }
     }
 
+    /// A plain line on stderr that `-q` does not hide (e.g. a failing container's log).
+    pub fn note(&self, message: &str) {
+        eprintln!("{message}");
+    }
+
     pub fn warn(&self, message: &str) {
         eprintln!("{} {message}", self.paint_stderr("warning:", Color::Yellow));
     }
