@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use futures::StreamExt;
 
 use crate::cli::DeployArgs;
@@ -32,11 +32,13 @@ pub async fn run(ctx: &Context, args: &DeployArgs) -> Result<ExitStatus> {
 }
 
 /// What to do with the cats that pass the gate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
     Apply,
     /// Print the manifests to stdout.
     DryRun,
+    /// Write each cat's manifest to `<dir>/<cat>.yaml`.
+    WriteTo(std::path::PathBuf),
 }
 
 /// The gate for every cat (read-only, concurrently), then the rollout of those that passed.
@@ -47,11 +49,24 @@ pub async fn deploy_cats(
     mode: Mode,
 ) -> Result<ExitStatus> {
     let (prepared, refused) = gate(ctx, cats, options).await?;
-    if mode == Mode::DryRun {
-        for p in &prepared {
-            ctx.printer.data(&format!("---\n{}", p.rendered.yaml.trim_start_matches("---\n")));
+    match &mode {
+        Mode::Apply => {}
+        Mode::DryRun => {
+            for p in &prepared {
+                ctx.printer.data(&format!("---\n{}", p.rendered.yaml.trim_start()));
+            }
+            return finish(ctx, refused, false);
         }
-        return finish(ctx, refused, prepared.is_empty() && !refused.is_empty());
+        Mode::WriteTo(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            for p in &prepared {
+                let file = dir.join(format!("{}.yaml", p.cat.name));
+                std::fs::write(&file, p.rendered.yaml.trim_start())
+                    .with_context(|| format!("cannot write {}", file.display()))?;
+                ctx.printer.status("Wrote", &format!("{} ({} {})", file.display(), p.rendered.kind.as_str(), p.cat.name));
+            }
+            return finish(ctx, refused, false);
+        }
     }
     let farm = ctx.farm()?;
     let names: Vec<String> = prepared.iter().map(|p| p.cat.name.clone()).collect();
@@ -86,7 +101,9 @@ pub async fn deploy_cats(
     finish(ctx, all, false)
 }
 
-async fn gate(
+/// Every cat through the gate: read-only, concurrently. Rendering needs the registry digest
+/// and the Secret's checksum, so even a dry run asks the registry and the cluster.
+pub async fn gate(
     ctx: &Context,
     cats: Vec<(Cat, ImageChoice)>,
     options: &Options,

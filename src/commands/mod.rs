@@ -23,6 +23,8 @@ pub enum ExitStatus {
     Failure,
     /// The command could not do its work.
     Error,
+    /// Something went wrong where the answer "no" means exit 1 (`diff`): exit 2.
+    Trouble,
     /// Stopped by Ctrl-C.
     Interrupted,
 }
@@ -33,6 +35,7 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::Success => ExitCode::SUCCESS,
             ExitStatus::Failure => ExitCode::from(1),
             ExitStatus::Error => ExitCode::from(1),
+            ExitStatus::Trouble => ExitCode::from(2),
             ExitStatus::Interrupted => ExitCode::from(130),
         }
     }
