@@ -106,6 +106,74 @@ pub enum Command {
     List(ListArgs),
     /// Print the shell completion script (cat names complete at TAB time)
     Completions(CompletionsArgs),
+    /// Build cats' images through the Docker daemon, labelled with their source digest
+    Build(BuildArgs),
+    /// Push cats' images to the registry and print their digests
+    Push(PushArgs),
+    /// Check cats' images: in the registry, local image pushed, sources unchanged since the build
+    Verify(VerifyArgs),
+    /// Run verified cats on the local Docker daemon, replacing each cat's previous container
+    Up(UpArgs),
+    /// Stop and remove cats' containers on the local Docker daemon
+    Down(DownArgs),
+}
+
+/// The cats a command works on.
+#[derive(Debug, Args)]
+pub struct SelectCats {
+    /// The cats
+    #[arg(
+        value_name = "CAT",
+        required_unless_present = "all",
+        add = ArgValueCompleter::new(complete_cat_names)
+    )]
+    pub cats: Vec<String>,
+
+    /// Every cat of the farm
+    #[arg(long, conflicts_with = "cats")]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub select: SelectCats,
+
+    /// Build every step again instead of using the daemon's cache
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    #[command(flatten)]
+    pub select: SelectCats,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub select: SelectCats,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub select: SelectCats,
+
+    /// Docker network for the containers: default, bridge, host, none or a network's name
+    #[arg(long, value_name = "NETWORK", default_value = "default")]
+    pub network: String,
+
+    /// Run even when a cat's sources changed since its image was built
+    #[arg(long)]
+    pub allow_stale: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    #[command(flatten)]
+    pub select: SelectCats,
 }
 
 #[derive(Debug, Args)]

@@ -10,11 +10,17 @@ pub mod complete;
 pub mod config;
 pub mod context;
 pub mod copycat;
+pub mod docker;
+pub mod dockerignore;
 pub mod farm;
 pub mod names;
 pub mod overlay;
 pub mod printer;
 pub mod problems;
+pub mod progress;
+pub mod registry;
+pub mod source_digest;
+pub mod verify;
 
 use std::process::ExitCode;
 

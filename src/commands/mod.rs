@@ -1,10 +1,16 @@
 //! One module per command; each turns its arguments into calls into the library and prints
 //! the outcome through the printer.
 
+mod build;
 mod completions;
 mod context;
 mod copycat;
+mod down;
+mod each;
 mod list;
+mod push;
+mod up;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -43,5 +49,10 @@ pub async fn run(ctx: &Context, command: &Command) -> Result<ExitStatus> {
         Command::Context(args) => context::run(ctx, args),
         Command::List(args) => list::run(ctx, args),
         Command::Completions(args) => completions::run(ctx, args),
+        Command::Build(args) => build::run(ctx, args).await,
+        Command::Push(args) => push::run(ctx, args).await,
+        Command::Verify(args) => verify::run(ctx, args).await,
+        Command::Up(args) => up::run(ctx, args).await,
+        Command::Down(args) => down::run(ctx, args).await,
     }
 }
