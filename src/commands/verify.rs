@@ -51,6 +51,7 @@ pub async fn run(ctx: &Context, args: &VerifyArgs) -> Result<ExitStatus> {
     }
     match ctx.printer.format {
         Format::Json => ctx.printer.json(&verified)?,
+        Format::Table if verified.is_empty() => {}
         Format::Table => {
             let cells: Vec<Vec<String>> = verified.iter().map(row).collect();
             ctx.printer.table(

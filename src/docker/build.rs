@@ -53,6 +53,7 @@ pub async fn build(
         match item {
             Ok(info) => {
                 if let Some(text) = info.stream {
+                    let text = strip_ansi(&text);
                     for line in text.lines().map(str::trim_end).filter(|l| !l.is_empty()) {
                         if line.starts_with("Step ") {
                             step = line.to_string();
@@ -102,7 +103,9 @@ fn failed_step(step: &str, output: &[String], message: &str) -> anyhow::Error {
         let shown: Vec<&String> = output
             .iter()
             .skip(skip)
-            .filter(|line| !line.starts_with(" ---> "))
+            .filter(|line| {
+                !line.starts_with(" ---> ") && !line.starts_with("Removing intermediate container")
+            })
             .collect();
         if !shown.is_empty() {
             text.push_str("\n  output of the step:");
@@ -113,6 +116,25 @@ fn failed_step(step: &str, output: &[String], message: &str) -> anyhow::Error {
         text.push_str(&format!("\n  {message}"));
     }
     anyhow!(text)
+}
+
+/// `text` without terminal colour sequences (the daemon paints a step's stderr red).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' && chars.peek() == Some(&'[') {
+            chars.next();
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 type Chunk = Result<Bytes, io::Error>;
@@ -284,5 +306,6 @@ mod tests {
         assert!(text.contains("| boom"), "{text}");
         assert!(!text.contains("Running in"), "{text}");
         assert!(text.contains("non-zero code: 2"), "{text}");
+        assert_eq!(strip_ansi("\x1b[91moh no\n\x1b[0m"), "oh no\n");
     }
 }

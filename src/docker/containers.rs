@@ -108,6 +108,9 @@ async fn create(daemon: &Daemon, spec: &RunSpec, name: &str) -> Result<String> {
         host_config: Some(HostConfig {
             binds: Some(vec![format!("{}:{target}:ro", secret.display())]),
             network_mode: Some(spec.network.clone()),
+            // A tiny init as PID 1 passes SIGTERM on, so an engine that does not handle it
+            // (node, a shell) still stops at once instead of after the stop timeout.
+            init: Some(true),
             restart_policy: Some(RestartPolicy {
                 name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
                 maximum_retry_count: None,

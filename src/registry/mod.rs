@@ -230,7 +230,7 @@ impl Registry {
             Ok(Ok(response)) => Ok(response),
             Ok(Err(err)) => Err(RegistryError::Unreachable {
                 host: image.host.clone(),
-                reason: error_chain(&err),
+                reason: root_cause(&err),
             }
             .into()),
             Err(_) => Err(RegistryError::Unreachable {
@@ -486,6 +486,15 @@ fn encode(value: &str) -> String {
             other => format!("%{other:02X}"),
         })
         .collect()
+}
+
+/// The innermost cause of `err` ("Connection refused (os error 111)"): what a person can act on.
+pub fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = err;
+    while let Some(cause) = last.source() {
+        last = cause;
+    }
+    last.to_string()
 }
 
 /// An error and its causes on one line ("client error (Connect): tcp connect error: Connection

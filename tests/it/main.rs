@@ -7,5 +7,6 @@ mod completions;
 mod config_errors;
 mod context_cmd;
 mod copycat;
+mod images;
 mod list;
 mod services;
