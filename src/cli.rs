@@ -139,7 +139,7 @@ pub struct BuildArgs {
     #[command(flatten)]
     pub select: SelectCats,
 
-    /// Build every step again instead of using the daemon's cache
+    /// Build every step again, even for a cat whose image already has its current sources
     #[arg(long)]
     pub no_cache: bool,
 }

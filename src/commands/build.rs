@@ -33,6 +33,8 @@ struct Row {
 struct Built {
     image_id: String,
     source_digest: String,
+    /// The local image of the tag was already built from these sources; nothing was built.
+    fresh: bool,
 }
 
 pub async fn run(ctx: &Context, args: &BuildArgs) -> Result<ExitStatus> {
@@ -62,7 +64,11 @@ pub async fn run(ctx: &Context, args: &BuildArgs) -> Result<ExitStatus> {
         rows.push(Row {
             cat: cat.name.clone(),
             image,
-            result: if result.is_ok() { "built" } else { "failed" },
+            result: match &result {
+                Ok(built) if built.fresh => "up to date",
+                Ok(_) => "built",
+                Err(_) => "failed",
+            },
             image_id: result.as_ref().ok().map(|b| b.image_id.clone()),
             source_digest: result.as_ref().ok().map(|b| b.source_digest.clone()),
             seconds: elapsed.as_secs_f64(),
@@ -84,6 +90,24 @@ async fn build_cat(
 ) -> Result<Built> {
     let image = cat.image(&farm.settings);
     let (entries, digest) = read_context(farm, cat).await?;
+    // The tag already holds an image of exactly these sources: building again would at best
+    // give the same image, and at worst (the daemon's cache picking a sibling layer that a
+    // concurrent build made) a new id for unchanged sources — "built but not pushed" for
+    // nothing. `--no-cache` builds anyway.
+    if !no_cache
+        && let Some(local) = daemon.local_image(&image).await?
+        && local.labels.get(source_digest::LABEL) == Some(&digest)
+    {
+        line.done(
+            "Fresh",
+            &format!("{image} (sources unchanged since it was built)"),
+        );
+        return Ok(Built {
+            image_id: local.id,
+            source_digest: digest,
+            fresh: true,
+        });
+    }
     let labels = HashMap::from([
         (source_digest::CAT_LABEL.to_string(), cat.name.clone()),
         (source_digest::LABEL.to_string(), digest.clone()),
@@ -101,6 +125,7 @@ async fn build_cat(
     Ok(Built {
         image_id,
         source_digest: digest,
+        fresh: false,
     })
 }
 
