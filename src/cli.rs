@@ -109,6 +109,197 @@ pub enum Command {
     Secret(SecretCommand),
     /// Print the shell completion script (cat names complete at TAB time)
     Completions(CompletionsArgs),
+    /// Build cats' images through the Docker daemon, labelled with their source digest
+    Build(BuildArgs),
+    /// Push cats' images to the registry and print their digests
+    Push(PushArgs),
+    /// Check cats' images: in the registry, local image pushed, sources unchanged since the build
+    Verify(VerifyArgs),
+    /// Run verified cats on the local Docker daemon, replacing each cat's previous container
+    Up(UpArgs),
+    /// Stop and remove cats' containers on the local Docker daemon
+    Down(DownArgs),
+    /// Verify cats, apply them pinned by digest, and watch their rollout
+    Deploy(DeployArgs),
+    /// Build, push and deploy, restarting the pods even when nothing else changed
+    Redeploy(RedeployArgs),
+    /// Write the manifests a deploy would apply (after the same checks)
+    Render(RenderArgs),
+    /// Show what a deploy would change (server-side dry run); exit 1 when something would
+    Diff(DiffArgs),
+    /// Per cat: declared tag, registry and running digests, readiness, restarts and drift
+    Status(StatusArgs),
+    /// The revisions catctl recorded for a cat at each successful deploy
+    History(HistoryArgs),
+    /// Go back to the previous (or a chosen) deployed revision, and wait for it
+    Rollback(RollbackArgs),
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    crate::duration::parse(text)
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub select: SelectCats,
+
+    /// Deploy even when a cat's sources changed since its image was built
+    #[arg(long)]
+    pub allow_stale: bool,
+
+    /// Take over fields that another field manager (e.g. `kubectl scale`) owns
+    #[arg(long)]
+    pub force: bool,
+
+    /// How long to wait for each rollout
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+
+    /// Print the manifests that would be applied, and apply nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Re-apply the previous revision of each cat whose rollout failed
+    #[arg(long)]
+    pub atomic: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RedeployArgs {
+    #[command(flatten)]
+    pub select: SelectCats,
+
+    /// Take over fields that another field manager owns
+    #[arg(long)]
+    pub force: bool,
+
+    /// How long to wait for each rollout
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+
+    /// Re-apply the previous revision of each cat whose rollout failed
+    #[arg(long)]
+    pub atomic: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub select: SelectCats,
+
+    /// Write <DIR>/<cat>.yaml instead of printing
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Render even when a cat's sources changed since its image was built
+    #[arg(long)]
+    pub allow_stale: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub select: SelectCats,
+
+    /// Compare even when a cat's sources changed since its image was built
+    #[arg(long)]
+    pub allow_stale: bool,
+
+    /// Compare as `deploy --force` would apply
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The cats [default: all]
+    #[arg(value_name = "CAT", add = ArgValueCompleter::new(complete_cat_names))]
+    pub cats: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The cat
+    #[arg(value_name = "CAT", add = ArgValueCompleter::new(complete_cat_names))]
+    pub cat: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The cat
+    #[arg(value_name = "CAT", add = ArgValueCompleter::new(complete_cat_names))]
+    pub cat: String,
+
+    /// The revision to go back to (see `catctl history CAT`) [default: the previous one]
+    #[arg(long, value_name = "N")]
+    pub to_revision: Option<u32>,
+
+    /// Take over fields that another field manager owns
+    #[arg(long)]
+    pub force: bool,
+
+    /// How long to wait for the rollout
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+}
+
+/// The cats a command works on.
+#[derive(Debug, Args)]
+pub struct SelectCats {
+    /// The cats
+    #[arg(
+        value_name = "CAT",
+        required_unless_present = "all",
+        add = ArgValueCompleter::new(complete_cat_names)
+    )]
+    pub cats: Vec<String>,
+
+    /// Every cat of the farm
+    #[arg(long, conflicts_with = "cats")]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub select: SelectCats,
+
+    /// Build every step again, even for a cat whose image already has its current sources
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    #[command(flatten)]
+    pub select: SelectCats,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub select: SelectCats,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub select: SelectCats,
+
+    /// Docker network for the containers: default, bridge, host, none or a network's name
+    #[arg(long, value_name = "NETWORK", default_value = "default")]
+    pub network: String,
+
+    /// Run even when a cat's sources changed since its image was built
+    #[arg(long)]
+    pub allow_stale: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    #[command(flatten)]
+    pub select: SelectCats,
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,8 +12,8 @@ use crate::cat_runtime::secret_name;
 use crate::docker::Daemon;
 use crate::farm::{Cat, Farm};
 use crate::k8s::observe::{self, Failure, Observer, Target};
-use crate::k8s::workload::{self, Revision};
 use crate::k8s::secrets as cluster_secrets;
+use crate::k8s::workload::{self, Revision};
 use crate::manifest::{self, Kind, PinnedImage, RESTARTED_AT_ANNOTATION, RenderInput, Rendered};
 use crate::registry::{ImageRef, Registry};
 use crate::verify;
@@ -95,7 +95,9 @@ pub struct Gate<'a> {
 impl Gate<'_> {
     /// Every check for `cat`, reading only: Err is the refusal to show.
     pub async fn check(&self, cat: &Cat, choice: &ImageChoice) -> Result<Prepared, String> {
-        self.check_inner(cat, choice).await.map_err(|err| format!("{err:#}"))
+        self.check_inner(cat, choice)
+            .await
+            .map_err(|err| format!("{err:#}"))
     }
 
     async fn check_inner(&self, cat: &Cat, choice: &ImageChoice) -> Result<Prepared> {
@@ -103,7 +105,8 @@ impl Gate<'_> {
         let namespace = &self.farm.settings.namespace;
         let (image, cause) = match choice {
             ImageChoice::Declared => {
-                let verification = verify::verify_cat(self.farm, cat, self.registry, self.daemon).await?;
+                let verification =
+                    verify::verify_cat(self.farm, cat, self.registry, self.daemon).await?;
                 let blocking = verification.blocking(self.options.allow_stale);
                 if !blocking.is_empty() {
                     let problems: Vec<String> = blocking.iter().map(|f| f.to_string()).collect();
@@ -123,13 +126,22 @@ impl Gate<'_> {
                     ..ImageRef::parse(&revision.image)?
                 };
                 let creds = verify::registry_credentials(&by_digest).await?;
-                if self.registry.manifest_digest(&by_digest, creds.as_ref()).await?.is_none() {
+                if self
+                    .registry
+                    .manifest_digest(&by_digest, creds.as_ref())
+                    .await?
+                    .is_none()
+                {
                     anyhow::bail!(
                         "{} is no longer in the registry — it cannot be rolled back to",
                         image.reference()
                     );
                 }
-                let cause = format!("catctl rollback to revision {} {}", revision.revision, image.reference());
+                let cause = format!(
+                    "catctl rollback to revision {} {}",
+                    revision.revision,
+                    image.reference()
+                );
                 (image, cause)
             }
         };
@@ -144,7 +156,10 @@ impl Gate<'_> {
             Kind::StatefulSet => Kind::Deployment,
             Kind::Deployment => Kind::StatefulSet,
         };
-        if workload::get(self.client, namespace, other, &cat.name).await?.is_some() {
+        if workload::get(self.client, namespace, other, &cat.name)
+            .await?
+            .is_some()
+        {
             anyhow::bail!(
                 "a {} named {} already runs in namespace {namespace}; a {} beside it would run a \
                  second copy — remove it first (`kubectl delete {} {} -n {namespace}`)",
@@ -169,7 +184,14 @@ impl Gate<'_> {
             change_cause: cause.clone(),
         };
         let rendered = manifest::render(self.farm, cat, &input)?;
-        Ok(Prepared { cat: cat.clone(), image, rendered, restarted_at, history, cause })
+        Ok(Prepared {
+            cat: cat.clone(),
+            image,
+            rendered,
+            restarted_at,
+            history,
+            cause,
+        })
     }
 }
 
@@ -185,7 +207,11 @@ fn live_restarted_at(object: &kube::api::DynamicObject) -> Option<String> {
 /// `repo:tag` + digest → a pinned image.
 fn pinned(image: &str, digest: &str) -> Result<PinnedImage> {
     let reference = ImageRef::parse(image)?;
-    Ok(PinnedImage { repository: reference.repository(), tag: reference.tag, digest: digest.to_string() })
+    Ok(PinnedImage {
+        repository: reference.repository(),
+        tag: reference.tag,
+        digest: digest.to_string(),
+    })
 }
 
 /// Applies each prepared cat and waits for its rollout, concurrently (at most `concurrency` at
@@ -202,28 +228,22 @@ pub async fn roll_out(
         return Ok(Vec::new());
     }
     let observer = Observer::start(client, namespace).await?;
-    let observer = &observer;
+    let rollout = Rollout {
+        client,
+        namespace,
+        observer: &observer,
+        options,
+        progress,
+    };
+    let rollout = &rollout;
     let reports = futures::stream::iter(prepared.into_iter().map(|p| async move {
         let started = Instant::now();
-        let mut report = roll_out_one(client, namespace, observer, &p, options, progress).await;
-        if report.result == Outcome::Failed && options.atomic {
-            if let Some(previous) = p.history.last() {
-                progress(&p.cat.name, &format!("rolling back to revision {}", previous.revision));
-                match rerender(&p, previous) {
-                    Ok(back) => {
-                        let undo = roll_out_one(client, namespace, observer, &back, options, progress).await;
-                        report.result = Outcome::RolledBack;
-                        report.message = Some(format!(
-                            "{} — rolled back to revision {} ({}): {}",
-                            report.message.clone().unwrap_or_default(),
-                            previous.revision,
-                            previous.image,
-                            if undo.succeeded() { "ready".to_string() } else { undo.message.unwrap_or_default() }
-                        ));
-                    }
-                    Err(err) => report.message = Some(format!("{} — rollback impossible: {err:#}", report.message.clone().unwrap_or_default())),
-                }
-            }
+        let mut report = rollout.one(&p).await;
+        if report.result == Outcome::Failed
+            && options.atomic
+            && let Some(previous) = p.history.last()
+        {
+            rollout.undo(&p, previous, &mut report).await;
         }
         report.seconds = started.elapsed().as_secs_f64();
         report
@@ -234,86 +254,135 @@ pub async fn roll_out(
     Ok(reports)
 }
 
+/// What every cat's rollout of one command shares.
+struct Rollout<'a> {
+    client: &'a Client,
+    namespace: &'a str,
+    observer: &'a Observer,
+    options: &'a Options,
+    progress: &'a (dyn Fn(&str, &str) + Sync),
+}
+
+impl Rollout<'_> {
+    /// `--atomic`: re-applies `previous` after a failed rollout and says so in `report`.
+    async fn undo(&self, p: &Prepared, previous: &Revision, report: &mut Report) {
+        (self.progress)(
+            &p.cat.name,
+            &format!("rolling back to revision {}", previous.revision),
+        );
+        let failure = report.message.clone().unwrap_or_default();
+        report.message = Some(match rerender(p, previous) {
+            Ok(back) => {
+                let undone = self.one(&back).await;
+                report.result = Outcome::RolledBack;
+                let state = if undone.succeeded() {
+                    "ready".to_string()
+                } else {
+                    undone.message.unwrap_or_default()
+                };
+                format!(
+                    "{failure} — rolled back to revision {} ({}): {state}",
+                    previous.revision, previous.image
+                )
+            }
+            Err(err) => format!("{failure} — rollback impossible: {err:#}"),
+        });
+    }
+
+    /// Applies one cat and waits for its rollout.
+    async fn one(&self, p: &Prepared) -> Report {
+        let (client, namespace, options, progress) =
+            (self.client, self.namespace, self.options, self.progress);
+        let cat = &p.cat.name;
+        let mut report = Report {
+            cat: cat.clone(),
+            tag: p.image.tag.clone(),
+            digest: Some(p.image.digest.clone()),
+            result: Outcome::Failed,
+            message: None,
+            log: None,
+            seconds: 0.0,
+            pods: Vec::new(),
+        };
+        progress(cat, "applying");
+        let applied =
+            match workload::apply(client, namespace, &p.rendered, options.force, false).await {
+                Ok(applied) => applied,
+                Err(err) => {
+                    report.message = Some(format!("{err:#}"));
+                    return report;
+                }
+            };
+        let target = Target {
+            cat: cat.clone(),
+            kind: p.rendered.kind,
+            generation: applied.generation,
+            image: p.image.reference(),
+            digest: p.image.digest.clone(),
+            restarted_at: p.restarted_at.clone(),
+        };
+        let on_progress = |message: &str| progress(cat, message);
+        match self
+            .observer
+            .wait(&target, options.timeout, &on_progress)
+            .await
+        {
+            Ok(pods) => {
+                report.pods = pods;
+                let entry = Revision {
+                    revision: 0,
+                    tag: p.image.tag.clone(),
+                    digest: p.image.digest.clone(),
+                    image: format!("{}:{}", p.image.repository, p.image.tag),
+                    deployed_at: jiff::Timestamp::now().to_string(),
+                    cause: p.cause.clone(),
+                };
+                let history = workload::with_entry(p.history.clone(), entry);
+                if history != p.history
+                    && let Err(err) =
+                        workload::record_history(client, namespace, p.rendered.kind, cat, &history)
+                            .await
+                {
+                    report.message = Some(format!("deployed, but {err:#}"));
+                }
+                report.result = Outcome::Deployed;
+            }
+            Err(failure) => {
+                report.log = observe::last_log_lines(client, namespace, &failure, LOG_LINES).await;
+                report.message = Some(describe(&failure));
+            }
+        }
+        report
+    }
+}
+
 fn rerender(prepared: &Prepared, previous: &Revision) -> Result<Prepared> {
     let image = pinned(&previous.image, &previous.digest)?;
     let mut object = prepared.rendered.object.clone();
     let reference = image.reference();
-    if let Some(containers) = object.pointer_mut("/spec/template/spec/containers").and_then(|c| c.as_array_mut()) {
+    if let Some(containers) = object
+        .pointer_mut("/spec/template/spec/containers")
+        .and_then(|c| c.as_array_mut())
+    {
         for container in containers {
             container["image"] = serde_json::Value::String(reference.clone());
         }
     }
-    let cause = format!("catctl deploy --atomic: back to revision {} {reference}", previous.revision);
-    object["metadata"]["annotations"][manifest::CHANGE_CAUSE_ANNOTATION] = serde_json::Value::String(cause.clone());
+    let cause = format!(
+        "catctl deploy --atomic: back to revision {} {reference}",
+        previous.revision
+    );
+    object["metadata"]["annotations"][manifest::CHANGE_CAUSE_ANNOTATION] =
+        serde_json::Value::String(cause.clone());
     Ok(Prepared {
         image,
-        rendered: Rendered { object, ..prepared.rendered.clone() },
+        rendered: Rendered {
+            object,
+            ..prepared.rendered.clone()
+        },
         cause,
         ..prepared.clone()
     })
-}
-
-async fn roll_out_one(
-    client: &Client,
-    namespace: &str,
-    observer: &Observer,
-    p: &Prepared,
-    options: &Options,
-    progress: &(dyn Fn(&str, &str) + Sync),
-) -> Report {
-    let cat = &p.cat.name;
-    let mut report = Report {
-        cat: cat.clone(),
-        tag: p.image.tag.clone(),
-        digest: Some(p.image.digest.clone()),
-        result: Outcome::Failed,
-        message: None,
-        log: None,
-        seconds: 0.0,
-        pods: Vec::new(),
-    };
-    progress(cat, "applying");
-    let applied = match workload::apply(client, namespace, &p.rendered, options.force, false).await {
-        Ok(applied) => applied,
-        Err(err) => {
-            report.message = Some(format!("{err:#}"));
-            return report;
-        }
-    };
-    let target = Target {
-        cat: cat.clone(),
-        kind: p.rendered.kind,
-        generation: applied.generation,
-        image: p.image.reference(),
-        digest: p.image.digest.clone(),
-        restarted_at: p.restarted_at.clone(),
-    };
-    let on_progress = |message: &str| progress(cat, message);
-    match observer.wait(&target, options.timeout, &on_progress).await {
-        Ok(pods) => {
-            report.pods = pods;
-            let entry = Revision {
-                revision: 0,
-                tag: p.image.tag.clone(),
-                digest: p.image.digest.clone(),
-                image: format!("{}:{}", p.image.repository, p.image.tag),
-                deployed_at: jiff::Timestamp::now().to_string(),
-                cause: p.cause.clone(),
-            };
-            let history = workload::with_entry(p.history.clone(), entry);
-            if history != p.history
-                && let Err(err) = workload::record_history(client, namespace, p.rendered.kind, cat, &history).await
-            {
-                report.message = Some(format!("deployed, but {err:#}"));
-            }
-            report.result = Outcome::Deployed;
-        }
-        Err(failure) => {
-            report.log = observe::last_log_lines(client, namespace, &failure, LOG_LINES).await;
-            report.message = Some(describe(&failure));
-        }
-    }
-    report
 }
 
 fn describe(failure: &Failure) -> String {
@@ -322,6 +391,10 @@ fn describe(failure: &Failure) -> String {
         (Some(pod), None) => format!(" (pod {pod})"),
         _ => String::new(),
     };
-    let message = if failure.message.is_empty() { String::new() } else { format!(": {}", failure.message) };
+    let message = if failure.message.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", failure.message)
+    };
     format!("{}{place}{message}", failure.reason)
 }

@@ -10,6 +10,9 @@ pub mod complete;
 pub mod config;
 pub mod context;
 pub mod copycat;
+pub mod deploy;
+pub mod docker;
+pub mod dockerignore;
 pub mod duration;
 pub mod farm;
 pub mod http_client;
@@ -19,8 +22,12 @@ pub mod names;
 pub mod overlay;
 pub mod printer;
 pub mod problems;
+pub mod progress;
+pub mod registry;
 pub mod secrets;
+pub mod source_digest;
 pub mod textdiff;
+pub mod verify;
 
 use std::process::ExitCode;
 

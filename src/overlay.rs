@@ -1,11 +1,21 @@
 //! A cat's build context: the template directory with the cat's own directory laid over it.
 //! A file in the cat's directory replaces the template's file of the same path.
+//!
+//! [`build_context`] is what `build` sends and `context --out` writes: the merge with the
+//! merged `.dockerignore` (the cat's if it has one, else the template's) applied, exactly as
+//! `docker build` would apply it to the written-out directory.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
+
+use crate::dockerignore::DockerIgnore;
+
+/// Files the daemon always receives, even when `.dockerignore` names them (as the Docker CLI
+/// does): it needs them to build.
+const ALWAYS_SENT: [&str; 2] = ["Dockerfile", ".dockerignore"];
 
 /// What one path of the merged context is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +67,48 @@ pub fn merge(template: &Path, cat: &Path) -> Result<Vec<Entry>> {
         entries.insert(path, entry);
     }
     Ok(entries.into_values().collect())
+}
+
+/// The build context of a cat: [`merge`] with `.dockerignore` applied.
+pub fn build_context(template: &Path, cat: &Path) -> Result<Vec<Entry>> {
+    let entries = merge(template, cat)?;
+    let ignore = match entries.iter().find(|e| e.path == ".dockerignore") {
+        Some(entry) => {
+            let text = fs::read_to_string(&entry.source)
+                .with_context(|| format!("cannot read {}", entry.source.display()))?;
+            DockerIgnore::parse(&text)
+        }
+        None => return Ok(entries),
+    };
+    Ok(apply_ignore(entries, &ignore))
+}
+
+/// Drops what `ignore` excludes; a directory stays when something under it stays.
+fn apply_ignore(entries: Vec<Entry>, ignore: &DockerIgnore) -> Vec<Entry> {
+    let kept: Vec<bool> = entries
+        .iter()
+        .map(|e| ALWAYS_SENT.contains(&e.path.as_str()) || !ignore.excludes(&e.path))
+        .collect();
+    let kept_files: Vec<&str> = entries
+        .iter()
+        .zip(&kept)
+        .filter(|(e, keep)| **keep && e.kind != EntryKind::Dir)
+        .map(|(e, _)| e.path.as_str())
+        .collect();
+    let keep_dir = |dir: &str| {
+        let prefix = format!("{dir}/");
+        kept_files.iter().any(|f| f.starts_with(&prefix))
+    };
+    let decisions: Vec<bool> = entries
+        .iter()
+        .zip(&kept)
+        .map(|(e, keep)| *keep || (e.kind == EntryKind::Dir && keep_dir(&e.path)))
+        .collect();
+    entries
+        .into_iter()
+        .zip(decisions)
+        .filter_map(|(e, keep)| keep.then_some(e))
+        .collect()
 }
 
 fn collect(root: &Path, dir: &Path, out: &mut BTreeMap<String, Entry>) -> Result<()> {
@@ -231,6 +283,35 @@ mod tests {
         );
         let err = write_out(&entries, &out).unwrap_err();
         assert!(err.to_string().contains("not empty"), "{err}");
+    }
+
+    #[test]
+    fn dockerignore_of_the_cat_applies_to_template_and_cat_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (template, cat) = (tmp.path().join("t"), tmp.path().join("c"));
+        write(&template.join("Dockerfile"), "FROM scratch\n");
+        write(&template.join(".dockerignore"), "*.log\n");
+        write(&template.join("engine.log"), "x");
+        write(&template.join("notes/a.md"), "x");
+        write(
+            &cat.join(".dockerignore"),
+            "*.log\nnotes\n!notes/keep.md\nDockerfile\n",
+        );
+        write(&cat.join("cat.log"), "x");
+        write(&cat.join("notes/keep.md"), "x");
+        write(&cat.join("cat.toml"), "x");
+        let entries = build_context(&template, &cat).unwrap();
+        let paths: Vec<&str> = entries.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                ".dockerignore",
+                "Dockerfile",
+                "cat.toml",
+                "notes",
+                "notes/keep.md"
+            ]
+        );
     }
 
     #[test]

@@ -110,6 +110,9 @@ mod tests {
 
     #[test]
     fn additions_at_the_end() {
-        assert_eq!(unified("a\n", "a\nb\n", "l", "n", 3), "--- l\n+++ n\n@@ -1,1 +1,2 @@\n a\n+b\n");
+        assert_eq!(
+            unified("a\n", "a\nb\n", "l", "n", 3),
+            "--- l\n+++ n\n@@ -1,1 +1,2 @@\n a\n+b\n"
+        );
     }
 }

@@ -10,7 +10,7 @@ use crate::overlay;
 pub fn run(ctx: &Context, args: &ContextArgs) -> Result<ExitStatus> {
     let farm = ctx.farm()?;
     let cat = farm.cat(&args.cat)?;
-    let entries = overlay::merge(&farm.template_dir(), &cat.dir)?;
+    let entries = overlay::build_context(&farm.template_dir(), &cat.dir)?;
     overlay::write_out(&entries, &args.out)
         .with_context(|| format!("writing the build context of {}", cat.name))?;
     let files = entries

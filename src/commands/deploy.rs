@@ -26,8 +26,15 @@ pub async fn run(ctx: &Context, args: &DeployArgs) -> Result<ExitStatus> {
         restart: false,
         atomic: args.atomic,
     };
-    let choices = cats.into_iter().map(|cat| (cat, ImageChoice::Declared)).collect();
-    let what = if args.dry_run { Mode::DryRun } else { Mode::Apply };
+    let choices = cats
+        .into_iter()
+        .map(|cat| (cat, ImageChoice::Declared))
+        .collect();
+    let what = if args.dry_run {
+        Mode::DryRun
+    } else {
+        Mode::Apply
+    };
     deploy_cats(ctx, choices, &options, what).await
 }
 
@@ -53,17 +60,27 @@ pub async fn deploy_cats(
         Mode::Apply => {}
         Mode::DryRun => {
             for p in &prepared {
-                ctx.printer.data(&format!("---\n{}", p.rendered.yaml.trim_start()));
+                ctx.printer
+                    .data(&format!("---\n{}", p.rendered.yaml.trim_start()));
             }
             return finish(ctx, refused, false);
         }
         Mode::WriteTo(dir) => {
-            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
             for p in &prepared {
                 let file = dir.join(format!("{}.yaml", p.cat.name));
                 std::fs::write(&file, p.rendered.yaml.trim_start())
                     .with_context(|| format!("cannot write {}", file.display()))?;
-                ctx.printer.status("Wrote", &format!("{} ({} {})", file.display(), p.rendered.kind.as_str(), p.cat.name));
+                ctx.printer.status(
+                    "Wrote",
+                    &format!(
+                        "{} ({} {})",
+                        file.display(),
+                        p.rendered.kind.as_str(),
+                        p.cat.name
+                    ),
+                );
             }
             return finish(ctx, refused, false);
         }
@@ -71,7 +88,10 @@ pub async fn deploy_cats(
     let farm = ctx.farm()?;
     let names: Vec<String> = prepared.iter().map(|p| p.cat.name.clone()).collect();
     let progress = Progress::new(&ctx.printer, &names);
-    let lines: Vec<_> = names.iter().map(|n| (n.clone(), progress.line(n, "waiting"))).collect();
+    let lines: Vec<_> = names
+        .iter()
+        .map(|n| (n.clone(), progress.line(n, "waiting")))
+        .collect();
     let on_progress = |cat: &str, message: &str| {
         if let Some((_, line)) = lines.iter().find(|(n, _)| n == cat) {
             line.set(message);
@@ -90,7 +110,11 @@ pub async fn deploy_cats(
         if let Some((_, line)) = lines.iter().find(|(n, _)| n == &report.cat) {
             match report.result {
                 Outcome::Deployed => line.done("Deployed", &short_image(report)),
-                _ => line.failed(&format!("{}: {}", outcome_word(report.result), first_line(report))),
+                _ => line.failed(&format!(
+                    "{}: {}",
+                    outcome_word(report.result),
+                    first_line(report)
+                )),
             }
         }
     }
@@ -112,7 +136,13 @@ pub async fn gate(
     let client = ctx.kube().await?;
     let registry = Registry::new()?;
     let daemon = Daemon::connect().await.ok();
-    let gate = Gate { farm, client, registry: &registry, daemon: daemon.as_ref(), options };
+    let gate = Gate {
+        farm,
+        client,
+        registry: &registry,
+        daemon: daemon.as_ref(),
+        options,
+    };
     let gate = &gate;
     let checked: Vec<(Cat, Result<Prepared, String>)> = futures::stream::iter(cats)
         .map(|(cat, choice)| async move {
@@ -152,7 +182,14 @@ fn outcome_word(outcome: Outcome) -> &'static str {
 }
 
 fn first_line(report: &Report) -> String {
-    report.message.as_deref().unwrap_or("").lines().next().unwrap_or("").to_string()
+    report
+        .message
+        .as_deref()
+        .unwrap_or("")
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string()
 }
 
 fn short_image(report: &Report) -> String {
@@ -172,13 +209,24 @@ fn finish(ctx: &Context, mut reports: Vec<Report>, nothing_passed: bool) -> Resu
     let failed = reports.iter().any(|r| !r.succeeded()) || nothing_passed;
     if ctx.printer.format == Format::Json {
         ctx.printer.json(&reports)?;
-        return Ok(if failed { ExitStatus::Failure } else { ExitStatus::Success });
+        return Ok(if failed {
+            ExitStatus::Failure
+        } else {
+            ExitStatus::Success
+        });
     }
     for report in reports.iter().filter(|r| !r.succeeded()) {
-        let word = ctx.printer.paint_stderr(outcome_word(report.result), Color::Red);
-        ctx.printer.warn(&format!("{} {word}: {}", report.cat, report.message.as_deref().unwrap_or("")));
+        let word = ctx
+            .printer
+            .paint_stderr(outcome_word(report.result), Color::Red);
+        ctx.printer.warn(&format!(
+            "{} {word}: {}",
+            report.cat,
+            report.message.as_deref().unwrap_or("")
+        ));
         if let Some(log) = &report.log {
-            ctx.printer.note(&format!("last lines of its log:\n{}", indent(log)));
+            ctx.printer
+                .note(&format!("last lines of its log:\n{}", indent(log)));
         }
     }
     if reports.iter().any(|r| r.result != Outcome::Refused) {
@@ -188,17 +236,28 @@ fn finish(ctx: &Context, mut reports: Vec<Report>, nothing_passed: bool) -> Resu
                 vec![
                     r.cat.clone(),
                     r.tag.clone(),
-                    r.digest.as_deref().map(short_digest).unwrap_or_else(|| "-".into()),
+                    r.digest
+                        .as_deref()
+                        .map(short_digest)
+                        .unwrap_or_else(|| "-".into()),
                     outcome_word(r.result).to_string(),
                     format!("{:.1}s", Duration::from_secs_f64(r.seconds).as_secs_f64()),
                 ]
             })
             .collect();
-        ctx.printer.table(&["CAT", "TAG", "DIGEST", "RESULT", "TIME"], &rows);
+        ctx.printer
+            .table(&["CAT", "TAG", "DIGEST", "RESULT", "TIME"], &rows);
     }
-    Ok(if failed { ExitStatus::Failure } else { ExitStatus::Success })
+    Ok(if failed {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    })
 }
 
 fn indent(text: &str) -> String {
-    text.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
+    text.lines()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -31,10 +31,17 @@ async fn diff(ctx: &Context, args: &DiffArgs) -> Result<ExitStatus> {
         restart: false,
         atomic: false,
     };
-    let choices = cats.into_iter().map(|c| (c, ImageChoice::Declared)).collect();
+    let choices = cats
+        .into_iter()
+        .map(|c| (c, ImageChoice::Declared))
+        .collect();
     let (prepared, refused) = gate(ctx, choices, &options).await?;
     for report in &refused {
-        ctx.printer.warn(&format!("{}: {}", report.cat, report.message.as_deref().unwrap_or("")));
+        ctx.printer.warn(&format!(
+            "{}: {}",
+            report.cat,
+            report.message.as_deref().unwrap_or("")
+        ));
     }
     let client = ctx.kube().await?;
     let namespace = &farm.settings.namespace;
@@ -43,10 +50,18 @@ async fn diff(ctx: &Context, args: &DiffArgs) -> Result<ExitStatus> {
         let kind = p.rendered.kind;
         let live = workload::get(client, namespace, kind, &p.cat.name).await?;
         let dry = workload::apply(client, namespace, &p.rendered, options.force, true).await?;
-        let before = live.map(|o| comparable(serde_json::to_value(o).unwrap_or_default())).unwrap_or_default();
+        let before = live
+            .map(|o| comparable(serde_json::to_value(o).unwrap_or_default()))
+            .unwrap_or_default();
         let after = comparable(serde_json::to_value(dry.object)?);
         let label = format!("{}/{}", kind.as_str(), p.cat.name);
-        let text = textdiff::unified(&before, &after, &format!("live/{label}"), &format!("catctl/{label}"), 3);
+        let text = textdiff::unified(
+            &before,
+            &after,
+            &format!("live/{label}"),
+            &format!("catctl/{label}"),
+            3,
+        );
         if !text.is_empty() {
             changed = true;
             ctx.printer.data(&text);
@@ -55,7 +70,11 @@ async fn diff(ctx: &Context, args: &DiffArgs) -> Result<ExitStatus> {
     if !refused.is_empty() {
         return Ok(ExitStatus::Trouble);
     }
-    Ok(if changed { ExitStatus::Failure } else { ExitStatus::Success })
+    Ok(if changed {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    })
 }
 
 /// The object as YAML without what the server alone decides (status, bookkeeping).
@@ -64,7 +83,13 @@ fn comparable(mut object: serde_json::Value) -> String {
         map.remove("status");
     }
     if let Some(meta) = object.get_mut("metadata").and_then(|m| m.as_object_mut()) {
-        for key in ["managedFields", "resourceVersion", "generation", "uid", "creationTimestamp"] {
+        for key in [
+            "managedFields",
+            "resourceVersion",
+            "generation",
+            "uid",
+            "creationTimestamp",
+        ] {
             meta.remove(key);
         }
     }

@@ -1,11 +1,22 @@
 //! One module per command; each turns its arguments into calls into the library and prints
 //! the outcome through the printer.
 
+mod build;
 mod completions;
 mod context;
 mod copycat;
+mod deploy;
+mod diff;
+mod down;
+mod each;
 mod list;
+mod push;
+mod redeploy;
+mod rollback;
 mod secret;
+mod status;
+mod up;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -48,5 +59,38 @@ pub async fn run(ctx: &Context, command: &Command) -> Result<ExitStatus> {
         Command::List(args) => list::run(ctx, args),
         Command::Secret(command) => secret::run(ctx, command).await,
         Command::Completions(args) => completions::run(ctx, args),
+        Command::Build(args) => build::run(ctx, args).await,
+        Command::Push(args) => push::run(ctx, args).await,
+        Command::Verify(args) => verify::run(ctx, args).await,
+        Command::Up(args) => up::run(ctx, args).await,
+        Command::Down(args) => down::run(ctx, args).await,
+        Command::Deploy(args) => deploy::run(ctx, args).await,
+        Command::Redeploy(args) => redeploy::run(ctx, args).await,
+        Command::Render(args) => render(ctx, args).await,
+        Command::Diff(args) => diff::run(ctx, args).await,
+        Command::Status(args) => status::run(ctx, args).await,
+        Command::History(args) => rollback::history(ctx, args).await,
+        Command::Rollback(args) => rollback::rollback(ctx, args).await,
     }
+}
+
+/// `catctl render CAT… [--out DIR]`: the manifests a deploy would apply, after the same gate.
+async fn render(ctx: &Context, args: &crate::cli::RenderArgs) -> Result<ExitStatus> {
+    let cats = ctx.farm()?.select(&args.select.cats, args.select.all)?;
+    let options = crate::deploy::Options {
+        allow_stale: args.allow_stale,
+        force: false,
+        timeout: std::time::Duration::ZERO,
+        restart: false,
+        atomic: false,
+    };
+    let mode = match &args.out {
+        Some(dir) => deploy::Mode::WriteTo(dir.clone()),
+        None => deploy::Mode::DryRun,
+    };
+    let choices = cats
+        .into_iter()
+        .map(|c| (c, crate::deploy::ImageChoice::Declared))
+        .collect();
+    deploy::deploy_cats(ctx, choices, &options, mode).await
 }

@@ -13,8 +13,18 @@ use crate::deploy::{ImageChoice, Options};
 pub async fn run(ctx: &Context, args: &RedeployArgs) -> Result<ExitStatus> {
     let farm = ctx.farm()?;
     let cats = farm.select(&args.select.cats, args.select.all)?;
-    let select = || SelectCats { cats: cats.iter().map(|c| c.name.clone()).collect(), all: false };
-    let built = build::run(ctx, &BuildArgs { select: select(), no_cache: false }).await?;
+    let select = || SelectCats {
+        cats: cats.iter().map(|c| c.name.clone()).collect(),
+        all: false,
+    };
+    let built = build::run(
+        ctx,
+        &BuildArgs {
+            select: select(),
+            no_cache: false,
+        },
+    )
+    .await?;
     if built != ExitStatus::Success {
         bail!("not deploying: a build failed (see above); nothing was pushed or deployed");
     }
@@ -29,6 +39,9 @@ pub async fn run(ctx: &Context, args: &RedeployArgs) -> Result<ExitStatus> {
         restart: true,
         atomic: args.atomic,
     };
-    let choices = cats.into_iter().map(|c| (c, ImageChoice::Declared)).collect();
+    let choices = cats
+        .into_iter()
+        .map(|c| (c, ImageChoice::Declared))
+        .collect();
     deploy_cats(ctx, choices, &options, Mode::Apply).await
 }

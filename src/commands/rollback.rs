@@ -47,7 +47,8 @@ pub async fn history(ctx: &Context, args: &HistoryArgs) -> Result<ExitStatus> {
             ]
         })
         .collect();
-    ctx.printer.table(&["REVISION", "TAG", "DIGEST", "DEPLOYED", "CAUSE"], &rows);
+    ctx.printer
+        .table(&["REVISION", "TAG", "DIGEST", "DEPLOYED", "CAUSE"], &rows);
     Ok(ExitStatus::Success)
 }
 
@@ -64,9 +65,18 @@ pub async fn rollback(ctx: &Context, args: &RollbackArgs) -> Result<ExitStatus> 
     };
     ctx.printer.status(
         "Rolling back",
-        &format!("{} to revision {} ({}@{})", cat.name, revision.revision, revision.image, revision.digest),
+        &format!(
+            "{} to revision {} ({}@{})",
+            cat.name, revision.revision, revision.image, revision.digest
+        ),
     );
-    deploy_cats(ctx, vec![(cat, ImageChoice::Revision(revision))], &options, Mode::Apply).await
+    deploy_cats(
+        ctx,
+        vec![(cat, ImageChoice::Revision(revision))],
+        &options,
+        Mode::Apply,
+    )
+    .await
 }
 
 /// The revision to go back to: the one asked for, else the one before the newest.
@@ -78,7 +88,11 @@ fn choose(history: &[Revision], wanted: Option<u32>, cat: &str) -> Result<Revisi
                 let known: Vec<String> = history.iter().map(|r| r.revision.to_string()).collect();
                 bail!(
                     "{cat} has no revision {number} (known: {}) — see `catctl history {cat}`",
-                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
                 )
             }
         };
@@ -109,7 +123,12 @@ mod tests {
         let history = vec![revision(1), revision(2), revision(3)];
         assert_eq!(choose(&history, None, "dd").unwrap().revision, 2);
         assert_eq!(choose(&history, Some(1), "dd").unwrap().revision, 1);
-        assert!(choose(&history, Some(9), "dd").unwrap_err().to_string().contains("known: 1, 2, 3"));
+        assert!(
+            choose(&history, Some(9), "dd")
+                .unwrap_err()
+                .to_string()
+                .contains("known: 1, 2, 3")
+        );
         assert!(choose(&history[..1], None, "dd").is_err());
     }
 }

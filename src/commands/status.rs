@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::Pod;
@@ -48,27 +48,49 @@ pub async fn run(ctx: &Context, args: &StatusArgs) -> Result<ExitStatus> {
     let client = ctx.kube().await?;
     let namespace = &farm.settings.namespace;
     let params = ListParams::default().labels(&managed_selector());
+    let pods_api = Api::<Pod>::namespaced(client.clone(), namespace);
+    let statefulsets_api = Api::<StatefulSet>::namespaced(client.clone(), namespace);
+    let deployments_api = Api::<Deployment>::namespaced(client.clone(), namespace);
     let (pods, statefulsets, deployments) = tokio::try_join!(
-        Api::<Pod>::namespaced(client.clone(), namespace).list(&params),
-        Api::<StatefulSet>::namespaced(client.clone(), namespace).list(&params),
-        Api::<Deployment>::namespaced(client.clone(), namespace).list(&params),
-    )?;
+        pods_api.list(&params),
+        statefulsets_api.list(&params),
+        deployments_api.list(&params),
+    )
+    .with_context(|| format!("reading the cats' workloads in namespace {namespace}"))?;
     let mut running: BTreeMap<String, Running> = BTreeMap::new();
     for sts in statefulsets.items {
-        let entry = running.entry(sts.metadata.name.clone().unwrap_or_default()).or_default();
+        let entry = running
+            .entry(sts.metadata.name.clone().unwrap_or_default())
+            .or_default();
         entry.desired = sts.spec.as_ref().and_then(|s| s.replicas);
-        entry.ready = sts.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0);
+        entry.ready = sts
+            .status
+            .as_ref()
+            .and_then(|s| s.ready_replicas)
+            .unwrap_or(0);
     }
     for deployment in deployments.items {
-        let entry = running.entry(deployment.metadata.name.clone().unwrap_or_default()).or_default();
+        let entry = running
+            .entry(deployment.metadata.name.clone().unwrap_or_default())
+            .or_default();
         entry.desired = deployment.spec.as_ref().and_then(|s| s.replicas);
-        entry.ready = deployment.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0);
+        entry.ready = deployment
+            .status
+            .as_ref()
+            .and_then(|s| s.ready_replicas)
+            .unwrap_or(0);
     }
     for pod in pods.items {
         if pod.metadata.deletion_timestamp.is_some() {
             continue;
         }
-        let Some(cat) = pod.metadata.labels.as_ref().and_then(|l| l.get("app")).cloned() else {
+        let Some(cat) = pod
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get("app"))
+            .cloned()
+        else {
             continue;
         };
         running.entry(cat).or_default().pods.push(pod);
@@ -96,16 +118,39 @@ pub async fn run(ctx: &Context, args: &StatusArgs) -> Result<ExitStatus> {
                 vec![
                     r.cat.clone(),
                     r.tag.clone(),
-                    r.registry_digest.as_deref().map(short).unwrap_or_else(|| "-".into()),
-                    if r.running_digests.is_empty() { "-".into() } else { r.running_digests.iter().map(|d| short(d)).collect::<Vec<_>>().join(",") },
-                    match r.desired { Some(d) => format!("{}/{d}", r.ready), None => "-".into() },
+                    r.registry_digest
+                        .as_deref()
+                        .map(short)
+                        .unwrap_or_else(|| "-".into()),
+                    if r.running_digests.is_empty() {
+                        "-".into()
+                    } else {
+                        r.running_digests
+                            .iter()
+                            .map(|d| short(d))
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    },
+                    match r.desired {
+                        Some(d) => format!("{}/{d}", r.ready),
+                        None => "-".into(),
+                    },
                     r.restarts.to_string(),
                     r.age_seconds.map(age).unwrap_or_else(|| "-".into()),
-                    if r.drift.is_empty() { "ok".into() } else { r.drift.join("; ") },
+                    if r.drift.is_empty() {
+                        "ok".into()
+                    } else {
+                        r.drift.join("; ")
+                    },
                 ]
             })
             .collect();
-        ctx.printer.table(&["CAT", "TAG", "REGISTRY", "RUNNING", "READY", "RESTARTS", "AGE", "DRIFT"], &cells);
+        ctx.printer.table(
+            &[
+                "CAT", "TAG", "REGISTRY", "RUNNING", "READY", "RESTARTS", "AGE", "DRIFT",
+            ],
+            &cells,
+        );
     }
     Ok(ExitStatus::Success)
 }
@@ -125,14 +170,21 @@ fn row(cat: &Cat, verification: Result<verify::Verification>, running: Option<&R
             v.registry_digest
         }
         Err(err) => {
-            drift.push(format!("registry: {}", format!("{err:#}").lines().next().unwrap_or("")));
+            drift.push(format!(
+                "registry: {}",
+                format!("{err:#}").lines().next().unwrap_or("")
+            ));
             None
         }
     };
     let pods = running.map(|r| r.pods.as_slice()).unwrap_or_default();
     let mut running_digests: Vec<String> = pods
         .iter()
-        .flat_map(|p| p.status.iter().flat_map(|s| s.container_statuses.iter().flatten()))
+        .flat_map(|p| {
+            p.status
+                .iter()
+                .flat_map(|s| s.container_statuses.iter().flatten())
+        })
         .filter_map(|c| c.image_id.rsplit_once('@').map(|(_, d)| d.to_string()))
         .collect();
     running_digests.sort();
@@ -167,7 +219,11 @@ fn row(cat: &Cat, verification: Result<verify::Verification>, running: Option<&R
         desired: running.and_then(|r| r.desired),
         restarts: pods
             .iter()
-            .flat_map(|p| p.status.iter().flat_map(|s| s.container_statuses.iter().flatten()))
+            .flat_map(|p| {
+                p.status
+                    .iter()
+                    .flat_map(|s| s.container_statuses.iter().flatten())
+            })
             .map(|c| c.restart_count)
             .sum(),
         age_seconds,
@@ -176,7 +232,12 @@ fn row(cat: &Cat, verification: Result<verify::Verification>, running: Option<&R
 }
 
 fn short(digest: &str) -> String {
-    digest.strip_prefix("sha256:").unwrap_or(digest).chars().take(12).collect()
+    digest
+        .strip_prefix("sha256:")
+        .unwrap_or(digest)
+        .chars()
+        .take(12)
+        .collect()
 }
 
 /// An age as kubectl prints it: 45s, 12m, 5h, 3d.

@@ -8,6 +8,7 @@ mod completions;
 mod config_errors;
 mod context_cmd;
 mod copycat;
+mod images;
 mod list;
 mod secret;
 mod services;

@@ -1,0 +1,195 @@
+//! A cat's container on the local daemon, `catctl-<cat>`: at most one per cat. A new one is
+//! created (stopped) under a temporary name first, so a failure leaves the running one alone;
+//! only then is the old one stopped and removed and the new one renamed and started.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+use bollard::models::{ContainerCreateBody, HostConfig, RestartPolicy, RestartPolicyNameEnum};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
+    RenameContainerOptionsBuilder, StopContainerOptionsBuilder,
+};
+
+use super::{Daemon, daemon_message};
+use crate::cat_runtime::{SECRET_DIR_ENV, SECRET_MOUNT_PATH};
+
+/// The label marking containers that `up` created, valued with the cat's name.
+pub const UP_LABEL: &str = "io.catctl.up";
+
+/// Seconds a cat gets to stop before it is killed.
+const STOP_TIMEOUT: i32 = 10;
+
+/// The container name of a cat.
+pub fn container_name(cat: &str) -> String {
+    format!("catctl-{cat}")
+}
+
+/// What `up` runs.
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    pub cat: String,
+    /// The verified image (tag or id).
+    pub image: String,
+    /// `secret/<cat>-token`, a file or a directory, mounted read-only.
+    pub secret: PathBuf,
+    /// Docker network mode: `default`, `bridge`, `host`, `none`, or a network's name.
+    pub network: String,
+    pub labels: HashMap<String, String>,
+}
+
+/// Ids of every container of `cat`: the ones labelled by `up`, and any named `catctl-<cat>`.
+pub async fn find(daemon: &Daemon, cat: &str) -> Result<Vec<String>> {
+    let mut ids: Vec<String> = Vec::new();
+    let name = container_name(cat);
+    let queries = [
+        ("label", format!("{UP_LABEL}={cat}")),
+        ("name", format!("^/{name}$")),
+    ];
+    for (key, value) in queries {
+        let filters = HashMap::from([(key.to_string(), vec![value])]);
+        let options = ListContainersOptionsBuilder::new()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let found = daemon
+            .docker
+            .list_containers(Some(options))
+            .await
+            .with_context(|| format!("listing the containers of {cat}"))?;
+        for container in found {
+            if let Some(id) = container.id
+                && !ids.contains(&id)
+            {
+                ids.push(id);
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// Runs `spec` as the only container of the cat; returns the new container's id.
+pub async fn replace(daemon: &Daemon, spec: &RunSpec) -> Result<String> {
+    let name = container_name(&spec.cat);
+    let staging = format!("{name}-next");
+    // A staging container left by an interrupted `up` is ours to clear.
+    remove(daemon, &staging).await?;
+    let id = create(daemon, spec, &staging).await?;
+    let result = swap(daemon, spec, &id, &name).await;
+    if result.is_err() {
+        let _ = remove(daemon, &id).await;
+    }
+    result.map(|()| id)
+}
+
+async fn create(daemon: &Daemon, spec: &RunSpec, name: &str) -> Result<String> {
+    let secret = spec
+        .secret
+        .canonicalize()
+        .with_context(|| format!("cannot resolve {}", spec.secret.display()))?;
+    // Mounted as Kubernetes mounts the Secret: a file becomes one key of the directory, a
+    // directory gives its files as the keys.
+    let target = if secret.is_dir() {
+        SECRET_MOUNT_PATH.to_string()
+    } else {
+        let key = secret
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        format!("{SECRET_MOUNT_PATH}/{key}")
+    };
+    let mut labels = spec.labels.clone();
+    labels.insert(UP_LABEL.to_string(), spec.cat.clone());
+    let body = ContainerCreateBody {
+        image: Some(spec.image.clone()),
+        env: Some(vec![format!("{SECRET_DIR_ENV}={SECRET_MOUNT_PATH}")]),
+        labels: Some(labels),
+        host_config: Some(HostConfig {
+            binds: Some(vec![format!("{}:{target}:ro", secret.display())]),
+            network_mode: Some(spec.network.clone()),
+            // A tiny init as PID 1 passes SIGTERM on, so an engine that does not handle it
+            // (node, a shell) still stops at once instead of after the stop timeout.
+            init: Some(true),
+            restart_policy: Some(RestartPolicy {
+                name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
+                maximum_retry_count: None,
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let options = CreateContainerOptionsBuilder::new().name(name).build();
+    let created = daemon
+        .docker
+        .create_container(Some(options), body)
+        .await
+        .map_err(|err| {
+            anyhow::anyhow!(
+                "creating the container of {} from {} failed: {}",
+                spec.cat,
+                spec.image,
+                daemon_message(&err)
+            )
+        })?;
+    Ok(created.id)
+}
+
+/// Stops and removes every other container of the cat, then names and starts `id`.
+async fn swap(daemon: &Daemon, spec: &RunSpec, id: &str, name: &str) -> Result<()> {
+    for old in find(daemon, &spec.cat).await? {
+        if old != id {
+            remove(daemon, &old).await?;
+        }
+    }
+    daemon
+        .docker
+        .rename_container(id, RenameContainerOptionsBuilder::new().name(name).build())
+        .await
+        .map_err(|err| anyhow::anyhow!("naming the container {name}: {}", daemon_message(&err)))?;
+    daemon
+        .docker
+        .start_container(id, None)
+        .await
+        .map_err(|err| {
+            anyhow::anyhow!(
+                "starting {name} (from {}) failed: {}",
+                spec.image,
+                daemon_message(&err)
+            )
+        })?;
+    Ok(())
+}
+
+/// Stops and removes a container by id or name; one that does not exist is already gone.
+pub async fn remove(daemon: &Daemon, container: &str) -> Result<()> {
+    let stop = StopContainerOptionsBuilder::new().t(STOP_TIMEOUT).build();
+    match daemon.docker.stop_container(container, Some(stop)).await {
+        Ok(()) => {}
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 304 | 404,
+            ..
+        }) => {}
+        Err(err) => {
+            return Err(anyhow::anyhow!(
+                "stopping {container}: {}",
+                daemon_message(&err)
+            ));
+        }
+    }
+    let options = RemoveContainerOptionsBuilder::new().force(true).build();
+    match daemon
+        .docker
+        .remove_container(container, Some(options))
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(()),
+        Err(err) => Err(anyhow::anyhow!(
+            "removing {container}: {}",
+            daemon_message(&err)
+        )),
+    }
+}

@@ -1,0 +1,552 @@
+//! Talking to an image registry directly (Docker Registry HTTP API v2), without a daemon and
+//! without pulling: the digest of a tag is one `HEAD /v2/<name>/manifests/<tag>`, asked with
+//! the Docker v2 and OCI manifest types in `Accept` (without them a registry may convert the
+//! manifest to schema 1 and answer another digest). Token authentication is done as registries
+//! ask for it (`WWW-Authenticate: Bearer …` or `Basic`).
+
+pub mod credentials;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use base64::Engine as _;
+use bytes::Bytes;
+use http::{Method, Request, StatusCode, header};
+use http_body_util::{BodyExt as _, Full};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+pub use credentials::Credentials;
+
+/// The manifest types a digest may be read for, in the order docker asks for them.
+const MANIFEST_TYPES: &str = "application/vnd.docker.distribution.manifest.v2+json, \
+     application/vnd.docker.distribution.manifest.list.v2+json, \
+     application/vnd.oci.image.manifest.v1+json, \
+     application/vnd.oci.image.index.v1+json";
+
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `host[:port]/name:tag`, split the way the registry API needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRef {
+    /// `127.0.0.1:5000`, `gcr.io`, `docker.io`.
+    pub host: String,
+    /// The repository inside the registry: `dd`, `cream-heros/dd`.
+    pub name: String,
+    pub tag: String,
+}
+
+impl ImageRef {
+    /// Parses `host[:port]/path…/name:tag` (catctl's images always name their registry).
+    pub fn parse(image: &str) -> Result<ImageRef> {
+        let (repository, tag) = image
+            .rsplit_once(':')
+            .filter(|(_, tag)| !tag.contains('/'))
+            .ok_or_else(|| anyhow!("image '{image}' has no tag"))?;
+        let (host, name) = repository
+            .split_once('/')
+            .ok_or_else(|| anyhow!("image '{image}' does not name its registry"))?;
+        Ok(ImageRef {
+            host: host.to_string(),
+            name: name.to_string(),
+            tag: tag.to_string(),
+        })
+    }
+
+    /// `host/name`, the repository as docker names it.
+    pub fn repository(&self) -> String {
+        format!("{}/{}", self.host, self.name)
+    }
+
+    /// The key docker's config file uses for this registry.
+    pub fn server(&self) -> String {
+        if self.host == "docker.io" {
+            "https://index.docker.io/v1/".to_string()
+        } else {
+            self.host.clone()
+        }
+    }
+
+    /// The API endpoint: plain http for loopback registries (as docker allows by default),
+    /// https for everything else.
+    fn base_url(&self) -> String {
+        let host = if self.host == "docker.io" {
+            "registry-1.docker.io"
+        } else {
+            &self.host
+        };
+        let hostname = host.rsplit_once(':').map_or(host, |(h, _)| h);
+        let loopback = hostname == "localhost"
+            || hostname.starts_with("127.")
+            || hostname == "[::1]"
+            || hostname.ends_with(".localhost");
+        let scheme = if loopback { "http" } else { "https" };
+        format!("{scheme}://{host}")
+    }
+}
+
+impl fmt::Display for ImageRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}:{}", self.host, self.name, self.tag)
+    }
+}
+
+/// A client for registries; cheap to clone.
+#[derive(Clone)]
+pub struct Registry {
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+}
+
+/// Why the registry could not answer: unreachable (with the host), or it refused.
+#[derive(Debug)]
+pub enum RegistryError {
+    Unreachable { host: String, reason: String },
+    Denied { host: String, status: StatusCode },
+}
+
+impl fmt::Display for RegistryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RegistryError::Unreachable { host, reason } => write!(
+                f,
+                "cannot reach the registry {host}: {reason} — is it running? is `registry` in \
+                 catctl.toml (or --registry) right?"
+            ),
+            RegistryError::Denied { host, status } => write!(
+                f,
+                "the registry {host} refused access ({status}) — log in with `docker login {host}` \
+                 or configure a credential helper in ~/.docker/config.json"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RegistryError {}
+
+impl Registry {
+    pub fn new() -> Result<Registry> {
+        let mut http = HttpConnector::new();
+        http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+        http.enforce_http(false);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()
+            .context("cannot load the system's TLS root certificates")?
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new()).build(connector);
+        Ok(Registry { client })
+    }
+
+    /// The digest (`sha256:…`) the registry serves for `image`'s tag, or `None` when the tag
+    /// (or the repository) is not there. Nothing is pulled.
+    pub async fn manifest_digest(
+        &self,
+        image: &ImageRef,
+        credentials: Option<&Credentials>,
+    ) -> Result<Option<String>> {
+        let mut session = Session::new(self, image, credentials);
+        let path = format!("manifests/{}", image.tag);
+        let Some(response) = session.fetch(Method::HEAD, &path, MANIFEST_TYPES).await? else {
+            return Ok(None);
+        };
+        let digest = response
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| anyhow!("{} answered without a Docker-Content-Digest", image.host))?;
+        Ok(Some(digest.to_string()))
+    }
+
+    /// The labels of the image the registry serves as `digest` in `image`'s repository (from
+    /// its config blob; a multi-platform index is read for linux/amd64, else its first image).
+    /// `None` when the registry does not have it.
+    pub async fn image_labels(
+        &self,
+        image: &ImageRef,
+        digest: &str,
+        credentials: Option<&Credentials>,
+    ) -> Result<Option<BTreeMap<String, String>>> {
+        let mut session = Session::new(self, image, credentials);
+        let Some(mut manifest) = session
+            .json(&format!("manifests/{digest}"), MANIFEST_TYPES)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if let Some(list) = manifest.get("manifests").and_then(|m| m.as_array()) {
+            let chosen = list
+                .iter()
+                .find(|m| {
+                    m.pointer("/platform/os").and_then(|v| v.as_str()) == Some("linux")
+                        && m.pointer("/platform/architecture").and_then(|v| v.as_str())
+                            == Some("amd64")
+                })
+                .or_else(|| list.first())
+                .and_then(|m| m.get("digest"))
+                .and_then(|d| d.as_str())
+                .ok_or_else(|| anyhow!("{image} is an empty image index"))?
+                .to_string();
+            let Some(inner) = session
+                .json(&format!("manifests/{chosen}"), MANIFEST_TYPES)
+                .await?
+            else {
+                return Ok(None);
+            };
+            manifest = inner;
+        }
+        let config = manifest
+            .pointer("/config/digest")
+            .and_then(|d| d.as_str())
+            .ok_or_else(|| anyhow!("the manifest of {image} names no config"))?
+            .to_string();
+        let Some(config) = session.json(&format!("blobs/{config}"), "*/*").await? else {
+            return Ok(None);
+        };
+        let labels = config
+            .pointer("/config/Labels")
+            .and_then(|l| l.as_object())
+            .map(|labels| {
+                labels
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Some(labels))
+    }
+
+    async fn send(
+        &self,
+        image: &ImageRef,
+        request: Request<Full<Bytes>>,
+    ) -> Result<http::Response<hyper::body::Incoming>> {
+        match tokio::time::timeout(REQUEST_TIMEOUT, self.client.request(request)).await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(err)) => Err(RegistryError::Unreachable {
+                host: image.host.clone(),
+                reason: root_cause(&err),
+            }
+            .into()),
+            Err(_) => Err(RegistryError::Unreachable {
+                host: image.host.clone(),
+                reason: format!("no answer within {} s", REQUEST_TIMEOUT.as_secs()),
+            }
+            .into()),
+        }
+    }
+
+    /// The `Authorization` header answering `challenge`.
+    async fn authorize(
+        &self,
+        image: &ImageRef,
+        challenge: &str,
+        credentials: Option<&Credentials>,
+    ) -> Result<String> {
+        let denied = || RegistryError::Denied {
+            host: image.host.clone(),
+            status: StatusCode::UNAUTHORIZED,
+        };
+        let (scheme, params) = parse_challenge(challenge);
+        if scheme.eq_ignore_ascii_case("basic") {
+            let creds = credentials.ok_or_else(denied)?;
+            return basic(creds).ok_or_else(|| denied().into());
+        }
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(denied().into());
+        }
+        let realm = params
+            .iter()
+            .find(|(k, _)| k == "realm")
+            .map(|(_, v)| v.clone())
+            .ok_or_else(denied)?;
+        let mut query = vec![format!("scope=repository:{}:pull", image.name)];
+        if let Some((_, service)) = params.iter().find(|(k, _)| k == "service") {
+            query.push(format!("service={}", encode(service)));
+        }
+        let mut request = Request::builder()
+            .method(Method::GET)
+            .uri(format!("{realm}?{}", query.join("&")));
+        if let Some(value) = credentials.and_then(basic) {
+            request = request.header(header::AUTHORIZATION, value);
+        } else if let Some(token) = credentials.and_then(|c| c.identity_token.as_deref()) {
+            // An identity token is exchanged through the OAuth2 refresh grant.
+            let mut form = format!(
+                "grant_type=refresh_token&client_id=catctl&refresh_token={}&scope={}",
+                encode(token),
+                encode(&format!("repository:{}:pull", image.name))
+            );
+            if let Some((_, service)) = params.iter().find(|(k, _)| k == "service") {
+                form.push_str(&format!("&service={}", encode(service)));
+            }
+            let request = Request::builder()
+                .method(Method::POST)
+                .uri(&realm)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Full::new(Bytes::from(form)))?;
+            return self.token(image, request).await;
+        }
+        self.token(image, request.body(Full::default())?).await
+    }
+
+    async fn token(&self, image: &ImageRef, request: Request<Full<Bytes>>) -> Result<String> {
+        let response = self.send(image, request).await?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(RegistryError::Denied {
+                host: image.host.clone(),
+                status,
+            }
+            .into());
+        }
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .with_context(|| format!("reading the token from {}", image.host))?
+            .to_bytes();
+        #[derive(serde::Deserialize)]
+        struct TokenAnswer {
+            token: Option<String>,
+            access_token: Option<String>,
+        }
+        let answer: TokenAnswer = serde_json::from_slice(&body)
+            .with_context(|| format!("{} answered a token request with no JSON", image.host))?;
+        let token = answer
+            .token
+            .or(answer.access_token)
+            .ok_or_else(|| anyhow!("{} answered a token request without a token", image.host))?;
+        Ok(format!("Bearer {token}"))
+    }
+}
+
+/// Requests about one repository, authenticating once when the registry asks.
+struct Session<'a> {
+    registry: &'a Registry,
+    image: &'a ImageRef,
+    credentials: Option<&'a Credentials>,
+    auth: Option<String>,
+}
+
+impl<'a> Session<'a> {
+    fn new(
+        registry: &'a Registry,
+        image: &'a ImageRef,
+        credentials: Option<&'a Credentials>,
+    ) -> Session<'a> {
+        Session {
+            registry,
+            image,
+            credentials,
+            auth: None,
+        }
+    }
+
+    /// `method` on `/v2/<name>/<path>`: the response when found, `None` on 404. Follows one
+    /// redirect (blob stores), without the registry's credentials.
+    async fn fetch(
+        &mut self,
+        method: Method,
+        path: &str,
+        accept: &str,
+    ) -> Result<Option<http::Response<hyper::body::Incoming>>> {
+        let image = self.image;
+        let url = format!("{}/v2/{}/{path}", image.base_url(), image.name);
+        for attempt in 0..2 {
+            let mut request = Request::builder()
+                .method(method.clone())
+                .uri(&url)
+                .header(header::ACCEPT, accept);
+            if let Some(value) = &self.auth {
+                request = request.header(header::AUTHORIZATION, value);
+            }
+            let response = self
+                .registry
+                .send(image, request.body(Full::default())?)
+                .await?;
+            let status = response.status();
+            match status {
+                s if s.is_success() => return Ok(Some(response)),
+                StatusCode::NOT_FOUND => return Ok(None),
+                s if s.is_redirection() => {
+                    let location = response
+                        .headers()
+                        .get(header::LOCATION)
+                        .and_then(|v| v.to_str().ok())
+                        .ok_or_else(|| anyhow!("{} redirected nowhere", image.host))?;
+                    let request = Request::builder()
+                        .method(method.clone())
+                        .uri(location)
+                        .body(Full::default())?;
+                    let response = self.registry.send(image, request).await?;
+                    if !response.status().is_success() {
+                        bail!(
+                            "the registry {} answered {} for {path}",
+                            image.host,
+                            response.status()
+                        );
+                    }
+                    return Ok(Some(response));
+                }
+                StatusCode::UNAUTHORIZED if attempt == 0 => {
+                    let challenge = response
+                        .headers()
+                        .get(header::WWW_AUTHENTICATE)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_string();
+                    self.auth = Some(
+                        self.registry
+                            .authorize(image, &challenge, self.credentials)
+                            .await?,
+                    );
+                }
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                    return Err(RegistryError::Denied {
+                        host: image.host.clone(),
+                        status,
+                    }
+                    .into());
+                }
+                status => bail!("the registry {} answered {status} for {image}", image.host),
+            }
+        }
+        Err(RegistryError::Denied {
+            host: image.host.clone(),
+            status: StatusCode::UNAUTHORIZED,
+        }
+        .into())
+    }
+
+    async fn json(&mut self, path: &str, accept: &str) -> Result<Option<serde_json::Value>> {
+        let Some(response) = self.fetch(Method::GET, path, accept).await? else {
+            return Ok(None);
+        };
+        let host = &self.image.host;
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .with_context(|| format!("reading {path} from {host}"))?
+            .to_bytes();
+        let value = serde_json::from_slice(&body)
+            .with_context(|| format!("{host} answered {path} with no JSON"))?;
+        Ok(Some(value))
+    }
+}
+
+fn basic(creds: &Credentials) -> Option<String> {
+    let (user, pass) = (creds.username.as_ref()?, creds.password.as_ref()?);
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+    Some(format!("Basic {encoded}"))
+}
+
+/// `Bearer realm="…",service="…"` → ("Bearer", [(realm, …), (service, …)]).
+fn parse_challenge(challenge: &str) -> (String, Vec<(String, String)>) {
+    let (scheme, rest) = challenge.trim().split_once(' ').unwrap_or((challenge, ""));
+    let mut params = Vec::new();
+    let mut rest = rest.trim();
+    while let Some((key, after)) = rest.split_once('=') {
+        let key = key
+            .trim()
+            .trim_start_matches(',')
+            .trim()
+            .to_ascii_lowercase();
+        let after = after.trim_start();
+        let (value, remainder) = if let Some(quoted) = after.strip_prefix('"') {
+            match quoted.split_once('"') {
+                Some((value, remainder)) => (value.to_string(), remainder),
+                None => (quoted.to_string(), ""),
+            }
+        } else {
+            match after.split_once(',') {
+                Some((value, remainder)) => (value.trim().to_string(), remainder),
+                None => (after.trim().to_string(), ""),
+            }
+        };
+        params.push((key, value));
+        rest = remainder.trim_start_matches(',').trim();
+    }
+    (scheme.to_string(), params)
+}
+
+/// Percent-encoding for query and form values.
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// The innermost cause of `err` ("Connection refused (os error 111)"): what a person can act on.
+pub fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = err;
+    while let Some(cause) = last.source() {
+        last = cause;
+    }
+    last.to_string()
+}
+
+/// An error and its causes on one line ("client error (Connect): tcp connect error: Connection
+/// refused (os error 111)").
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_references() {
+        let image = ImageRef::parse("127.0.0.1:5000/dd:v1").unwrap();
+        assert_eq!(
+            (image.host.as_str(), image.name.as_str(), image.tag.as_str()),
+            ("127.0.0.1:5000", "dd", "v1")
+        );
+        assert_eq!(image.base_url(), "http://127.0.0.1:5000");
+        let image = ImageRef::parse("gcr.io/cream-heros/dd:v2").unwrap();
+        assert_eq!(image.name, "cream-heros/dd");
+        assert_eq!(image.repository(), "gcr.io/cream-heros/dd");
+        assert_eq!(image.base_url(), "https://gcr.io");
+        assert_eq!(image.to_string(), "gcr.io/cream-heros/dd:v2");
+        assert!(ImageRef::parse("127.0.0.1:5000/dd").is_err());
+        assert!(ImageRef::parse("dd:v1").is_err());
+    }
+
+    #[test]
+    fn challenges() {
+        let (scheme, params) = parse_challenge(
+            r#"Bearer realm="https://gcr.io/v2/token",service="gcr.io",scope="repository:x:pull""#,
+        );
+        assert_eq!(scheme, "Bearer");
+        assert_eq!(
+            params[0],
+            ("realm".into(), "https://gcr.io/v2/token".into())
+        );
+        assert_eq!(params[1], ("service".into(), "gcr.io".into()));
+        assert_eq!(params.len(), 3);
+        let (scheme, params) = parse_challenge(r#"Basic realm="Registry Realm""#);
+        assert_eq!((scheme.as_str(), params.len()), ("Basic", 1));
+        assert_eq!(encode("a b/c"), "a%20b%2Fc");
+    }
+}

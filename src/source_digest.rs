@@ -1,0 +1,178 @@
+//! The source digest: one sha256 over a build context's paths, kinds, modes, contents and
+//! symlink targets, in path order. Modification times and directory listing order do not
+//! enter it, so the same sources give the same digest on any machine and after any checkout.
+//! `build` records it in the image label [`LABEL`]; `verify` compares it with the sources now.
+
+use std::fs::File;
+use std::io::Read;
+
+use anyhow::{Context as _, Result};
+use sha2::{Digest, Sha256};
+
+use crate::overlay::{Entry, EntryKind};
+
+/// The image label holding the source digest of the context the image was built from.
+pub const LABEL: &str = "io.catctl.source-digest";
+
+/// The image label naming the cat an image belongs to.
+pub const CAT_LABEL: &str = "io.catctl.cat";
+
+/// `sha256:<hex>` of `entries` (as [`crate::overlay::build_context`] returns them).
+pub fn source_digest(entries: &[Entry]) -> Result<String> {
+    let mut sorted: Vec<&Entry> = entries.iter().collect();
+    sorted.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 64 * 1024];
+    for entry in sorted {
+        match &entry.kind {
+            EntryKind::Dir => hasher.update(format!("dir\0{}\0", entry.path)),
+            EntryKind::Symlink { target } => hasher.update(format!(
+                "symlink\0{}\0{}\0",
+                entry.path,
+                target.to_string_lossy()
+            )),
+            EntryKind::File { mode } => {
+                let mut file = File::open(&entry.source)
+                    .with_context(|| format!("cannot read {}", entry.source.display()))?;
+                let len = file
+                    .metadata()
+                    .with_context(|| format!("cannot read {}", entry.source.display()))?
+                    .len();
+                hasher.update(format!("file\0{}\0{mode:o}\0{len}\0", entry.path));
+                loop {
+                    let n = file
+                        .read(&mut buffer)
+                        .with_context(|| format!("cannot read {}", entry.source.display()))?;
+                    if n == 0 {
+                        break;
+                    }
+                    hasher.update(&buffer[..n]);
+                }
+            }
+        }
+    }
+    Ok(format!("sha256:{}", to_hex(&hasher.finalize())))
+}
+
+/// Lower-case hex of `bytes` (sha2 0.11's output does not format as hex itself).
+pub fn to_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::new(), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+/// The short form shown in tables: the first 12 hex digits.
+pub fn short(digest: &str) -> &str {
+    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+    &hex[..hex.len().min(12)]
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+    use std::path::Path;
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::overlay::build_context;
+
+    fn write(path: &Path, text: &str) {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+
+    fn farm(root: &Path, files: &[(&str, &str)]) -> (std::path::PathBuf, std::path::PathBuf) {
+        let (template, cat) = (root.join("t"), root.join("c"));
+        fs::create_dir_all(&cat).unwrap();
+        for (path, text) in files {
+            write(&root.join(path), text);
+        }
+        (template, cat)
+    }
+
+    fn digest_of(template: &Path, cat: &Path) -> String {
+        source_digest(&build_context(template, cat).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn same_sources_same_digest_whatever_the_mtimes_and_creation_order() {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        let files = [
+            ("t/Dockerfile", "FROM scratch\n"),
+            ("t/src/a.js", "a"),
+            ("t/src/b.js", "b"),
+            ("c/cat.toml", "version = \"v1\"\n"),
+        ];
+        let (ta, ca) = farm(a.path(), &files);
+        let mut reversed = files;
+        reversed.reverse();
+        let (tb, cb) = farm(b.path(), &reversed);
+        let first = digest_of(&ta, &ca);
+        assert!(first.starts_with("sha256:") && first.len() == 71, "{first}");
+        assert_eq!(first, digest_of(&tb, &cb));
+
+        let old = SystemTime::now() - Duration::from_secs(86_400 * 365);
+        for path in ["t/Dockerfile", "t/src/a.js", "c/cat.toml"] {
+            let file = fs::File::options()
+                .write(true)
+                .open(a.path().join(path))
+                .unwrap();
+            file.set_modified(old).unwrap();
+        }
+        assert_eq!(first, digest_of(&ta, &ca), "mtimes do not count");
+    }
+
+    #[test]
+    fn content_path_mode_and_overrides_count() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (t, c) = farm(
+            tmp.path(),
+            &[("t/Dockerfile", "FROM scratch\n"), ("t/run.sh", "echo")],
+        );
+        let base = digest_of(&t, &c);
+        write(&c.join("run.sh"), "echo hi");
+        let overridden = digest_of(&t, &c);
+        assert_ne!(
+            base, overridden,
+            "a cat file overriding the template counts"
+        );
+        fs::remove_file(c.join("run.sh")).unwrap();
+        assert_eq!(base, digest_of(&t, &c), "reverting restores the digest");
+
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let script = t.join("run.sh");
+            let mode = fs::metadata(&script).unwrap().permissions().mode() & 0o7777;
+            fs::set_permissions(&script, fs::Permissions::from_mode(mode ^ 0o100)).unwrap();
+            assert_ne!(base, digest_of(&t, &c), "the mode counts");
+            fs::set_permissions(&script, fs::Permissions::from_mode(mode)).unwrap();
+        }
+        fs::rename(t.join("run.sh"), t.join("run2.sh")).unwrap();
+        assert_ne!(base, digest_of(&t, &c), "the path counts");
+    }
+
+    #[test]
+    fn ignored_files_do_not_count() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (t, c) = farm(
+            tmp.path(),
+            &[
+                ("t/Dockerfile", "FROM scratch\n"),
+                ("t/.dockerignore", "*.log\n"),
+            ],
+        );
+        let base = digest_of(&t, &c);
+        write(&c.join("debug.log"), "noise");
+        assert_eq!(base, digest_of(&t, &c));
+    }
+
+    #[test]
+    fn hex_and_short_forms() {
+        assert_eq!(to_hex(&[0, 15, 255]), "000fff");
+        assert_eq!(short("sha256:0123456789abcdef"), "0123456789ab");
+    }
+}

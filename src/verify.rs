@@ -1,0 +1,273 @@
+//! The image checks every command that runs a cat makes first (`verify`, `up`, `deploy`):
+//! the tag is in the registry (read without pulling), the local image of that tag — if there is
+//! one — is the registry's, and the cat's sources still have the digest recorded in the image.
+//! Each problem is a [`Finding`] whose message says what to do.
+
+use std::fmt;
+
+use anyhow::{Context as _, Result};
+use serde::Serialize;
+
+use crate::docker::Daemon;
+use crate::farm::{Cat, Farm};
+use crate::overlay;
+use crate::registry::{Credentials, ImageRef, Registry, credentials};
+use crate::source_digest::{self, source_digest};
+
+/// One problem with a cat's image, with the fix in its message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Finding {
+    /// The tag is not in the registry.
+    NotInRegistry {
+        cat: String,
+        image: String,
+        built_locally: bool,
+    },
+    /// The local image of the tag is not the registry's: built but not pushed.
+    LocalDiffers { cat: String, image: String },
+    /// The cat's sources are not what the image was built from.
+    SourceChanged {
+        cat: String,
+        image: String,
+        /// e.g. `cats/lala`.
+        cat_dir: String,
+        /// e.g. `templates/cat`.
+        template_dir: String,
+    },
+    /// The image carries no source digest: it was not built by catctl.
+    NoSourceLabel { cat: String, image: String },
+}
+
+impl Finding {
+    /// Whether this is the "sources changed" finding that `--allow-stale` lets through.
+    pub fn is_stale_source(&self) -> bool {
+        matches!(self, Finding::SourceChanged { .. })
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Finding::NotInRegistry {
+                cat,
+                image,
+                built_locally: true,
+            } => write!(
+                f,
+                "{image} is not in the registry — run `catctl push {cat}`"
+            ),
+            Finding::NotInRegistry { cat, image, .. } => write!(
+                f,
+                "{image} is not in the registry and not built — run `catctl build {cat}` and \
+                 `catctl push {cat}`"
+            ),
+            Finding::LocalDiffers { cat, image } => write!(
+                f,
+                "local {image} differs from the registry's (built but not pushed) — run `catctl \
+                 push {cat}`, or bump `version` in cats/{cat}/cat.toml first so the pushed tag \
+                 keeps its meaning"
+            ),
+            Finding::SourceChanged {
+                cat,
+                image,
+                cat_dir,
+                template_dir,
+            } => write!(
+                f,
+                "{cat_dir} (or {template_dir}) changed since {image} was built — rebuild with \
+                 `catctl build {cat}`, or bump `version` in {cat_dir}/cat.toml"
+            ),
+            Finding::NoSourceLabel { cat, image } => write!(
+                f,
+                "{image} has no {} label, so catctl cannot tell what it was built from — \
+                 rebuild it with `catctl build {cat}`",
+                source_digest::LABEL
+            ),
+        }
+    }
+}
+
+/// What was found about one cat's image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verification {
+    pub cat: String,
+    /// `<registry>/<cat>:<version>`.
+    pub image: String,
+    /// The digest the registry serves for the tag.
+    pub registry_digest: Option<String>,
+    /// The id of the local image of the tag, when the daemon was asked and has one.
+    pub local_image_id: Option<String>,
+    /// The digest of the cat's sources now.
+    pub source_digest: String,
+    /// The digest recorded in the image (the registry's, else the local one).
+    pub built_source_digest: Option<String>,
+    pub findings: Vec<Finding>,
+}
+
+impl Verification {
+    pub fn passed(&self) -> bool {
+        self.findings.is_empty()
+    }
+
+    /// The findings that stop a cat from running; `allow_stale` lets changed sources through.
+    pub fn blocking(&self, allow_stale: bool) -> Vec<&Finding> {
+        self.findings
+            .iter()
+            .filter(|f| !(allow_stale && f.is_stale_source()))
+            .collect()
+    }
+
+    /// The image pinned by digest, `repo:tag@sha256:…`, when the registry has the tag.
+    pub fn pinned_image(&self) -> Option<String> {
+        self.registry_digest
+            .as_ref()
+            .map(|digest| format!("{}@{digest}", self.image))
+    }
+}
+
+/// Checks `cat`'s image. `daemon` is the local Docker daemon when there is one to ask (deploy
+/// may run without); without it the local-image check is skipped. An unreachable registry is an
+/// error, not a finding.
+pub async fn verify_cat(
+    farm: &Farm,
+    cat: &Cat,
+    registry: &Registry,
+    daemon: Option<&Daemon>,
+) -> Result<Verification> {
+    let image_name = cat.image(&farm.settings);
+    let image = ImageRef::parse(&image_name)?;
+    let sources = current_source_digest(farm, cat);
+    let creds = registry_credentials(&image);
+    let (sources, creds) = tokio::join!(sources, creds);
+    let (sources, creds) = (sources?, creds?);
+    let local = async {
+        match daemon {
+            Some(daemon) => daemon.local_image(&image_name).await,
+            None => Ok(None),
+        }
+    };
+    let (registry_digest, local) =
+        tokio::join!(registry.manifest_digest(&image, creds.as_ref()), local);
+    let (registry_digest, local) = (registry_digest?, local?);
+
+    let mut findings = Vec::new();
+    let mut built = None;
+    match &registry_digest {
+        None => findings.push(Finding::NotInRegistry {
+            cat: cat.name.clone(),
+            image: image_name.clone(),
+            built_locally: local.is_some(),
+        }),
+        Some(digest) => {
+            if let Some(local) = &local {
+                let pushed = format!("{}@{digest}", image.repository());
+                if !local.repo_digests.contains(&pushed) {
+                    findings.push(Finding::LocalDiffers {
+                        cat: cat.name.clone(),
+                        image: image_name.clone(),
+                    });
+                }
+            }
+            let labels = registry
+                .image_labels(&image, digest, creds.as_ref())
+                .await?
+                .unwrap_or_default();
+            built = Some(labels.get(source_digest::LABEL).cloned());
+        }
+    }
+    if built.is_none()
+        && let Some(local) = &local
+    {
+        built = Some(local.labels.get(source_digest::LABEL).cloned());
+    }
+    let built_source_digest = built.clone().flatten();
+    match built {
+        Some(None) => findings.push(Finding::NoSourceLabel {
+            cat: cat.name.clone(),
+            image: image_name.clone(),
+        }),
+        Some(Some(recorded)) if recorded != sources => findings.push(Finding::SourceChanged {
+            cat: cat.name.clone(),
+            image: image_name.clone(),
+            cat_dir: farm.display_path(&cat.dir).to_string(),
+            template_dir: farm.display_path(&farm.template_dir()).to_string(),
+        }),
+        _ => {}
+    }
+    Ok(Verification {
+        cat: cat.name.clone(),
+        image: image_name,
+        registry_digest,
+        local_image_id: local.map(|l| l.id),
+        source_digest: sources,
+        built_source_digest,
+        findings,
+    })
+}
+
+/// The source digest of `cat`'s build context as it is on disk now.
+pub async fn current_source_digest(farm: &Farm, cat: &Cat) -> Result<String> {
+    let (template, dir) = (farm.template_dir(), cat.dir.clone());
+    tokio::task::spawn_blocking(move || source_digest(&overlay::build_context(&template, &dir)?))
+        .await
+        .context("the source digest task stopped")?
+}
+
+/// The credentials for `image`'s registry from docker's config (helpers run off the runtime).
+pub async fn registry_credentials(image: &ImageRef) -> Result<Option<Credentials>> {
+    let (host, server) = (image.host.clone(), image.server());
+    tokio::task::spawn_blocking(move || credentials::lookup(&host, &server))
+        .await
+        .context("the credentials task stopped")?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_say_what_to_do() {
+        let missing = Finding::NotInRegistry {
+            cat: "lala".into(),
+            image: "127.0.0.1:5000/lala:v2".into(),
+            built_locally: true,
+        };
+        assert_eq!(
+            missing.to_string(),
+            "127.0.0.1:5000/lala:v2 is not in the registry — run `catctl push lala`"
+        );
+        let differs = Finding::LocalDiffers {
+            cat: "lala".into(),
+            image: "127.0.0.1:5000/lala:v2".into(),
+        };
+        assert!(differs.to_string().starts_with(
+            "local 127.0.0.1:5000/lala:v2 differs from the registry's (built but not pushed)"
+        ));
+        let changed = Finding::SourceChanged {
+            cat: "lala".into(),
+            image: "127.0.0.1:5000/lala:v2".into(),
+            cat_dir: "cats/lala".into(),
+            template_dir: "templates/cat".into(),
+        };
+        assert!(changed.is_stale_source());
+        assert!(changed.to_string().starts_with(
+            "cats/lala (or templates/cat) changed since 127.0.0.1:5000/lala:v2 was built"
+        ));
+        let v = Verification {
+            cat: "lala".into(),
+            image: "127.0.0.1:5000/lala:v2".into(),
+            registry_digest: Some("sha256:ab".into()),
+            local_image_id: None,
+            source_digest: "sha256:cd".into(),
+            built_source_digest: Some("sha256:ef".into()),
+            findings: vec![changed, differs],
+        };
+        assert_eq!(v.blocking(true).len(), 1);
+        assert_eq!(v.blocking(false).len(), 2);
+        assert_eq!(
+            v.pinned_image().as_deref(),
+            Some("127.0.0.1:5000/lala:v2@sha256:ab")
+        );
+    }
+}
