@@ -40,6 +40,10 @@ pub struct Entry {
     pub kind: EntryKind,
 }
 
+/// Files of a cat's directory that are catctl's, not the image's: its own Kubernetes manifest
+/// template. Leaving them out keeps a manifest change from looking like a source change.
+pub const CAT_ONLY_FILES: [&str; 1] = [crate::manifest::TEMPLATE_FILE];
+
 /// The merged context of `template` overlaid by `cat`, sorted by path.
 pub fn merge(template: &Path, cat: &Path) -> Result<Vec<Entry>> {
     if !template.is_dir() {
@@ -53,6 +57,9 @@ pub fn merge(template: &Path, cat: &Path) -> Result<Vec<Entry>> {
     let mut overlay = BTreeMap::new();
     collect(cat, cat, &mut overlay)?;
     for (path, entry) in overlay {
+        if CAT_ONLY_FILES.contains(&path.as_str()) {
+            continue;
+        }
         if let Some(existing) = entries.get(&path) {
             let dir_vs_file =
                 matches!(existing.kind, EntryKind::Dir) != matches!(entry.kind, EntryKind::Dir);
@@ -312,6 +319,21 @@ mod tests {
                 "notes/keep.md"
             ]
         );
+    }
+
+    #[test]
+    fn a_cats_manifest_template_is_not_image_content() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (template, cat) = (tmp.path().join("t"), tmp.path().join("c"));
+        write(&template.join("Dockerfile"), "FROM scratch\n");
+        write(&cat.join("deployment.yaml"), "kind: StatefulSet\n");
+        write(&cat.join("sub/deployment.yaml"), "data\n");
+        let paths: Vec<String> = merge(&template, &cat)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.path)
+            .collect();
+        assert_eq!(paths, ["Dockerfile", "sub", "sub/deployment.yaml"]);
     }
 
     #[test]
