@@ -12,6 +12,25 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 const TIMEOUT: Duration = Duration::from_secs(30);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The hyper client every HTTP caller of catctl uses (Slack, registries).
+pub type RawClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// The one place where connections and TLS are set up: plain HTTP or HTTPS with the system's
+/// roots, a 5-second connect timeout.
+pub fn raw_client() -> Result<RawClient> {
+    let mut http = HttpConnector::new();
+    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    http.enforce_http(false);
+    let connector = HttpsConnectorBuilder::new()
+        .with_native_roots()
+        .context("cannot load the system's TLS root certificates")?
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    Ok(Client::builder(TokioExecutor::new()).build(connector))
+}
 
 /// A response read in full.
 #[derive(Debug)]
@@ -23,19 +42,13 @@ pub struct Response {
 
 #[derive(Clone)]
 pub struct HttpClient {
-    inner: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    inner: RawClient,
 }
 
 impl HttpClient {
     pub fn new() -> Result<HttpClient> {
-        let connector = HttpsConnectorBuilder::new()
-            .with_native_roots()
-            .context("cannot load the system's root certificates")?
-            .https_or_http()
-            .enable_http1()
-            .build();
         Ok(HttpClient {
-            inner: Client::builder(TokioExecutor::new()).build(connector),
+            inner: raw_client()?,
         })
     }
 

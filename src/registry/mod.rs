@@ -15,10 +15,6 @@ use base64::Engine as _;
 use bytes::Bytes;
 use http::{Method, Request, StatusCode, header};
 use http_body_util::{BodyExt as _, Full};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 
 pub use credentials::Credentials;
 
@@ -29,7 +25,6 @@ const MANIFEST_TYPES: &str = "application/vnd.docker.distribution.manifest.v2+js
      application/vnd.oci.image.index.v1+json";
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// `host[:port]/name:tag`, split the way the registry API needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,7 +94,7 @@ impl fmt::Display for ImageRef {
 /// A client for registries; cheap to clone.
 #[derive(Clone)]
 pub struct Registry {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: crate::http_client::RawClient,
 }
 
 /// Why the registry could not answer: unreachable (with the host), or it refused.
@@ -130,17 +125,9 @@ impl std::error::Error for RegistryError {}
 
 impl Registry {
     pub fn new() -> Result<Registry> {
-        let mut http = HttpConnector::new();
-        http.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        http.enforce_http(false);
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()
-            .context("cannot load the system's TLS root certificates")?
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new()).build(connector);
-        Ok(Registry { client })
+        Ok(Registry {
+            client: crate::http_client::raw_client()?,
+        })
     }
 
     /// The digest (`sha256:…`) the registry serves for `image`'s tag, or `None` when the tag
