@@ -263,7 +263,7 @@ fn revision_template(world: &World, sts: &Value, rev: &str) -> Option<Value> {
 
 fn template_without_hash(template: &Value) -> Value {
     let mut t = template.clone();
-    if let Some(labels) = t["metadata"]["labels"].as_object_mut() {
+    if let Some(labels) = t.pointer_mut("/metadata/labels").and_then(Value::as_object_mut) {
         labels.remove("pod-template-hash");
     }
     t
@@ -584,7 +584,7 @@ fn garbage_collect(world: &mut World) {
         if let Some(key) = key
             && let Some(mut obj) = world.get(&key).cloned()
         {
-            if let Some(f) = obj["metadata"]["finalizers"].as_array_mut() {
+            if let Some(f) = obj.pointer_mut("/metadata/finalizers").and_then(Value::as_array_mut) {
                 f.retain(|f| f != "foregroundDeletion");
             }
             let _ = world.update(key.res, obj, &WriteOpts::controller(), true);

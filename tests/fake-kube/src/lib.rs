@@ -18,6 +18,7 @@ mod defaults;
 mod kubelet;
 mod logs;
 mod patch;
+mod proto;
 mod resources;
 mod script;
 mod selectors;
@@ -188,6 +189,22 @@ impl FakeKube {
         let created = world.create(res, object, &world::WriteOpts::controller()).map_err(|e| e.message)?;
         self.shared.wake.notify_one();
         Ok(created)
+    }
+
+    /// Every change from now on, in order, as a watch of all resources would see it:
+    /// `(type, resource plural, object)`, type being ADDED, MODIFIED or DELETED.
+    pub fn changes(&self) -> tokio::sync::mpsc::UnboundedReceiver<(String, String, Value)> {
+        let mut rx = self.shared.world().changes.subscribe();
+        let (tx, out) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok(change) = rx.recv().await {
+                let item = (change.kind.as_str().to_string(), change.key.def().plural.to_string(), change.object.clone());
+                if tx.send(item).is_err() {
+                    return;
+                }
+            }
+        });
+        out
     }
 
     /// Waits until `check` holds for the stored pods of a namespace, or the timeout passes.

@@ -123,7 +123,10 @@ fn parse_body(bytes: &[u8], content_type: &str) -> Result<Value, ApiError> {
     if bytes.is_empty() {
         return Ok(Value::Null);
     }
-    if content_type.contains("protobuf") || content_type.contains("cbor") {
+    if content_type.contains("protobuf") {
+        return crate::proto::decode(bytes).ok_or_else(|| ApiError::unsupported_media(content_type));
+    }
+    if content_type.contains("cbor") {
         return Err(ApiError::unsupported_media(content_type));
     }
     serde_json::from_slice(bytes).or_else(|json_err| {

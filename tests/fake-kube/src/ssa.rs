@@ -77,7 +77,13 @@ fn store_entries(obj: &mut Value, list: Vec<Entry>) {
         .filter(|e| !e.set.is_empty())
         .map(Entry::to_json)
         .collect();
-    obj["metadata"]["managedFields"] = Value::Array(list);
+    if list.is_empty() {
+        if let Some(m) = obj["metadata"].as_object_mut() {
+            m.remove("managedFields");
+        }
+    } else {
+        obj["metadata"]["managedFields"] = Value::Array(list);
+    }
 }
 
 /// The fields an object sets, leaving out what the server owns (status, identity metadata).

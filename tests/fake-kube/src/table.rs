@@ -73,6 +73,8 @@ fn columns(def: &ResourceDef) -> Vec<(&'static str, &'static str, i64)> {
             ("Ready", "string", 0), ("Age", "string", 0)],
         "Secret" => vec![("Name", "string", 0), ("Type", "string", 0), ("Data", "string", 0), ("Age", "string", 0)],
         "Namespace" => vec![("Name", "string", 0), ("Status", "string", 0), ("Age", "string", 0)],
+        "Event" => vec![("Last Seen", "string", 0), ("Type", "string", 0), ("Reason", "string", 0),
+            ("Object", "string", 0), ("Message", "string", 0)],
         "ControllerRevision" => vec![("Name", "string", 0), ("Controller", "string", 0),
             ("Revision", "string", 0), ("Age", "string", 0)],
         _ => vec![("Name", "string", 0), ("Age", "string", 0)],
@@ -94,6 +96,14 @@ fn row(def: &ResourceDef, obj: &Value) -> Vec<Value> {
         "Secret" => vec![name, obj["type"].clone(),
             json!(obj["data"].as_object().map_or(0, |d| d.len())), json!(age(obj))],
         "Namespace" => vec![name, json!(status["phase"].as_str().unwrap_or("Active")), json!(age(obj))],
+        "Event" => {
+            let seen = obj["lastTimestamp"].as_str().and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                .map_or("<unknown>".to_string(), |t| human_age((jiff::Timestamp::now() - t).get_seconds()));
+            let involved = &obj["involvedObject"];
+            let object = format!("{}/{}", involved["kind"].as_str().unwrap_or_default().to_lowercase(),
+                involved["name"].as_str().unwrap_or_default());
+            vec![json!(seen), obj["type"].clone(), obj["reason"].clone(), json!(object), obj["message"].clone()]
+        }
         "ControllerRevision" => {
             let owner = obj["metadata"]["ownerReferences"][0].clone();
             let controller = match (owner["kind"].as_str(), owner["name"].as_str()) {

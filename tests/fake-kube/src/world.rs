@@ -539,7 +539,7 @@ impl World {
             .collect();
         for key in keys {
             if let Some(mut obj) = self.objects.get(&key).cloned() {
-                if let Some(refs) = obj["metadata"]["ownerReferences"].as_array_mut() {
+                if let Some(refs) = obj.pointer_mut("/metadata/ownerReferences").and_then(Value::as_array_mut) {
                     refs.retain(|r| r["uid"] != uid);
                 }
                 self.replace(key, obj);
