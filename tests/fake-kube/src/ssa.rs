@@ -355,8 +355,10 @@ pub fn apply(
         .find(|e| e.same_owner(manager, "Apply", ""))
         .map(|e| e.set.clone())
         .unwrap_or_default();
-    let dropped: Vec<&Path> = previous.difference(&applied).collect();
-    for path in dropped.into_iter().rev() {
+    let mut dropped: Vec<&Path> = previous.difference(&applied).collect();
+    // Whole list items first (their key fields identify them), then single fields.
+    dropped.sort_by_key(|p| (p.last().is_none_or(|l| l != "."), std::cmp::Reverse(p.len())));
+    for path in dropped {
         let prefix: &[String] = if path.last().is_some_and(|l| l == ".") {
             &path[..path.len() - 1]
         } else {

@@ -387,3 +387,76 @@ async fn missing_secrets_keep_pods_from_starting_with_the_real_messages() {
     apply(&fake, SECRET).await;
     ok(&fake, &["rollout", "status", "statefulset/dd", "--timeout=20s"]).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_statefulset_pod_blocks_the_rollback_until_it_is_deleted() {
+    let fake = start().await;
+    let image = pushed_image();
+    apply(&fake, &statefulset("dd", image)).await;
+    ok(&fake, &["rollout", "status", "statefulset/dd", "--timeout=20s"]).await;
+    apply(&fake, &statefulset("dd", &missing_image())).await;
+    wait_until("dd-0 runs the broken revision", || {
+        fake.get("pods", "default", "dd-0").is_some_and(|p| {
+            p["spec"]["containers"][0]["image"] == missing_image().as_str()
+                && p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"].as_str().is_some_and(|r| r.contains("Image"))
+        })
+    }).await;
+    // Reverting the template is not enough: the controller waits for the broken pod.
+    apply(&fake, &statefulset("dd", image)).await;
+    let stuck = kubectl(&fake, &["rollout", "status", "statefulset/dd", "--timeout=2s"]).await;
+    assert!(!stuck.ok, "{}", stuck.stdout);
+    let pod = fake.get("pods", "default", "dd-0").unwrap();
+    assert_eq!(pod["spec"]["containers"][0]["image"], missing_image().as_str(), "still the broken pod");
+    // The documented forced rollback: delete the broken pod.
+    ok(&fake, &["delete", "pod", "dd-0"]).await;
+    ok(&fake, &["rollout", "status", "statefulset/dd", "--timeout=20s"]).await;
+    let pod = fake.get("pods", "default", "dd-0").unwrap();
+    assert_eq!(pod["spec"]["containers"][0]["image"], image);
+}
+
+/// The largest number of pods of `app` that existed at once while `action` ran and until the
+/// rollout settled, and whether a Terminating pod overlapped a Ready one.
+async fn watch_rollout(fake: &FakeKube, app: &str, action: impl std::future::Future<Output = ()>) -> (usize, bool) {
+    let mut changes = fake.changes();
+    action.await;
+    let mut live = std::collections::BTreeMap::new();
+    let (mut most, mut overlap) = (0, false);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let Ok(Some((kind, resource, pod))) = tokio::time::timeout(Duration::from_millis(800), changes.recv()).await else {
+            break;
+        };
+        if resource != "pods" || pod["metadata"]["labels"]["app"] != app {
+            continue;
+        }
+        let uid = pod["metadata"]["uid"].as_str().unwrap().to_string();
+        if kind == "DELETED" { live.remove(&uid); } else { live.insert(uid, pod); }
+        most = most.max(live.len());
+        let terminating = live.values().any(|p| p["metadata"]["deletionTimestamp"].is_string());
+        let ready = live.values().any(|p| p["metadata"]["deletionTimestamp"].is_null() && fake_ready(p));
+        overlap |= terminating && ready;
+    }
+    (most, overlap)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rolling_update_overlaps_old_and_new_pods_recreate_does_not() {
+    let fake = start().await;
+    let image = pushed_image();
+    apply(&fake, &format!("{}---\n{}", deployment("coco", image, ""), deployment("tt", image, "  strategy: {type: Recreate}\n"))).await;
+    ok(&fake, &["rollout", "status", "deployment/coco", "--timeout=20s"]).await;
+    ok(&fake, &["rollout", "status", "deployment/tt", "--timeout=20s"]).await;
+
+    let (most, overlap) = watch_rollout(&fake, "coco", async {
+        ok(&fake, &["rollout", "restart", "deployment/coco"]).await;
+    }).await;
+    assert_eq!(most, 2);
+    assert!(overlap, "the old coco pod was Terminating while the new one was Ready: two bots answered");
+
+    let (most, overlap) = watch_rollout(&fake, "tt", async {
+        ok(&fake, &["rollout", "restart", "deployment/tt"]).await;
+    }).await;
+    assert_eq!(most, 1, "Recreate waits until the old pod is gone");
+    assert!(!overlap);
+    ok(&fake, &["rollout", "status", "deployment/tt", "--timeout=20s"]).await;
+}
