@@ -8,4 +8,4 @@ cd "$(dirname "$0")/.."
 scripts/test-services.sh start
 eval "$(scripts/test-services.sh env)"
 
-cargo test --locked --all-targets "$@"
+cargo test --locked --workspace --all-targets "$@"

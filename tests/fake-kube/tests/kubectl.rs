@@ -41,7 +41,11 @@ async fn kubectl_for(fake: &FakeKube, args: &[&str], limit: Duration) -> Out {
 /// kubectl, expected to succeed.
 async fn ok(fake: &FakeKube, args: &[&str]) -> String {
     let out = kubectl(fake, args).await;
-    assert!(out.ok, "kubectl {args:?} failed:\n{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.ok,
+        "kubectl {args:?} failed:\n{}\n{}",
+        out.stdout, out.stderr
+    );
     out.stdout
 }
 
@@ -49,13 +53,21 @@ async fn apply(fake: &FakeKube, yaml: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("manifest.yaml");
     std::fs::write(&file, yaml).unwrap();
-    ok(fake, &["apply", "--server-side", "-f", file.to_str().unwrap()]).await
+    ok(
+        fake,
+        &["apply", "--server-side", "-f", file.to_str().unwrap()],
+    )
+    .await
 }
 
 async fn start() -> FakeKube {
     let began = Instant::now();
     let fake = FakeKube::start(Config::default()).await.unwrap();
-    assert!(began.elapsed() < Duration::from_millis(500), "the fake started in {:?}", began.elapsed());
+    assert!(
+        began.elapsed() < Duration::from_millis(500),
+        "the fake started in {:?}",
+        began.elapsed()
+    );
     fake
 }
 
@@ -133,26 +145,87 @@ async fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
 async fn apply_get_and_rollout_status_of_a_good_image() {
     let fake = start().await;
     let image = pushed_image();
-    let manifests = format!("{}---\n{}---\n{SECRET}", statefulset("dd", image), deployment("coco", image, ""));
+    let manifests = format!(
+        "{}---\n{}---\n{SECRET}",
+        statefulset("dd", image),
+        deployment("coco", image, "")
+    );
     let applied = apply(&fake, &manifests).await;
-    assert!(applied.contains("statefulset.apps/dd serverside-applied"), "{applied}");
-    assert!(applied.contains("deployment.apps/coco serverside-applied"), "{applied}");
-    assert!(applied.contains("secret/dd-token serverside-applied"), "{applied}");
+    assert!(
+        applied.contains("statefulset.apps/dd serverside-applied"),
+        "{applied}"
+    );
+    assert!(
+        applied.contains("deployment.apps/coco serverside-applied"),
+        "{applied}"
+    );
+    assert!(
+        applied.contains("secret/dd-token serverside-applied"),
+        "{applied}"
+    );
 
-    let sts = ok(&fake, &["rollout", "status", "statefulset/dd", "--timeout=20s"]).await;
-    assert!(sts.contains("roll out complete: 1 new pods have been updated"), "{sts}");
-    let deploy = ok(&fake, &["rollout", "status", "deployment/coco", "--timeout=20s"]).await;
-    assert!(deploy.contains("deployment \"coco\" successfully rolled out"), "{deploy}");
+    let sts = ok(
+        &fake,
+        &["rollout", "status", "statefulset/dd", "--timeout=20s"],
+    )
+    .await;
+    assert!(
+        sts.contains("roll out complete: 1 new pods have been updated"),
+        "{sts}"
+    );
+    let deploy = ok(
+        &fake,
+        &["rollout", "status", "deployment/coco", "--timeout=20s"],
+    )
+    .await;
+    assert!(
+        deploy.contains("deployment \"coco\" successfully rolled out"),
+        "{deploy}"
+    );
 
     let table = ok(&fake, &["get", "statefulsets,deployments,secrets,pods"]).await;
-    for expected in ["statefulset.apps/dd", "1/1", "deployment.apps/coco", "secret/dd-token", "Opaque", "pod/dd-0", "Running"] {
-        assert!(table.contains(expected), "{expected} missing from:\n{table}");
+    for expected in [
+        "statefulset.apps/dd",
+        "1/1",
+        "deployment.apps/coco",
+        "secret/dd-token",
+        "Opaque",
+        "pod/dd-0",
+        "Running",
+    ] {
+        assert!(
+            table.contains(expected),
+            "{expected} missing from:\n{table}"
+        );
     }
-    let pod: Value = serde_json::from_str(&ok(&fake, &["get", "pod", "dd-0", "-o", "json"]).await).unwrap();
-    let image_id = pod["status"]["containerStatuses"][0]["imageID"].as_str().unwrap();
-    assert!(image_id.contains("/fake-kube-selftest@sha256:"), "{image_id}");
-    assert_eq!(pod["metadata"]["labels"]["statefulset.kubernetes.io/pod-name"], "dd-0");
-    let secret: Value = serde_json::from_str(&ok(&fake, &["get", "secret", "dd-token", "-o", "json", "--show-managed-fields"]).await).unwrap();
+    let pod: Value =
+        serde_json::from_str(&ok(&fake, &["get", "pod", "dd-0", "-o", "json"]).await).unwrap();
+    let image_id = pod["status"]["containerStatuses"][0]["imageID"]
+        .as_str()
+        .unwrap();
+    assert!(
+        image_id.contains("/fake-kube-selftest@sha256:"),
+        "{image_id}"
+    );
+    assert_eq!(
+        pod["metadata"]["labels"]["statefulset.kubernetes.io/pod-name"],
+        "dd-0"
+    );
+    let secret: Value = serde_json::from_str(
+        &ok(
+            &fake,
+            &[
+                "get",
+                "secret",
+                "dd-token",
+                "-o",
+                "json",
+                "--show-managed-fields",
+            ],
+        )
+        .await,
+    )
+    .unwrap();
     assert_eq!(secret["data"]["bot-token"], "eG94Yi1kZA==");
     assert_eq!(secret["metadata"]["managedFields"][0]["manager"], "kubectl");
     let revisions = ok(&fake, &["get", "controllerrevisions"]).await;
@@ -163,19 +236,55 @@ async fn apply_get_and_rollout_status_of_a_good_image() {
 async fn rollout_status_fails_for_an_image_missing_from_the_registry() {
     let fake = start().await;
     let missing = missing_image();
-    apply(&fake, &deployment("tt", &missing, "  progressDeadlineSeconds: 1\n")).await;
-    let out = kubectl(&fake, &["rollout", "status", "deployment/tt", "--timeout=15s"]).await;
+    apply(
+        &fake,
+        &deployment("tt", &missing, "  progressDeadlineSeconds: 1\n"),
+    )
+    .await;
+    let out = kubectl(
+        &fake,
+        &["rollout", "status", "deployment/tt", "--timeout=15s"],
+    )
+    .await;
     assert!(!out.ok);
-    assert!(out.stderr.contains("error: deployment \"tt\" exceeded its progress deadline"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("error: deployment \"tt\" exceeded its progress deadline"),
+        "{}",
+        out.stderr
+    );
 
     apply(&fake, &statefulset("mo", &missing)).await;
-    let out = kubectl(&fake, &["rollout", "status", "statefulset/mo", "--timeout=2s"]).await;
+    let out = kubectl(
+        &fake,
+        &["rollout", "status", "statefulset/mo", "--timeout=2s"],
+    )
+    .await;
     assert!(!out.ok, "{}", out.stdout);
-    assert!(out.stdout.contains("Waiting for 1 pods to be ready"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("Waiting for 1 pods to be ready"),
+        "{}",
+        out.stdout
+    );
     let pods = ok(&fake, &["get", "pod", "mo-0"]).await;
-    assert!(pods.contains("ImagePullBackOff") || pods.contains("ErrImagePull"), "{pods}");
-    let events = ok(&fake, &["get", "events", "--field-selector", "involvedObject.name=mo-0"]).await;
-    assert!(events.contains(&format!("Failed to pull image \"{missing}\"")), "{events}");
+    assert!(
+        pods.contains("ImagePullBackOff") || pods.contains("ErrImagePull"),
+        "{pods}"
+    );
+    let events = ok(
+        &fake,
+        &[
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=mo-0",
+        ],
+    )
+    .await;
+    assert!(
+        events.contains(&format!("Failed to pull image \"{missing}\"")),
+        "{events}"
+    );
     assert!(events.contains("Back-off pulling image"), "{events}");
 }
 
@@ -183,17 +292,42 @@ async fn rollout_status_fails_for_an_image_missing_from_the_registry() {
 async fn logs_follow_timestamps_and_previous_of_a_crash_loop() {
     let fake = start().await;
     let image = pushed_image();
-    fake.script("dd", PodScript::healthy().log(["dd: hello"]).every(Duration::from_millis(50), "dd: tick {n}"));
-    fake.script("lala", PodScript::crash_loop(["lala starting", "Error: Specify $LALA_TOKEN in environment"]));
-    apply(&fake, &format!("{}---\n{}", statefulset("dd", image), statefulset("lala", image))).await;
-    ok(&fake, &["rollout", "status", "statefulset/dd", "--timeout=20s"]).await;
+    fake.script(
+        "dd",
+        PodScript::healthy()
+            .log(["dd: hello"])
+            .every(Duration::from_millis(50), "dd: tick {n}"),
+    );
+    fake.script(
+        "lala",
+        PodScript::crash_loop(["lala starting", "Error: Specify $LALA_TOKEN in environment"]),
+    );
+    apply(
+        &fake,
+        &format!(
+            "{}---\n{}",
+            statefulset("dd", image),
+            statefulset("lala", image)
+        ),
+    )
+    .await;
+    ok(
+        &fake,
+        &["rollout", "status", "statefulset/dd", "--timeout=20s"],
+    )
+    .await;
 
     let logs = ok(&fake, &["logs", "dd-0"]).await;
     assert!(logs.starts_with("dd: hello\n"), "{logs}");
     let tail = ok(&fake, &["logs", "dd-0", "--tail=1"]).await;
     assert_eq!(tail.lines().count(), 1, "{tail}");
 
-    let followed = kubectl_for(&fake, &["logs", "-f", "--timestamps", "dd-0", "--request-timeout=1s"], Duration::from_secs(10)).await;
+    let followed = kubectl_for(
+        &fake,
+        &["logs", "-f", "--timestamps", "dd-0", "--request-timeout=1s"],
+        Duration::from_secs(10),
+    )
+    .await;
     let lines: Vec<&str> = followed.stdout.lines().collect();
     assert!(lines.len() >= 3, "{}", followed.stdout);
     for line in &lines {
@@ -204,19 +338,34 @@ async fn logs_follow_timestamps_and_previous_of_a_crash_loop() {
 
     let previous = kubectl(&fake, &["logs", "dd-0", "--previous"]).await;
     assert!(!previous.ok);
-    assert!(previous.stderr.contains("previous terminated container \"dd\" in pod \"dd-0\" not found"), "{}", previous.stderr);
+    assert!(
+        previous
+            .stderr
+            .contains("previous terminated container \"dd\" in pod \"dd-0\" not found"),
+        "{}",
+        previous.stderr
+    );
 
     wait_until("lala restarted", || {
-        fake.get("pods", "default", "lala-0")
-            .is_some_and(|p| p["status"]["containerStatuses"][0]["restartCount"].as_i64() >= Some(1))
-    }).await;
+        fake.get("pods", "default", "lala-0").is_some_and(|p| {
+            p["status"]["containerStatuses"][0]["restartCount"].as_i64() >= Some(1)
+        })
+    })
+    .await;
     let previous = ok(&fake, &["logs", "lala-0", "--previous"]).await;
-    assert!(previous.contains("Error: Specify $LALA_TOKEN in environment"), "{previous}");
-    let pod: Value = serde_json::from_str(&ok(&fake, &["get", "pod", "lala-0", "-o", "json"]).await).unwrap();
+    assert!(
+        previous.contains("Error: Specify $LALA_TOKEN in environment"),
+        "{previous}"
+    );
+    let pod: Value =
+        serde_json::from_str(&ok(&fake, &["get", "pod", "lala-0", "-o", "json"]).await).unwrap();
     let status = &pod["status"]["containerStatuses"][0];
     assert_eq!(status["lastState"]["terminated"]["exitCode"], 1, "{status}");
     let waiting = kubectl(&fake, &["get", "pod", "lala-0"]).await.stdout;
-    assert!(waiting.contains("CrashLoopBackOff") || waiting.contains("Running"), "{waiting}");
+    assert!(
+        waiting.contains("CrashLoopBackOff") || waiting.contains("Running"),
+        "{waiting}"
+    );
 
     // A follow ends by itself when its pod goes away.
     let follow = {
@@ -237,46 +386,135 @@ async fn logs_follow_timestamps_and_previous_of_a_crash_loop() {
 async fn rollout_restart_scale_and_field_manager_conflicts() {
     let fake = start().await;
     let image = pushed_image();
-    apply(&fake, &format!("{}---\n{}", statefulset("dd", image), deployment("coco", image, ""))).await;
-    ok(&fake, &["rollout", "status", "deployment/coco", "--timeout=20s"]).await;
-    ok(&fake, &["rollout", "status", "statefulset/dd", "--timeout=20s"]).await;
-    let before: Vec<String> = fake.list("pods", Some("default")).iter()
-        .map(|p| p["metadata"]["uid"].as_str().unwrap().to_string()).collect();
+    apply(
+        &fake,
+        &format!(
+            "{}---\n{}",
+            statefulset("dd", image),
+            deployment("coco", image, "")
+        ),
+    )
+    .await;
+    ok(
+        &fake,
+        &["rollout", "status", "deployment/coco", "--timeout=20s"],
+    )
+    .await;
+    ok(
+        &fake,
+        &["rollout", "status", "statefulset/dd", "--timeout=20s"],
+    )
+    .await;
+    let before: Vec<String> = fake
+        .list("pods", Some("default"))
+        .iter()
+        .map(|p| p["metadata"]["uid"].as_str().unwrap().to_string())
+        .collect();
 
-    let restarted = ok(&fake, &["rollout", "restart", "deployment/coco", "statefulset/dd"]).await;
-    assert!(restarted.contains("deployment.apps/coco restarted"), "{restarted}");
-    ok(&fake, &["rollout", "status", "deployment/coco", "--timeout=20s"]).await;
-    ok(&fake, &["rollout", "status", "statefulset/dd", "--timeout=20s"]).await;
-    wait_until("old pods gone", || fake.list("pods", Some("default")).len() == 2).await;
+    let restarted = ok(
+        &fake,
+        &["rollout", "restart", "deployment/coco", "statefulset/dd"],
+    )
+    .await;
+    assert!(
+        restarted.contains("deployment.apps/coco restarted"),
+        "{restarted}"
+    );
+    ok(
+        &fake,
+        &["rollout", "status", "deployment/coco", "--timeout=20s"],
+    )
+    .await;
+    ok(
+        &fake,
+        &["rollout", "status", "statefulset/dd", "--timeout=20s"],
+    )
+    .await;
+    wait_until("old pods gone", || {
+        fake.list("pods", Some("default")).len() == 2
+    })
+    .await;
     for pod in fake.list("pods", Some("default")) {
-        assert!(!before.contains(&pod["metadata"]["uid"].as_str().unwrap().to_string()), "{} was not replaced", pod["metadata"]["name"]);
+        assert!(
+            !before.contains(&pod["metadata"]["uid"].as_str().unwrap().to_string()),
+            "{} was not replaced",
+            pod["metadata"]["name"]
+        );
         assert!(pod["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"].is_string());
     }
-    let deploy: Value = serde_json::from_str(&ok(&fake, &["get", "deployment", "coco", "-o", "json"]).await).unwrap();
-    assert_eq!(deploy["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "2");
+    let deploy: Value =
+        serde_json::from_str(&ok(&fake, &["get", "deployment", "coco", "-o", "json"]).await)
+            .unwrap();
+    assert_eq!(
+        deploy["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+        "2"
+    );
 
     let scaled = ok(&fake, &["scale", "deployment/coco", "--replicas=3"]).await;
     assert!(scaled.contains("deployment.apps/coco scaled"), "{scaled}");
-    ok(&fake, &["rollout", "status", "deployment/coco", "--timeout=20s"]).await;
+    ok(
+        &fake,
+        &["rollout", "status", "deployment/coco", "--timeout=20s"],
+    )
+    .await;
     assert_eq!(pods_of(&fake, "coco").len(), 3);
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("coco.yaml");
     std::fs::write(&file, deployment("coco", image, "")).unwrap();
-    let conflict = kubectl(&fake, &["apply", "--server-side", "-f", file.to_str().unwrap()]).await;
+    let conflict = kubectl(
+        &fake,
+        &["apply", "--server-side", "-f", file.to_str().unwrap()],
+    )
+    .await;
     assert!(!conflict.ok);
-    assert!(conflict.stderr.contains("conflict with \"kubectl\" with subresource \"scale\" using apps/v1: .spec.replicas"), "{}", conflict.stderr);
-    ok(&fake, &["apply", "--server-side", "--force-conflicts", "-f", file.to_str().unwrap()]).await;
-    wait_until("scaled back to one pod", || pods_of(&fake, "coco").len() == 1).await;
+    assert!(
+        conflict.stderr.contains(
+            "conflict with \"kubectl\" with subresource \"scale\" using apps/v1: .spec.replicas"
+        ),
+        "{}",
+        conflict.stderr
+    );
+    ok(
+        &fake,
+        &[
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "-f",
+            file.to_str().unwrap(),
+        ],
+    )
+    .await;
+    wait_until("scaled back to one pod", || {
+        pods_of(&fake, "coco").len() == 1
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_a_statefulset_pod_never_yields_two_pods_but_a_deployment_pod_does() {
     let fake = start().await;
     let image = pushed_image();
-    apply(&fake, &format!("{}---\n{}", statefulset("dd", image), deployment("tt", image, "  strategy: {type: Recreate}\n"))).await;
-    ok(&fake, &["rollout", "status", "statefulset/dd", "--timeout=20s"]).await;
-    ok(&fake, &["rollout", "status", "deployment/tt", "--timeout=20s"]).await;
+    apply(
+        &fake,
+        &format!(
+            "{}---\n{}",
+            statefulset("dd", image),
+            deployment("tt", image, "  strategy: {type: Recreate}\n")
+        ),
+    )
+    .await;
+    ok(
+        &fake,
+        &["rollout", "status", "statefulset/dd", "--timeout=20s"],
+    )
+    .await;
+    ok(
+        &fake,
+        &["rollout", "status", "deployment/tt", "--timeout=20s"],
+    )
+    .await;
     let old_uid = fake.get("pods", "default", "dd-0").unwrap()["metadata"]["uid"].clone();
 
     let mut changes = fake.changes();
@@ -287,14 +525,20 @@ async fn deleting_a_statefulset_pod_never_yields_two_pods_but_a_deployment_pod_d
     let mut saw_terminating = false;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let (kind, resource, pod) = tokio::time::timeout_at(deadline.into(), changes.recv()).await
-            .expect("the replacement came").unwrap();
+        let (kind, resource, pod) = tokio::time::timeout_at(deadline.into(), changes.recv())
+            .await
+            .expect("the replacement came")
+            .unwrap();
         if resource != "pods" || pod["metadata"]["labels"]["app"] != "dd" {
             continue;
         }
         let uid = pod["metadata"]["uid"].as_str().unwrap().to_string();
         saw_terminating |= pod["metadata"]["deletionTimestamp"].is_string();
-        if kind == "DELETED" { live.remove(&uid); } else { live.insert(uid, pod.clone()); }
+        if kind == "DELETED" {
+            live.remove(&uid);
+        } else {
+            live.insert(uid, pod.clone());
+        }
         most = most.max(live.len());
         if pod["metadata"]["uid"] != old_uid && kind != "DELETED" && fake_ready(&pod) {
             break;
@@ -305,7 +549,10 @@ async fn deleting_a_statefulset_pod_never_yields_two_pods_but_a_deployment_pod_d
 
     // The story's bug: a Deployment replaces a deleted pod at once, even with Recreate.
     let mut changes = fake.changes();
-    let name = pods_of(&fake, "tt")[0]["metadata"]["name"].as_str().unwrap().to_string();
+    let name = pods_of(&fake, "tt")[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
     ok(&fake, &["delete", "pod", &name, "--wait=false"]).await;
     let mut overlap = false;
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -317,16 +564,35 @@ async fn deleting_a_statefulset_pod_never_yields_two_pods_but_a_deployment_pod_d
 }
 
 fn fake_ready(pod: &Value) -> bool {
-    pod["status"]["conditions"].as_array().is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+    pod["status"]["conditions"].as_array().is_some_and(|c| {
+        c.iter()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delete_cascades_to_replicasets_pods_and_revisions() {
     let fake = start().await;
     let image = pushed_image();
-    apply(&fake, &format!("{}---\n{}", statefulset("dd", image), deployment("coco", image, ""))).await;
-    ok(&fake, &["rollout", "status", "deployment/coco", "--timeout=20s"]).await;
-    ok(&fake, &["rollout", "status", "statefulset/dd", "--timeout=20s"]).await;
+    apply(
+        &fake,
+        &format!(
+            "{}---\n{}",
+            statefulset("dd", image),
+            deployment("coco", image, "")
+        ),
+    )
+    .await;
+    ok(
+        &fake,
+        &["rollout", "status", "deployment/coco", "--timeout=20s"],
+    )
+    .await;
+    ok(
+        &fake,
+        &["rollout", "status", "statefulset/dd", "--timeout=20s"],
+    )
+    .await;
     assert_eq!(fake.list("replicasets", Some("default")).len(), 1);
     let out = ok(&fake, &["delete", "deployment/coco", "statefulset/dd"]).await;
     assert!(out.contains("deployment.apps \"coco\" deleted"), "{out}");
@@ -334,15 +600,31 @@ async fn delete_cascades_to_replicasets_pods_and_revisions() {
         fake.list("pods", Some("default")).is_empty()
             && fake.list("replicasets", Some("default")).is_empty()
             && fake.list("controllerrevisions", Some("default")).is_empty()
-    }).await;
+    })
+    .await;
     let none = kubectl(&fake, &["get", "deployment", "coco"]).await;
-    assert!(none.stderr.contains("Error from server (NotFound): deployments.apps \"coco\" not found"), "{}", none.stderr);
+    assert!(
+        none.stderr
+            .contains("Error from server (NotFound): deployments.apps \"coco\" not found"),
+        "{}",
+        none.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_secret_names_are_refused_with_the_real_message() {
     let fake = start().await;
-    let out = kubectl(&fake, &["create", "secret", "generic", "dd_token", "--from-literal=bot-token=x"]).await;
+    let out = kubectl(
+        &fake,
+        &[
+            "create",
+            "secret",
+            "generic",
+            "dd_token",
+            "--from-literal=bot-token=x",
+        ],
+    )
+    .await;
     assert!(!out.ok);
     assert!(out.stderr.contains(
         "Secret \"dd_token\" is invalid: metadata.name: Invalid value: \"dd_token\": a lowercase RFC 1123 \
@@ -350,10 +632,34 @@ async fn invalid_secret_names_are_refused_with_the_real_message() {
          with an alphanumeric character (e.g. 'example.com', regex used for validation is \
          '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"), "{}", out.stderr);
     assert!(fake.list("secrets", Some("default")).is_empty());
-    let created = ok(&fake, &["create", "secret", "generic", "dd-token", "--from-literal=bot-token=x"]).await;
+    let created = ok(
+        &fake,
+        &[
+            "create",
+            "secret",
+            "generic",
+            "dd-token",
+            "--from-literal=bot-token=x",
+        ],
+    )
+    .await;
     assert!(created.contains("secret/dd-token created"), "{created}");
-    let again = kubectl(&fake, &["create", "secret", "generic", "dd-token", "--from-literal=bot-token=x"]).await;
-    assert!(again.stderr.contains("secrets \"dd-token\" already exists"), "{}", again.stderr);
+    let again = kubectl(
+        &fake,
+        &[
+            "create",
+            "secret",
+            "generic",
+            "dd-token",
+            "--from-literal=bot-token=x",
+        ],
+    )
+    .await;
+    assert!(
+        again.stderr.contains("secrets \"dd-token\" already exists"),
+        "{}",
+        again.stderr
+    );
     assert_eq!(fake.count("create", "secrets"), 3);
 }
 
@@ -371,21 +677,41 @@ async fn missing_secrets_keep_pods_from_starting_with_the_real_messages() {
     );
     apply(&fake, &format!("{with_volume}---\n{with_env}")).await;
     wait_until("the mount failure is reported", || {
-        fake.list("events", Some("default")).iter().any(|e| e["reason"] == "FailedMount")
-    }).await;
+        fake.list("events", Some("default"))
+            .iter()
+            .any(|e| e["reason"] == "FailedMount")
+    })
+    .await;
     let events = ok(&fake, &["get", "events"]).await;
-    assert!(events.contains("MountVolume.SetUp failed for volume \"token\" : secret \"dd-token\" not found"), "{events}");
+    assert!(
+        events.contains(
+            "MountVolume.SetUp failed for volume \"token\" : secret \"dd-token\" not found"
+        ),
+        "{events}"
+    );
     wait_until("tt reports its config error", || {
-        fake.get("pods", "default", "tt-0").is_some_and(|p| p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] == "CreateContainerConfigError")
-    }).await;
+        fake.get("pods", "default", "tt-0").is_some_and(|p| {
+            p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"]
+                == "CreateContainerConfigError"
+        })
+    })
+    .await;
     let pods = ok(&fake, &["get", "pods"]).await;
     assert!(pods.contains("ContainerCreating"), "{pods}");
     assert!(pods.contains("CreateContainerConfigError"), "{pods}");
-    let tt: Value = serde_json::from_str(&ok(&fake, &["get", "pod", "tt-0", "-o", "json"]).await).unwrap();
-    assert_eq!(tt["status"]["containerStatuses"][0]["state"]["waiting"]["message"], "secret \"tt-token\" not found");
+    let tt: Value =
+        serde_json::from_str(&ok(&fake, &["get", "pod", "tt-0", "-o", "json"]).await).unwrap();
+    assert_eq!(
+        tt["status"]["containerStatuses"][0]["state"]["waiting"]["message"],
+        "secret \"tt-token\" not found"
+    );
 
     apply(&fake, SECRET).await;
-    ok(&fake, &["rollout", "status", "statefulset/dd", "--timeout=20s"]).await;
+    ok(
+        &fake,
+        &["rollout", "status", "statefulset/dd", "--timeout=20s"],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -393,47 +719,80 @@ async fn a_broken_statefulset_pod_blocks_the_rollback_until_it_is_deleted() {
     let fake = start().await;
     let image = pushed_image();
     apply(&fake, &statefulset("dd", image)).await;
-    ok(&fake, &["rollout", "status", "statefulset/dd", "--timeout=20s"]).await;
+    ok(
+        &fake,
+        &["rollout", "status", "statefulset/dd", "--timeout=20s"],
+    )
+    .await;
     apply(&fake, &statefulset("dd", &missing_image())).await;
     wait_until("dd-0 runs the broken revision", || {
         fake.get("pods", "default", "dd-0").is_some_and(|p| {
             p["spec"]["containers"][0]["image"] == missing_image().as_str()
-                && p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"].as_str().is_some_and(|r| r.contains("Image"))
+                && p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"]
+                    .as_str()
+                    .is_some_and(|r| r.contains("Image"))
         })
-    }).await;
+    })
+    .await;
     // Reverting the template is not enough: the controller waits for the broken pod.
     apply(&fake, &statefulset("dd", image)).await;
-    let stuck = kubectl(&fake, &["rollout", "status", "statefulset/dd", "--timeout=2s"]).await;
+    let stuck = kubectl(
+        &fake,
+        &["rollout", "status", "statefulset/dd", "--timeout=2s"],
+    )
+    .await;
     assert!(!stuck.ok, "{}", stuck.stdout);
     let pod = fake.get("pods", "default", "dd-0").unwrap();
-    assert_eq!(pod["spec"]["containers"][0]["image"], missing_image().as_str(), "still the broken pod");
+    assert_eq!(
+        pod["spec"]["containers"][0]["image"],
+        missing_image().as_str(),
+        "still the broken pod"
+    );
     // The documented forced rollback: delete the broken pod.
     ok(&fake, &["delete", "pod", "dd-0"]).await;
-    ok(&fake, &["rollout", "status", "statefulset/dd", "--timeout=20s"]).await;
+    ok(
+        &fake,
+        &["rollout", "status", "statefulset/dd", "--timeout=20s"],
+    )
+    .await;
     let pod = fake.get("pods", "default", "dd-0").unwrap();
     assert_eq!(pod["spec"]["containers"][0]["image"], image);
 }
 
 /// The largest number of pods of `app` that existed at once while `action` ran and until the
 /// rollout settled, and whether a Terminating pod overlapped a Ready one.
-async fn watch_rollout(fake: &FakeKube, app: &str, action: impl std::future::Future<Output = ()>) -> (usize, bool) {
+async fn watch_rollout(
+    fake: &FakeKube,
+    app: &str,
+    action: impl std::future::Future<Output = ()>,
+) -> (usize, bool) {
     let mut changes = fake.changes();
     action.await;
     let mut live = std::collections::BTreeMap::new();
     let (mut most, mut overlap) = (0, false);
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
-        let Ok(Some((kind, resource, pod))) = tokio::time::timeout(Duration::from_millis(800), changes.recv()).await else {
+        let Ok(Some((kind, resource, pod))) =
+            tokio::time::timeout(Duration::from_millis(800), changes.recv()).await
+        else {
             break;
         };
         if resource != "pods" || pod["metadata"]["labels"]["app"] != app {
             continue;
         }
         let uid = pod["metadata"]["uid"].as_str().unwrap().to_string();
-        if kind == "DELETED" { live.remove(&uid); } else { live.insert(uid, pod); }
+        if kind == "DELETED" {
+            live.remove(&uid);
+        } else {
+            live.insert(uid, pod);
+        }
         most = most.max(live.len());
-        let terminating = live.values().any(|p| p["metadata"]["deletionTimestamp"].is_string());
-        let ready = live.values().any(|p| p["metadata"]["deletionTimestamp"].is_null() && fake_ready(p));
+        let terminating = live
+            .values()
+            .any(|p| p["metadata"]["deletionTimestamp"].is_string());
+        let ready = live
+            .values()
+            .any(|p| p["metadata"]["deletionTimestamp"].is_null() && fake_ready(p));
         overlap |= terminating && ready;
     }
     (most, overlap)
@@ -443,20 +802,45 @@ async fn watch_rollout(fake: &FakeKube, app: &str, action: impl std::future::Fut
 async fn rolling_update_overlaps_old_and_new_pods_recreate_does_not() {
     let fake = start().await;
     let image = pushed_image();
-    apply(&fake, &format!("{}---\n{}", deployment("coco", image, ""), deployment("tt", image, "  strategy: {type: Recreate}\n"))).await;
-    ok(&fake, &["rollout", "status", "deployment/coco", "--timeout=20s"]).await;
-    ok(&fake, &["rollout", "status", "deployment/tt", "--timeout=20s"]).await;
+    apply(
+        &fake,
+        &format!(
+            "{}---\n{}",
+            deployment("coco", image, ""),
+            deployment("tt", image, "  strategy: {type: Recreate}\n")
+        ),
+    )
+    .await;
+    ok(
+        &fake,
+        &["rollout", "status", "deployment/coco", "--timeout=20s"],
+    )
+    .await;
+    ok(
+        &fake,
+        &["rollout", "status", "deployment/tt", "--timeout=20s"],
+    )
+    .await;
 
     let (most, overlap) = watch_rollout(&fake, "coco", async {
         ok(&fake, &["rollout", "restart", "deployment/coco"]).await;
-    }).await;
+    })
+    .await;
     assert_eq!(most, 2);
-    assert!(overlap, "the old coco pod was Terminating while the new one was Ready: two bots answered");
+    assert!(
+        overlap,
+        "the old coco pod was Terminating while the new one was Ready: two bots answered"
+    );
 
     let (most, overlap) = watch_rollout(&fake, "tt", async {
         ok(&fake, &["rollout", "restart", "deployment/tt"]).await;
-    }).await;
+    })
+    .await;
     assert_eq!(most, 1, "Recreate waits until the old pod is gone");
     assert!(!overlap);
-    ok(&fake, &["rollout", "status", "deployment/tt", "--timeout=20s"]).await;
+    ok(
+        &fake,
+        &["rollout", "status", "deployment/tt", "--timeout=20s"],
+    )
+    .await;
 }
