@@ -12,23 +12,26 @@ use crate::common::{catctl, stderr_of, stdout_of};
 use crate::services::{Services, services};
 
 /// A farm whose template is a `FROM scratch` image holding a static busybox.
-struct ImageFarm {
+pub struct ImageFarm {
     dir: tempfile::TempDir,
-    services: &'static Services,
-    registry: String,
+    pub services: &'static Services,
+    pub registry: String,
+    /// The kubeconfig catctl is given (a fake cluster's), if any.
+    pub kubeconfig: Option<std::path::PathBuf>,
 }
 
 const DOCKERFILE: &str = "FROM scratch\nCOPY busybox /bin/busybox\nCOPY . /cat\n\
                           CMD [\"/bin/busybox\", \"sleep\", \"3600\"]\n";
 
 impl ImageFarm {
-    fn new() -> ImageFarm {
+    pub fn new() -> ImageFarm {
         let services = services();
         let dir = tempfile::tempdir().unwrap();
         let farm = ImageFarm {
             dir,
             services,
             registry: services.registry.clone(),
+            kubeconfig: None,
         };
         farm.write(
             "catctl.toml",
@@ -41,18 +44,18 @@ impl ImageFarm {
         farm
     }
 
-    fn path(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    fn write(&self, relative: &str, text: &str) {
+    pub fn write(&self, relative: &str, text: &str) {
         let path = self.path().join(relative);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();
     }
 
     /// A new cat with a name no other test (or earlier run) uses.
-    fn new_cat(&self, hint: &str) -> String {
+    pub fn new_cat(&self, hint: &str) -> String {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -68,22 +71,27 @@ impl ImageFarm {
         name
     }
 
-    fn image(&self, cat: &str, version: &str) -> String {
+    pub fn image(&self, cat: &str, version: &str) -> String {
         format!("{}/{cat}:{version}", self.registry)
     }
 
-    fn catctl(&self, args: &[&str]) -> Output {
-        catctl()
-            .current_dir(self.path())
+    pub fn catctl(&self, args: &[&str]) -> Output {
+        let mut cmd = catctl();
+        cmd.current_dir(self.path())
             .env("DOCKER_HOST", &self.services.docker_host)
             .env("DOCKER_CONFIG", self.path().join(".docker"))
-            .args(args)
-            .output()
-            .unwrap()
+            .env(
+                "KUBECONFIG",
+                self.kubeconfig
+                    .clone()
+                    .unwrap_or_else(|| self.path().join("no-kubeconfig")),
+            )
+            .args(args);
+        cmd.output().unwrap()
     }
 
     /// Runs catctl and insists it succeeds.
-    fn ok(&self, args: &[&str]) -> Output {
+    pub fn ok(&self, args: &[&str]) -> Output {
         let output = self.catctl(args);
         assert!(
             output.status.success(),
@@ -95,7 +103,7 @@ impl ImageFarm {
     }
 
     /// Runs catctl and insists it fails; returns stdout + stderr.
-    fn fails(&self, args: &[&str]) -> String {
+    pub fn fails(&self, args: &[&str]) -> String {
         let output = self.catctl(args);
         let text = format!("{}{}", stdout_of(&output), stderr_of(&output));
         assert!(
@@ -105,13 +113,13 @@ impl ImageFarm {
         text
     }
 
-    fn json(&self, args: &[&str]) -> Value {
+    pub fn json(&self, args: &[&str]) -> Value {
         let mut all: Vec<&str> = args.to_vec();
         all.extend(["-o", "json"]);
         serde_json::from_str(&stdout_of(&self.ok(&all))).unwrap()
     }
 
-    fn docker(&self, args: &[&str]) -> String {
+    pub fn docker(&self, args: &[&str]) -> String {
         let output = Command::new("docker")
             .args(args)
             .env("DOCKER_HOST", &self.services.docker_host)
@@ -123,7 +131,7 @@ impl ImageFarm {
 }
 
 /// The digest the registry serves for `image`'s tag, asked with curl.
-fn registry_digest(registry: &str, cat: &str, tag: &str) -> Option<String> {
+pub fn registry_digest(registry: &str, cat: &str, tag: &str) -> Option<String> {
     let output = Command::new("curl")
         .args([
             "-sS",
