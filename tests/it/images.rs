@@ -524,3 +524,17 @@ fn up_refuses_an_unverified_image_or_a_missing_token_and_starts_nothing() {
     let any = farm.docker(&["ps", "-a", "-q", "--filter", &format!("name=catctl-{cat}")]);
     assert!(any.trim().is_empty(), "no container was created: {any}");
 }
+
+#[test]
+fn a_missing_dockerfile_names_the_cat_and_the_fix() {
+    let farm = ImageFarm::new();
+    let cat = farm.new_cat("nodf");
+    std::fs::remove_file(farm.path().join("templates/cat/Dockerfile")).unwrap();
+    let text = farm.fails(&["build", &cat]);
+    assert!(
+        text.contains(&format!(
+            "{cat} has no Dockerfile: neither templates/cat/Dockerfile nor cats/{cat}/Dockerfile exists"
+        )),
+        "{text}"
+    );
+}
