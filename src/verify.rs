@@ -100,7 +100,7 @@ pub struct Verification {
     pub local_image_id: Option<String>,
     /// The digest of the cat's sources now.
     pub source_digest: String,
-    /// The digest recorded in the image (the registry's, else the local one).
+    /// The digest recorded in the image (the local one, else the registry's).
     pub built_source_digest: Option<String>,
     pub findings: Vec<Finding>,
 }
@@ -152,35 +152,38 @@ pub async fn verify_cat(
     let (registry_digest, local) = (registry_digest?, local?);
 
     let mut findings = Vec::new();
-    let mut built = None;
-    match &registry_digest {
-        None => findings.push(Finding::NotInRegistry {
+    match (&registry_digest, &local) {
+        (None, _) => findings.push(Finding::NotInRegistry {
             cat: cat.name.clone(),
             image: image_name.clone(),
             built_locally: local.is_some(),
         }),
-        Some(digest) => {
-            if let Some(local) = &local {
-                let pushed = format!("{}@{digest}", image.repository());
-                if !local.repo_digests.contains(&pushed) {
-                    findings.push(Finding::LocalDiffers {
-                        cat: cat.name.clone(),
-                        image: image_name.clone(),
-                    });
-                }
+        (Some(digest), Some(local)) => {
+            let pushed = format!("{}@{digest}", image.repository());
+            if !local.repo_digests.contains(&pushed) {
+                findings.push(Finding::LocalDiffers {
+                    cat: cat.name.clone(),
+                    image: image_name.clone(),
+                });
             }
-            let labels = registry
+        }
+        (Some(_), None) => {}
+    }
+    // The sources are compared with the image last built here when there is one (the
+    // registry's is then either the same or already reported as older), else with the
+    // registry's image, read from its config without pulling.
+    let built: Option<Option<String>> = match (&local, &registry_digest) {
+        (Some(local), _) => Some(local.labels.get(source_digest::LABEL).cloned()),
+        (None, Some(digest)) => Some(
+            registry
                 .image_labels(&image, digest, creds.as_ref())
                 .await?
-                .unwrap_or_default();
-            built = Some(labels.get(source_digest::LABEL).cloned());
-        }
-    }
-    if built.is_none()
-        && let Some(local) = &local
-    {
-        built = Some(local.labels.get(source_digest::LABEL).cloned());
-    }
+                .unwrap_or_default()
+                .get(source_digest::LABEL)
+                .cloned(),
+        ),
+        (None, None) => None,
+    };
     let built_source_digest = built.clone().flatten();
     match built {
         Some(None) => findings.push(Finding::NoSourceLabel {

@@ -220,6 +220,16 @@ fn changed_sources_are_reported_until_reverted() {
     assert!(text.contains("changed since"), "{text}");
     farm.write("templates/cat/engine.txt", "the engine\n");
     farm.ok(&["verify", &cat]);
+
+    // Where no local image exists (a CI runner, another machine), the registry's image config
+    // gives the recorded digest.
+    farm.docker(&["rmi", &farm.image(&cat, "v1")]);
+    let verified = farm.json(&["verify", &cat]);
+    assert_eq!(verified[0]["local_image_id"], Value::Null);
+    assert_eq!(verified[0]["findings"], Value::Array(vec![]));
+    farm.write(&format!("cats/{cat}/reply.txt"), "meow\n");
+    let text = farm.fails(&["verify", &cat]);
+    assert!(text.contains("changed since"), "{text}");
 }
 
 #[test]
@@ -258,7 +268,7 @@ fn a_bumped_version_not_pushed_and_a_rebuild_not_pushed_are_reported() {
         .iter()
         .map(|f| f["kind"].as_str().unwrap())
         .collect();
-    assert!(kinds.contains(&"local_differs"), "{kinds:?}");
+    assert_eq!(kinds, ["local_differs"], "the sources are those just built");
 }
 
 #[test]
@@ -521,4 +531,18 @@ fn up_refuses_an_unverified_image_or_a_missing_token_and_starts_nothing() {
     );
     let any = farm.docker(&["ps", "-a", "-q", "--filter", &format!("name=catctl-{cat}")]);
     assert!(any.trim().is_empty(), "no container was created: {any}");
+}
+
+#[test]
+fn a_missing_dockerfile_names_the_cat_and_the_fix() {
+    let farm = ImageFarm::new();
+    let cat = farm.new_cat("nodf");
+    std::fs::remove_file(farm.path().join("templates/cat/Dockerfile")).unwrap();
+    let text = farm.fails(&["build", &cat]);
+    assert!(
+        text.contains(&format!(
+            "{cat} has no Dockerfile: neither templates/cat/Dockerfile nor cats/{cat}/Dockerfile exists"
+        )),
+        "{text}"
+    );
 }
