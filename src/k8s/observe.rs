@@ -157,6 +157,7 @@ impl Observer {
     ) -> Result<Vec<String>, Failure> {
         let mut changed = self.changed.clone();
         let deadline = tokio::time::Instant::now() + timeout;
+        // Each pod name is force-deleted at most once: its replacement is the new revision's.
         let mut deleted: BTreeSet<String> = BTreeSet::new();
         let mut last_message = String::new();
         loop {
@@ -164,7 +165,7 @@ impl Observer {
                 Step::Done(pods) => return Ok(pods),
                 Step::Fail(failure) => return Err(failure),
                 Step::DeleteBroken(pod, uid) => {
-                    if deleted.insert(uid.clone()) {
+                    if deleted.insert(pod.clone()) {
                         progress(&format!(
                             "deleting broken pod {pod} of the old revision (forced rollback)"
                         ));
@@ -234,12 +235,21 @@ impl Observer {
                 return Step::Fail(failure);
             }
         }
-        let (progress, workload_exists) = self.progress(target);
-        if target.kind == Kind::StatefulSet && progress != Progress::Done {
-            for pod in &old {
-                if rollout::pod_failure(pod).is_some()
-                    || (workload_exists && self.failed_mount(pod).is_some())
-                {
+        let progress = self.progress(target);
+        if let Some(update_revision) = self.update_revision(target)
+            && progress != Progress::Done
+        {
+            // Kubernetes' forced rollback: a broken pod of an older revision blocks the
+            // StatefulSet until someone deletes it.
+            let outdated = old.iter().filter(|pod| {
+                pod.metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get("controller-revision-hash"))
+                    .is_some_and(|hash| *hash != update_revision)
+            });
+            for pod in outdated {
+                if rollout::pod_failure(pod).is_some() || self.failed_mount(pod).is_some() {
                     let name = pod.metadata.name.clone().unwrap_or_default();
                     let uid = pod.metadata.uid.clone().unwrap_or_default();
                     return Step::DeleteBroken(name, uid);
@@ -284,42 +294,40 @@ impl Observer {
         }
     }
 
-    fn progress(&self, target: &Target) -> (Progress, bool) {
-        let key = |name: &str| (name.to_string(), self.namespace.clone());
+    /// The StatefulSet's update revision, once it has seen this rollout's generation.
+    fn update_revision(&self, target: &Target) -> Option<String> {
+        if target.kind != Kind::StatefulSet {
+            return None;
+        }
+        let sts = self
+            .statefulsets
+            .get(&ObjectRef::new(&target.cat).within(&self.namespace))?;
+        let status = sts.status.as_ref()?;
+        (status.observed_generation.unwrap_or(0) >= target.generation)
+            .then(|| status.update_revision.clone())
+            .flatten()
+    }
+
+    fn progress(&self, target: &Target) -> Progress {
         let stale = |generation: Option<i64>| generation.unwrap_or(0) < target.generation;
+        let observed = "waiting for the update to be observed";
         match target.kind {
-            Kind::StatefulSet => {
-                let (name, ns) = key(&target.cat);
-                match self.statefulsets.get(&ObjectRef::new(&name).within(&ns)) {
-                    Some(sts) if !stale(sts.metadata.generation) => {
-                        (rollout::statefulset_progress(&sts), true)
-                    }
-                    Some(_) => (
-                        Progress::Waiting("waiting for the update to be observed".into()),
-                        true,
-                    ),
-                    None => (
-                        Progress::Waiting("waiting for the StatefulSet to appear".into()),
-                        false,
-                    ),
-                }
-            }
-            Kind::Deployment => {
-                let (name, ns) = key(&target.cat);
-                match self.deployments.get(&ObjectRef::new(&name).within(&ns)) {
-                    Some(d) if !stale(d.metadata.generation) => {
-                        (rollout::deployment_progress(&d), true)
-                    }
-                    Some(_) => (
-                        Progress::Waiting("waiting for the update to be observed".into()),
-                        true,
-                    ),
-                    None => (
-                        Progress::Waiting("waiting for the Deployment to appear".into()),
-                        false,
-                    ),
-                }
-            }
+            Kind::StatefulSet => match self
+                .statefulsets
+                .get(&ObjectRef::new(&target.cat).within(&self.namespace))
+            {
+                Some(sts) if !stale(sts.metadata.generation) => rollout::statefulset_progress(&sts),
+                Some(_) => Progress::Waiting(observed.into()),
+                None => Progress::Waiting("waiting for the StatefulSet to appear".into()),
+            },
+            Kind::Deployment => match self
+                .deployments
+                .get(&ObjectRef::new(&target.cat).within(&self.namespace))
+            {
+                Some(d) if !stale(d.metadata.generation) => rollout::deployment_progress(&d),
+                Some(_) => Progress::Waiting(observed.into()),
+                None => Progress::Waiting("waiting for the Deployment to appear".into()),
+            },
         }
     }
 }
@@ -350,7 +358,7 @@ impl Target {
         let image_matches = pod.spec.as_ref().is_some_and(|s| {
             s.containers
                 .iter()
-                .all(|c| c.image.as_deref() == Some(&self.image))
+                .any(|c| c.image.as_deref() == Some(&self.image))
         });
         let restarted_at = pod
             .metadata

@@ -120,22 +120,37 @@ pub fn labels(cat: &Cat) -> BTreeMap<&'static str, String> {
     ])
 }
 
-/// The template used for `cat`: its own `cats/<cat>/deployment.yaml`, else the farm's.
-pub fn template_path(farm: &Farm, cat: &Cat) -> PathBuf {
-    let own = cat.dir.join(TEMPLATE_FILE);
-    if own.is_file() {
-        own
-    } else {
-        farm.root.join("templates").join(TEMPLATE_FILE)
-    }
+/// catctl's own template, used by a farm that has no `templates/deployment.yaml`.
+pub const BUILT_IN_TEMPLATE: &str = include_str!("../../templates/deployment.yaml");
+
+/// The template used for `cat`: its own `cats/<cat>/deployment.yaml`, else the farm's
+/// `templates/deployment.yaml`; `None` means the built-in one.
+pub fn template_path(farm: &Farm, cat: &Cat) -> Option<PathBuf> {
+    [
+        cat.dir.join(TEMPLATE_FILE),
+        farm.root.join("templates").join(TEMPLATE_FILE),
+    ]
+    .into_iter()
+    .find(|path| path.is_file())
 }
 
 /// Renders the workload of `cat`.
 pub fn render(farm: &Farm, cat: &Cat, input: &RenderInput) -> Result<Rendered> {
-    let template = template_path(farm, cat);
-    let source = std::fs::read_to_string(&template)
-        .with_context(|| format!("cannot read the manifest template {}", template.display()))?;
-    render_source(&template, &source, cat, &farm.settings.namespace, input)
+    match template_path(farm, cat) {
+        Some(template) => {
+            let source = std::fs::read_to_string(&template).with_context(|| {
+                format!("cannot read the manifest template {}", template.display())
+            })?;
+            render_source(&template, &source, cat, &farm.settings.namespace, input)
+        }
+        None => render_source(
+            Path::new("(catctl's built-in deployment.yaml)"),
+            BUILT_IN_TEMPLATE,
+            cat,
+            &farm.settings.namespace,
+            input,
+        ),
+    }
 }
 
 /// Renders `source` (the text of `template`) for `cat`, and checks the result.
@@ -239,7 +254,7 @@ mod tests {
     use super::*;
     use crate::config::CatConfig;
 
-    const TEMPLATE: &str = include_str!("../../templates/deployment.yaml");
+    const TEMPLATE: &str = BUILT_IN_TEMPLATE;
 
     fn cat(toml: &str) -> Cat {
         Cat {

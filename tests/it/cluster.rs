@@ -10,7 +10,7 @@ use serde_json::Value;
 
 pub struct Cluster {
     fake: FakeKube,
-    _runtime: tokio::runtime::Runtime,
+    runtime: tokio::runtime::Runtime,
 }
 
 impl Deref for Cluster {
@@ -31,8 +31,13 @@ impl Cluster {
             .enable_all()
             .build()
             .unwrap();
-        let fake = runtime.block_on(FakeKube::start(config)).expect("the fake API server starts");
-        Cluster { fake, _runtime: runtime }
+        let fake = runtime
+            .block_on(FakeKube::start(config))
+            .expect("the fake API server starts");
+        Cluster {
+            fake,
+            runtime: runtime,
+        }
     }
 
     /// The pods of a cat (label `app=<cat>`), Terminating ones included.
@@ -43,13 +48,27 @@ impl Cluster {
             .collect()
     }
 
+    /// Every change the API server makes from now on (see `FakeKube::changes`).
+    pub fn watch_changes(&self) -> tokio::sync::mpsc::UnboundedReceiver<(String, String, Value)> {
+        let _entered = self.runtime.enter();
+        self.fake.changes()
+    }
+
+    /// Whether the cat has no StatefulSet.
+    pub fn sts_absent(&self, cat: &str) -> bool {
+        self.get("statefulsets", "default", cat).is_none()
+    }
+
     /// Writes by "verb resource", for asserting that a refusal wrote nothing.
     pub fn write_counts(&self) -> BTreeMap<String, u64> {
         self.requests()
             .into_iter()
             .filter(|(k, _)| {
                 let verb = k.split(' ').next().unwrap_or_default();
-                matches!(verb, "create" | "update" | "patch" | "delete" | "deletecollection")
+                matches!(
+                    verb,
+                    "create" | "update" | "patch" | "delete" | "deletecollection"
+                )
             })
             .collect()
     }

@@ -4,10 +4,12 @@
 mod common;
 
 mod cats;
+mod cluster;
 mod completions;
 mod config_errors;
 mod context_cmd;
 mod copycat;
+mod deploy;
 mod images;
 mod list;
 mod secret;
