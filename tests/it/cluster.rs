@@ -1,6 +1,8 @@
 //! A fake Kubernetes cluster per test: the project's fake API server (tests/fake-kube) running
 //! on its own tokio runtime, so plain `#[test]`s can run the catctl binary against it.
 
+#![allow(dead_code)]
+
 use std::collections::BTreeMap;
 use std::ops::Deref;
 use std::time::{Duration, Instant};
@@ -31,8 +33,13 @@ impl Cluster {
             .enable_all()
             .build()
             .unwrap();
-        let fake = runtime.block_on(FakeKube::start(config)).expect("the fake API server starts");
-        Cluster { fake, _runtime: runtime }
+        let fake = runtime
+            .block_on(FakeKube::start(config))
+            .expect("the fake API server starts");
+        Cluster {
+            fake,
+            _runtime: runtime,
+        }
     }
 
     /// The pods of a cat (label `app=<cat>`), Terminating ones included.
@@ -49,7 +56,10 @@ impl Cluster {
             .into_iter()
             .filter(|(k, _)| {
                 let verb = k.split(' ').next().unwrap_or_default();
-                matches!(verb, "create" | "update" | "patch" | "delete" | "deletecollection")
+                matches!(
+                    verb,
+                    "create" | "update" | "patch" | "delete" | "deletecollection"
+                )
             })
             .collect()
     }

@@ -1,6 +1,7 @@
 //! End-to-end tests of the real `catctl` binary: one integration-test binary, one module per
 //! area. Shared fixtures live in `common`.
 
+mod cluster;
 mod common;
 
 mod cats;
@@ -11,5 +12,6 @@ mod copycat;
 mod images;
 mod list;
 mod secret;
+mod secret_sync;
 mod services;
 mod slack;
