@@ -691,3 +691,35 @@ fn fingerprint_in_list(farm: &TestFarm, cluster: &Cluster, name: &str) -> String
         .unwrap()
         .to_string()
 }
+
+#[test]
+fn prune_with_an_empty_secret_dir_is_refused() {
+    let cluster = Cluster::start();
+    let farm = farm_with_tokens(DD_BOT, TT_BOT);
+    ok(&farm, &cluster, &["secret", "sync"]);
+    // A fresh clone: secret/ is git-ignored, so only its README is there.
+    std::fs::remove_dir_all(farm.path().join("secret")).unwrap();
+    farm.write("secret/README.md", "# secret/\n");
+
+    cluster.reset_requests();
+    let out = ok(&farm, &cluster, &["secret", "sync", "--prune", "--dry-run"]);
+    assert!(out.contains("Would prune Secret dd-token"), "{out}");
+    let output = catctl(&farm, &cluster, &["secret", "sync", "--prune"]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = stderr_of(&output);
+    assert!(
+        stderr.contains(
+            "secret/ has no entries, so --prune would delete every Secret catctl manages \
+             (dd-token, tt-token)"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        cluster.write_counts().is_empty(),
+        "{:?}",
+        cluster.requests()
+    );
+    let mut names = secret_names(&cluster);
+    names.sort();
+    assert_eq!(names, ["dd-token", "tt-token"]);
+}
