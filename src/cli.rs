@@ -305,16 +305,37 @@ pub struct DownArgs {
 #[derive(Debug, Subcommand)]
 pub enum SecretCommand {
     /// Create or update one Secret per entry of secret/ (values are never printed)
+    ///
+    /// secret/NAME becomes the Secret NAME, as `kubectl create secret generic NAME
+    /// --from-file=secret/NAME` would make it: a file is one key named after the file, a directory
+    /// one key per file in it (hidden files skipped), values the files' exact bytes. Applied
+    /// server-side (field manager catctl, taking over Secrets made by `kubectl create`), labelled
+    /// app.kubernetes.io/managed-by=catctl, and app.kubernetes.io/name=CAT for CAT-token.
+    ///
+    /// Everything is checked before anything is written: names and keys Kubernetes would refuse
+    /// (with the valid name), empty files, two entries holding the same token. Warnings: stray
+    /// whitespace, secret/ not git-ignored or tracked by git, files readable by others.
+    ///
+    /// Prints created / updated / unchanged / pruned per Secret, with keys and a fingerprint.
     Sync(SecretSyncArgs),
     /// Compare secret/ with the cluster's Secrets by fingerprint
+    ///
+    /// One row per Secret: its keys, the fingerprint (first 12 hex digits of a sha256 of keys
+    /// and values) in secret/ and in the cluster, and the state: in sync, differs, only local,
+    /// or only in cluster (catctl-managed Secrets only; others are not listed).
     List(SecretListArgs),
     /// Ask Slack (auth.test) whose bot each cat's token belongs to
+    ///
+    /// Sends each cat's bot-token to Slack's auth.test and fails when the bot is not the cat
+    /// (or the slack_user its cat.toml names) — e.g. dd and tt holding each other's tokens.
+    /// CATCTL_SLACK_API_URL overrides the API base URL (default https://slack.com/api).
     Verify(SecretVerifyArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct SecretSyncArgs {
-    /// Also delete catctl-managed Secrets whose entry in secret/ is gone
+    /// Also delete catctl-managed Secrets whose entry in secret/ is gone (refused when secret/ is
+    /// empty, as on a fresh clone)
     #[arg(long)]
     pub prune: bool,
 

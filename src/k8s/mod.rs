@@ -52,6 +52,20 @@ pub async fn client(settings: &Settings) -> Result<kube::Client> {
         .with_context(|| format!("cannot create a client for the cluster at {cluster}"))
 }
 
+/// A kube-rs error as one readable line: an API server refusal is its status message, code and
+/// reason (kube-rs's own text repeats the whole `Status` in Debug form); others are kept as is.
+pub fn readable(err: kube::Error) -> anyhow::Error {
+    match err {
+        kube::Error::Api(status) => anyhow::anyhow!(
+            "the API server refused: {} ({} {})",
+            status.message,
+            status.code,
+            status.reason
+        ),
+        other => anyhow::Error::new(other),
+    }
+}
+
 /// Label selector for everything catctl manages.
 pub fn managed_selector() -> String {
     format!("{MANAGED_BY_LABEL}={MANAGED_BY}")

@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{DeleteParams, ListParams, ObjectMeta, Patch, PatchParams};
 use kube::{Api, Client};
 
-use crate::k8s::{CAT_LABEL, FIELD_MANAGER, MANAGED_BY, MANAGED_BY_LABEL};
+use crate::k8s::{self, CAT_LABEL, FIELD_MANAGER, MANAGED_BY, MANAGED_BY_LABEL};
 use crate::secrets::{LocalSecret, SecretValue, checksum, fingerprint};
 
 /// A Secret as the cluster has it.
@@ -38,6 +38,7 @@ pub async fn get(client: &Client, namespace: &str, name: &str) -> Result<Option<
     let found = api
         .get_opt(name)
         .await
+        .map_err(k8s::readable)
         .with_context(|| format!("reading Secret {name} in namespace {namespace}"))?;
     Ok(found.map(from_cluster))
 }
@@ -48,6 +49,7 @@ pub async fn list(client: &Client, namespace: &str) -> Result<Vec<ClusterSecret>
     let list = api
         .list(&ListParams::default())
         .await
+        .map_err(k8s::readable)
         .with_context(|| format!("listing Secrets in namespace {namespace}"))?;
     Ok(list.items.into_iter().map(from_cluster).collect())
 }
@@ -82,6 +84,10 @@ pub fn labels_for(cat: Option<&str>) -> BTreeMap<String, String> {
 
 /// Creates or updates the Secret from `local` by server-side apply. `secret/` is the source of
 /// truth, so catctl takes ownership of the fields (force) from e.g. an earlier `kubectl create`.
+///
+/// Apply removes a key dropped from `local` only when catctl owned it; a key another manager
+/// owns (`kubectl-create`, for a Secret secret.sh made) would stay for ever, so such leftovers
+/// are removed with a second, merge patch.
 pub async fn apply(
     client: &Client,
     namespace: &str,
@@ -106,13 +112,40 @@ pub async fn apply(
         ),
         ..Secret::default()
     };
-    api.patch(
-        &local.name,
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&secret),
-    )
-    .await
-    .with_context(|| format!("applying Secret {} in namespace {namespace}", local.name))?;
+    let applied = api
+        .patch(
+            &local.name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&secret),
+        )
+        .await
+        .map_err(k8s::readable)
+        .with_context(|| format!("applying Secret {} in namespace {namespace}", local.name))?;
+    let leftovers: serde_json::Map<String, serde_json::Value> = applied
+        .data
+        .unwrap_or_default()
+        .into_keys()
+        .filter(|key| !local.data.contains_key(key))
+        .map(|key| (key, serde_json::Value::Null))
+        .collect();
+    if !leftovers.is_empty() {
+        let keys: Vec<&String> = leftovers.keys().collect();
+        let params = PatchParams {
+            field_manager: Some(FIELD_MANAGER.to_string()),
+            ..PatchParams::default()
+        };
+        let removal = serde_json::json!({ "data": leftovers });
+        api.patch(&local.name, &params, &Patch::Merge(&removal))
+            .await
+            .map_err(k8s::readable)
+            .with_context(|| {
+                format!(
+                    "removing the keys {keys:?} that secret/{} no longer has from Secret {} in \
+                     namespace {namespace}",
+                    local.name, local.name
+                )
+            })?;
+    }
     Ok(())
 }
 
@@ -120,6 +153,7 @@ pub async fn delete(client: &Client, namespace: &str, name: &str) -> Result<()> 
     let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
     api.delete(name, &DeleteParams::default())
         .await
+        .map_err(k8s::readable)
         .with_context(|| format!("deleting Secret {name} in namespace {namespace}"))?;
     Ok(())
 }

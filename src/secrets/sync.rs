@@ -120,6 +120,25 @@ pub fn plan(checked: &Checked, in_cluster: &[ClusterSecret], prune: bool) -> Vec
     outcomes
 }
 
+/// An empty `secret/` is what a fresh clone has (it is git-ignored): `--prune` there would
+/// delete every cat's Secret. Refused, naming them; a dry run still shows it.
+fn refuse_pruning_everything(checked: &Checked, outcomes: &[Outcome]) -> Result<()> {
+    let pruned: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| o.action == Action::Pruned)
+        .map(|o| o.name.as_str())
+        .collect();
+    if checked.secrets.is_empty() && !pruned.is_empty() {
+        anyhow::bail!(
+            "{SECRET_DIR}/ has no entries, so --prune would delete every Secret catctl manages \
+             ({}) — put the tokens in {SECRET_DIR}/ first (a fresh clone has none), or delete \
+             them with kubectl (nothing was written)",
+            pruned.join(", ")
+        );
+    }
+    Ok(())
+}
+
 /// Carries out `plan` unless `dry_run`. A failed Secret is recorded in its outcome; the others
 /// still go ahead.
 pub async fn run(
@@ -134,6 +153,7 @@ pub async fn run(
     if dry_run {
         return Ok(outcomes);
     }
+    refuse_pruning_everything(checked, &outcomes)?;
     let work = outcomes.iter().map(|outcome| async move {
         let result = match outcome.action {
             Action::Unchanged => Ok(()),

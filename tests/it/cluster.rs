@@ -1,6 +1,8 @@
 //! A fake Kubernetes cluster per test: the project's fake API server (tests/fake-kube) running
 //! on its own tokio runtime, so plain `#[test]`s can run the catctl binary against it.
 
+#![allow(dead_code)]
+
 use std::collections::BTreeMap;
 use std::ops::Deref;
 use std::time::{Duration, Instant};
@@ -34,10 +36,7 @@ impl Cluster {
         let fake = runtime
             .block_on(FakeKube::start(config))
             .expect("the fake API server starts");
-        Cluster {
-            fake,
-            runtime: runtime,
-        }
+        Cluster { fake, runtime }
     }
 
     /// The pods of a cat (label `app=<cat>`), Terminating ones included.

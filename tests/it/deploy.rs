@@ -108,7 +108,7 @@ fn several_cats_deploy_concurrently_pinned_and_running_the_pinned_digest() {
         );
         assert_eq!(
             s.running(cat),
-            [digest.clone()],
+            std::slice::from_ref(&digest),
             "the running pod runs the pinned digest"
         );
         let line = table.lines().find(|l| l.starts_with(cat.as_str())).unwrap();
@@ -336,9 +336,9 @@ fn rollback_restores_the_previous_digest() {
     s.farm.ok(&["deploy", &cat]);
     let v2 = s.digest(&cat, "v2");
     assert_ne!(v1, v2);
-    assert_eq!(s.running(&cat), [v2.clone()]);
+    assert_eq!(s.running(&cat), std::slice::from_ref(&v2));
     s.farm.ok(&["rollback", &cat]);
-    assert_eq!(s.running(&cat), [v1.clone()]);
+    assert_eq!(s.running(&cat), std::slice::from_ref(&v1));
     let history = s.farm.json(&["history", &cat]);
     let digests: Vec<&str> = history
         .as_array()

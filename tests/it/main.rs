@@ -1,10 +1,10 @@
 //! End-to-end tests of the real `catctl` binary: one integration-test binary, one module per
 //! area. Shared fixtures live in `common`.
 
+mod cluster;
 mod common;
 
 mod cats;
-mod cluster;
 mod completions;
 mod config_errors;
 mod context_cmd;
@@ -13,5 +13,6 @@ mod deploy;
 mod images;
 mod list;
 mod secret;
+mod secret_sync;
 mod services;
 mod slack;

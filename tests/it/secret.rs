@@ -7,11 +7,11 @@ use predicates::prelude::*;
 use crate::common::{TestFarm, stderr_of, stdout_of};
 use crate::slack;
 
-const DD_BOT: &str = "xoxb-dd-0000-secret-bytes";
-const TT_BOT: &str = "xoxb-tt-1111-secret-bytes";
+pub(crate) const DD_BOT: &str = "xoxb-dd-0000-secret-bytes";
+pub(crate) const TT_BOT: &str = "xoxb-tt-1111-secret-bytes";
 
 /// A farm with cats dd and tt and their token directories, private as they should be.
-fn farm_with_tokens(dd: &str, tt: &str) -> TestFarm {
+pub(crate) fn farm_with_tokens(dd: &str, tt: &str) -> TestFarm {
     let farm = TestFarm::new();
     farm.catctl()
         .args(["copycat", "dd", "tt"])
@@ -28,7 +28,7 @@ fn farm_with_tokens(dd: &str, tt: &str) -> TestFarm {
     farm
 }
 
-fn chmod_private(root: &std::path::Path) {
+pub(crate) fn chmod_private(root: &std::path::Path) {
     let secret = root.join("secret");
     for entry in walk(&secret) {
         let mode = if entry.is_dir() { 0o700 } else { 0o600 };
