@@ -5,6 +5,7 @@ mod completions;
 mod context;
 mod copycat;
 mod list;
+mod logs;
 mod secret;
 
 use std::process::ExitCode;
@@ -43,6 +44,7 @@ pub async fn run(ctx: &Context, command: &Command) -> Result<ExitStatus> {
         Command::Copycat(args) => copycat::run(ctx, args),
         Command::Context(args) => context::run(ctx, args),
         Command::List(args) => list::run(ctx, args),
+        Command::Logs(args) => logs::run(ctx, args).await,
         Command::Secret(command) => secret::run(ctx, command).await,
         Command::Completions(args) => completions::run(ctx, args),
     }

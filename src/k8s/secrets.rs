@@ -123,4 +123,3 @@ pub async fn delete(client: &Client, namespace: &str, name: &str) -> Result<()> 
         .with_context(|| format!("deleting Secret {name} in namespace {namespace}"))?;
     Ok(())
 }
-
