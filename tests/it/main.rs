@@ -9,6 +9,7 @@ mod config_errors;
 mod context_cmd;
 mod copycat;
 mod list;
+mod logs;
 mod secret;
 mod services;
 mod slack;
