@@ -123,3 +123,4 @@ pub async fn delete(client: &Client, namespace: &str, name: &str) -> Result<()> 
         .with_context(|| format!("deleting Secret {name} in namespace {namespace}"))?;
     Ok(())
 }
+

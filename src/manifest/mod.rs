@@ -258,10 +258,7 @@ mod tests {
             },
             secret_checksum: "0123456789ab".to_string(),
             restarted_at: None,
-            change_cause: format!(
-                "catctl deploy 127.0.0.1:5000/dd:v2@sha256:{}",
-                "ab".repeat(32)
-            ),
+            change_cause: format!("catctl deploy 127.0.0.1:5000/dd:v2@sha256:{}", "ab".repeat(32)),
         }
     }
 
