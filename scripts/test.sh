@@ -21,4 +21,4 @@ fi
 scripts/test-services.sh start
 eval "$(scripts/test-services.sh env)"
 
-cargo test --locked --all-targets "$@"
+cargo test --locked --workspace --all-targets "$@"

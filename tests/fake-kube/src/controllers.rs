@@ -23,9 +23,10 @@ pub fn tick(world: &mut World, now: Instant) {
 }
 
 pub fn is_ready(pod: &Value) -> bool {
-    pod["status"]["conditions"]
-        .as_array()
-        .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+    pod["status"]["conditions"].as_array().is_some_and(|c| {
+        c.iter()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+    })
 }
 
 fn terminating(obj: &Value) -> bool {
@@ -79,7 +80,13 @@ fn controller_update(world: &mut World, plural: &str, obj: Value) {
     let _ = world.update(res_of(plural), obj, &WriteOpts::controller(), true);
 }
 
-fn create_pod(world: &mut World, owner: &Value, template: &Value, pod_name: Option<String>, extra: &[(&str, String)]) {
+fn create_pod(
+    world: &mut World,
+    owner: &Value,
+    template: &Value,
+    pod_name: Option<String>,
+    extra: &[(&str, String)],
+) {
     let mut meta = template["metadata"].clone();
     if !meta.is_object() {
         meta = json!({});
@@ -105,10 +112,25 @@ fn create_pod(world: &mut World, owner: &Value, template: &Value, pod_name: Opti
     let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec});
     let created = world.create(res_of("pods"), pod, &WriteOpts::controller());
     let (kind, reason, message) = match (&created, owner["kind"].as_str()) {
-        (Ok(p), Some("StatefulSet")) => ("Normal", "SuccessfulCreate",
-            format!("create Pod {} in StatefulSet {} successful", name(p), name(owner))),
-        (Ok(p), _) => ("Normal", "SuccessfulCreate", format!("Created pod: {}", name(p))),
-        (Err(e), _) => ("Warning", "FailedCreate", format!("Error creating: {}", e.message)),
+        (Ok(p), Some("StatefulSet")) => (
+            "Normal",
+            "SuccessfulCreate",
+            format!(
+                "create Pod {} in StatefulSet {} successful",
+                name(p),
+                name(owner)
+            ),
+        ),
+        (Ok(p), _) => (
+            "Normal",
+            "SuccessfulCreate",
+            format!("Created pod: {}", name(p)),
+        ),
+        (Err(e), _) => (
+            "Warning",
+            "FailedCreate",
+            format!("Error creating: {}", e.message),
+        ),
     };
     world.event(owner, kind, reason, &message, controller_component(owner));
 }
@@ -125,11 +147,21 @@ fn delete_pod(world: &mut World, owner: &Value, pod: &Value) {
     let key = Key::of(res_of("pods"), pod);
     if world.delete(&key, None, None, false).is_ok() {
         let message = if owner["kind"] == "StatefulSet" {
-            format!("delete Pod {} in StatefulSet {} successful", name(pod), name(owner))
+            format!(
+                "delete Pod {} in StatefulSet {} successful",
+                name(pod),
+                name(owner)
+            )
         } else {
             format!("Deleted pod: {}", name(pod))
         };
-        world.event(owner, "Normal", "SuccessfulDelete", &message, controller_component(owner));
+        world.event(
+            owner,
+            "Normal",
+            "SuccessfulDelete",
+            &message,
+            controller_component(owner),
+        );
     }
 }
 
@@ -139,13 +171,19 @@ fn statefulset(world: &mut World, sts: &Value) {
     }
     let sts_name = name(sts).to_string();
     let replicas = sts["spec"]["replicas"].as_i64().unwrap_or(1);
-    let partition = sts["spec"]["updateStrategy"]["rollingUpdate"]["partition"].as_i64().unwrap_or(0);
+    let partition = sts["spec"]["updateStrategy"]["rollingUpdate"]["partition"]
+        .as_i64()
+        .unwrap_or(0);
     let parallel = sts["spec"]["podManagementPolicy"] == "Parallel";
     let template = sts["spec"]["template"].clone();
     let update_rev = format!("{sts_name}-{}", template_hash(&template, 0));
 
     let revisions = owned(world, "controllerrevisions", sts);
-    let max_rev = revisions.iter().filter_map(|r| r["revision"].as_i64()).max().unwrap_or(0);
+    let max_rev = revisions
+        .iter()
+        .filter_map(|r| r["revision"].as_i64())
+        .max()
+        .unwrap_or(0);
     match revisions.iter().find(|r| name(r) == update_rev) {
         None => {
             let mut data_template = template.clone();
@@ -157,7 +195,10 @@ fn statefulset(world: &mut World, sts: &Value) {
                 "data": {"spec": {"template": data_template}}, "revision": max_rev + 1});
             let _ = world.create(res_of("controllerrevisions"), rev, &WriteOpts::controller());
         }
-        Some(r) if r["revision"].as_i64() != Some(max_rev) && sts["status"]["updateRevision"] != update_rev => {
+        Some(r)
+            if r["revision"].as_i64() != Some(max_rev)
+                && sts["status"]["updateRevision"] != update_rev =>
+        {
             let mut r = r.clone();
             r["revision"] = json!(max_rev + 1);
             controller_update(world, "controllerrevisions", r);
@@ -179,24 +220,39 @@ fn statefulset(world: &mut World, sts: &Value) {
             pods.insert(ord, pod);
         }
     }
-    let rev_of = |p: &Value| p["metadata"]["labels"]["controller-revision-hash"].as_str().unwrap_or_default().to_string();
+    let rev_of = |p: &Value| {
+        p["metadata"]["labels"]["controller-revision-hash"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
 
     let mut all_ready = true;
     for ord in 0..replicas {
         match pods.get(&ord) {
             None => {
-                let rev = if ord < partition { current_rev.clone() } else { update_rev.clone() };
+                let rev = if ord < partition {
+                    current_rev.clone()
+                } else {
+                    update_rev.clone()
+                };
                 let tmpl = if rev == update_rev {
                     template.clone()
                 } else {
                     revision_template(world, sts, &rev).unwrap_or_else(|| template.clone())
                 };
                 let pod_name = format!("{sts_name}-{ord}");
-                create_pod(world, sts, &tmpl, Some(pod_name.clone()), &[
-                    ("controller-revision-hash", rev),
-                    ("statefulset.kubernetes.io/pod-name", pod_name),
-                    ("apps.kubernetes.io/pod-index", ord.to_string()),
-                ]);
+                create_pod(
+                    world,
+                    sts,
+                    &tmpl,
+                    Some(pod_name.clone()),
+                    &[
+                        ("controller-revision-hash", rev),
+                        ("statefulset.kubernetes.io/pod-name", pod_name),
+                        ("apps.kubernetes.io/pod-index", ord.to_string()),
+                    ],
+                );
                 all_ready = false;
             }
             Some(p) if terminating(p) => all_ready = false,
@@ -239,7 +295,11 @@ fn statefulset(world: &mut World, sts: &Value) {
     if updated == replicas && ready == replicas && live.len() as i64 == replicas {
         status_current = update_rev.clone();
     }
-    let current_count = if status_current == update_rev { updated } else { current };
+    let current_count = if status_current == update_rev {
+        updated
+    } else {
+        current
+    };
     let status = json!({
         "observedGeneration": sts["metadata"]["generation"],
         "replicas": live.len(),
@@ -263,7 +323,10 @@ fn revision_template(world: &World, sts: &Value, rev: &str) -> Option<Value> {
 
 fn template_without_hash(template: &Value) -> Value {
     let mut t = template.clone();
-    if let Some(labels) = t["metadata"]["labels"].as_object_mut() {
+    if let Some(labels) = t
+        .pointer_mut("/metadata/labels")
+        .and_then(Value::as_object_mut)
+    {
         labels.remove("pod-template-hash");
     }
     t
@@ -280,7 +343,11 @@ fn resolve(value: &Value, replicas: i64, round_up: bool) -> i64 {
     match value {
         Value::String(s) if s.ends_with('%') => {
             let pct: i64 = s.trim_end_matches('%').parse().unwrap_or(25);
-            if round_up { (replicas * pct + 99) / 100 } else { replicas * pct / 100 }
+            if round_up {
+                (replicas * pct + 99) / 100
+            } else {
+                replicas * pct / 100
+            }
         }
         Value::Number(n) => n.as_i64().unwrap_or(0),
         Value::String(s) => s.parse().unwrap_or(0),
@@ -297,14 +364,21 @@ fn deployment(world: &mut World, deploy: &Value, now: Instant) {
     let hash = template_hash(&template, 0);
     let rss = owned(world, "replicasets", deploy);
     let max_rev = rss.iter().map(revision).max().unwrap_or(0);
-    let existing = rss.iter().find(|rs| template_without_hash(&rs["spec"]["template"]) == template).cloned();
+    let existing = rss
+        .iter()
+        .find(|rs| template_without_hash(&rs["spec"]["template"]) == template)
+        .cloned();
     let mut created_new = false;
     let new_rs = match existing {
         Some(mut rs) => {
             if revision(&rs) < max_rev {
-                rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = json!((max_rev + 1).to_string());
+                rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"] =
+                    json!((max_rev + 1).to_string());
                 controller_update(world, "replicasets", rs.clone());
-                rs = world.get(&Key::of(res_of("replicasets"), &rs)).cloned().unwrap_or(rs);
+                rs = world
+                    .get(&Key::of(res_of("replicasets"), &rs))
+                    .cloned()
+                    .unwrap_or(rs);
             }
             rs
         }
@@ -324,7 +398,11 @@ fn deployment(world: &mut World, deploy: &Value, now: Instant) {
             annotations["deployment.kubernetes.io/desired-replicas"] = json!(replicas.to_string());
             let mut labels = template["metadata"]["labels"].clone();
             labels["pod-template-hash"] = json!(hash);
-            let initial = if deploy["spec"]["strategy"]["type"] == "Recreate" || max_rev > 0 { 0 } else { replicas };
+            let initial = if deploy["spec"]["strategy"]["type"] == "Recreate" || max_rev > 0 {
+                0
+            } else {
+                replicas
+            };
             let rs = json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
                 "metadata": {"name": rs_name, "namespace": ns(deploy), "labels": labels,
                     "annotations": annotations, "ownerReferences": owner_ref(deploy)},
@@ -334,8 +412,15 @@ fn deployment(world: &mut World, deploy: &Value, now: Instant) {
                 Ok(rs) => {
                     created_new = true;
                     if initial > 0 {
-                        let message = format!("Scaled up replica set {rs_name} from 0 to {initial}");
-                        world.event(deploy, "Normal", "ScalingReplicaSet", &message, "deployment-controller");
+                        let message =
+                            format!("Scaled up replica set {rs_name} from 0 to {initial}");
+                        world.event(
+                            deploy,
+                            "Normal",
+                            "ScalingReplicaSet",
+                            &message,
+                            "deployment-controller",
+                        );
                     }
                     rs
                 }
@@ -350,7 +435,11 @@ fn deployment(world: &mut World, deploy: &Value, now: Instant) {
         world.put(&Key::of(res_of("deployments"), deploy), d);
     }
     let new_name = name(&new_rs).to_string();
-    let olds: Vec<Value> = rss.iter().filter(|rs| name(rs) != new_name).cloned().collect();
+    let olds: Vec<Value> = rss
+        .iter()
+        .filter(|rs| name(rs) != new_name)
+        .cloned()
+        .collect();
     let pods_of = |world: &World, rs: &Value| owned(world, "pods", rs);
     let counts = |world: &World, rs: &Value| {
         let pods = pods_of(world, rs);
@@ -364,13 +453,23 @@ fn deployment(world: &mut World, deploy: &Value, now: Instant) {
         if from == to {
             return;
         }
-        let mut r = world.get(&Key::of(res_of("replicasets"), rs)).cloned().unwrap_or(rs.clone());
+        let mut r = world
+            .get(&Key::of(res_of("replicasets"), rs))
+            .cloned()
+            .unwrap_or(rs.clone());
         r["spec"]["replicas"] = json!(to);
-        r["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"] = json!(replicas.to_string());
+        r["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"] =
+            json!(replicas.to_string());
         controller_update(world, "replicasets", r);
         let verb = if to > from { "up" } else { "down" };
         let message = format!("Scaled {verb} replica set {} from {from} to {to}", name(rs));
-        world.event(deploy, "Normal", "ScalingReplicaSet", &message, "deployment-controller");
+        world.event(
+            deploy,
+            "Normal",
+            "ScalingReplicaSet",
+            &message,
+            "deployment-controller",
+        );
     };
 
     if deploy["spec"]["strategy"]["type"] == "Recreate" {
@@ -401,7 +500,8 @@ fn deployment(world: &mut World, deploy: &Value, now: Instant) {
         let (_, new_ready, _) = counts(world, &new_rs);
         let new_unavailable = (new_target - new_ready).max(0);
         let mut budget = all - min_available - new_unavailable;
-        let mut old_specs: Vec<(Value, i64)> = olds.iter().map(|o| (o.clone(), spec_replicas(o))).collect();
+        let mut old_specs: Vec<(Value, i64)> =
+            olds.iter().map(|o| (o.clone(), spec_replicas(o))).collect();
         for (old, spec) in &mut old_specs {
             if budget <= 0 {
                 break;
@@ -427,7 +527,9 @@ fn deployment(world: &mut World, deploy: &Value, now: Instant) {
         }
     }
 
-    let limit = deploy["spec"]["revisionHistoryLimit"].as_i64().unwrap_or(10) as usize;
+    let limit = deploy["spec"]["revisionHistoryLimit"]
+        .as_i64()
+        .unwrap_or(10) as usize;
     let mut idle: Vec<Value> = olds
         .iter()
         .filter(|o| spec_replicas(o) == 0 && counts(world, o).2 == 0)
@@ -443,7 +545,11 @@ fn deployment(world: &mut World, deploy: &Value, now: Instant) {
     let (new_live, new_ready, _) = counts(world, &new_rs);
     let mut total_live = new_live;
     let mut total_ready = new_ready;
-    let mut total_spec = spec_replicas(world.get(&Key::of(res_of("replicasets"), &new_rs)).unwrap_or(&new_rs));
+    let mut total_spec = spec_replicas(
+        world
+            .get(&Key::of(res_of("replicasets"), &new_rs))
+            .unwrap_or(&new_rs),
+    );
     for old in &olds {
         let (live, ready, _) = counts(world, old);
         total_live += live;
@@ -453,41 +559,104 @@ fn deployment(world: &mut World, deploy: &Value, now: Instant) {
         }
     }
     let ru = &deploy["spec"]["strategy"]["rollingUpdate"];
-    let max_unavailable = if deploy["spec"]["strategy"]["type"] == "Recreate" { 0 } else { resolve(&ru["maxUnavailable"], replicas, false) };
+    let max_unavailable = if deploy["spec"]["strategy"]["type"] == "Recreate" {
+        0
+    } else {
+        resolve(&ru["maxUnavailable"], replicas, false)
+    };
     let old_status = &deploy["status"];
     let counts_now = json!([total_live, new_live, total_ready]);
-    let counts_before = json!([old_status["replicas"], old_status["updatedReplicas"], old_status["readyReplicas"].as_i64().unwrap_or(0)]);
+    let counts_before = json!([
+        old_status["replicas"],
+        old_status["updatedReplicas"],
+        old_status["readyReplicas"].as_i64().unwrap_or(0)
+    ]);
     let uid = uid(deploy).to_string();
-    if counts_now != counts_before || created_new || old_status["observedGeneration"] != deploy["metadata"]["generation"] {
+    if counts_now != counts_before
+        || created_new
+        || old_status["observedGeneration"] != deploy["metadata"]["generation"]
+    {
         world.progress.insert(uid.clone(), now);
     }
     let last_progress = *world.progress.entry(uid).or_insert(now);
-    let deadline = Duration::from_secs(deploy["spec"]["progressDeadlineSeconds"].as_u64().unwrap_or(600));
+    let deadline = Duration::from_secs(
+        deploy["spec"]["progressDeadlineSeconds"]
+            .as_u64()
+            .unwrap_or(600),
+    );
     let complete = new_live == replicas && new_ready == replicas && total_live == replicas;
-    let old_progressing = old_status["conditions"].as_array().and_then(|l| l.iter().find(|c| c["type"] == "Progressing")).cloned();
+    let old_progressing = old_status["conditions"]
+        .as_array()
+        .and_then(|l| l.iter().find(|c| c["type"] == "Progressing"))
+        .cloned();
     let (p_status, p_reason, p_message) = if complete {
-        ("True", "NewReplicaSetAvailable", format!("ReplicaSet \"{new_name}\" has successfully progressed."))
+        (
+            "True",
+            "NewReplicaSetAvailable",
+            format!("ReplicaSet \"{new_name}\" has successfully progressed."),
+        )
     } else if now.duration_since(last_progress) > deadline
-        || old_progressing.as_ref().is_some_and(|c| c["reason"] == "ProgressDeadlineExceeded")
+        || old_progressing
+            .as_ref()
+            .is_some_and(|c| c["reason"] == "ProgressDeadlineExceeded")
     {
-        ("False", "ProgressDeadlineExceeded", format!("ReplicaSet \"{new_name}\" has timed out progressing."))
+        (
+            "False",
+            "ProgressDeadlineExceeded",
+            format!("ReplicaSet \"{new_name}\" has timed out progressing."),
+        )
     } else if created_new {
-        ("True", "NewReplicaSetCreated", format!("Created new replica set \"{new_name}\""))
+        (
+            "True",
+            "NewReplicaSetCreated",
+            format!("Created new replica set \"{new_name}\""),
+        )
     } else {
-        ("True", "ReplicaSetUpdated", format!("ReplicaSet \"{new_name}\" is progressing."))
+        (
+            "True",
+            "ReplicaSetUpdated",
+            format!("ReplicaSet \"{new_name}\" is progressing."),
+        )
     };
     let available_ok = total_ready >= replicas - max_unavailable;
     let condition = |kind: &str, status: &str, reason: &str, message: &str, bump: bool| {
-        let old = old_status["conditions"].as_array().and_then(|l| l.iter().find(|c| c["type"] == kind)).cloned();
-        let same = old.as_ref().is_some_and(|o| o["status"] == status && o["reason"] == reason && o["message"] == message);
-        let transition = old.as_ref().filter(|o| o["status"] == status).map(|o| o["lastTransitionTime"].clone()).unwrap_or(json!(timestamp()));
-        let update = if same && !bump { old.as_ref().map(|o| o["lastUpdateTime"].clone()).unwrap_or(json!(timestamp())) } else { json!(timestamp()) };
+        let old = old_status["conditions"]
+            .as_array()
+            .and_then(|l| l.iter().find(|c| c["type"] == kind))
+            .cloned();
+        let same = old.as_ref().is_some_and(|o| {
+            o["status"] == status && o["reason"] == reason && o["message"] == message
+        });
+        let transition = old
+            .as_ref()
+            .filter(|o| o["status"] == status)
+            .map(|o| o["lastTransitionTime"].clone())
+            .unwrap_or(json!(timestamp()));
+        let update = if same && !bump {
+            old.as_ref()
+                .map(|o| o["lastUpdateTime"].clone())
+                .unwrap_or(json!(timestamp()))
+        } else {
+            json!(timestamp())
+        };
         json!({"type": kind, "status": status, "lastUpdateTime": update, "lastTransitionTime": transition, "reason": reason, "message": message})
     };
     let available_cond = if available_ok {
-        condition("Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.", false)
+        condition(
+            "Available",
+            "True",
+            "MinimumReplicasAvailable",
+            "Deployment has minimum availability.",
+            false,
+        )
     } else {
-        condition("Available", "False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.", false)
+        condition(
+            "Available",
+            "False",
+            "MinimumReplicasUnavailable",
+            "Deployment does not have minimum availability.",
+            false,
+        )
     };
     let progressing = condition("Progressing", p_status, p_reason, &p_message, false);
     let mut status = json!({
@@ -503,7 +672,12 @@ fn deployment(world: &mut World, deploy: &Value, now: Instant) {
         status["unavailableReplicas"] = json!(unavailable);
     }
     if let Some(m) = status.as_object_mut() {
-        for field in ["readyReplicas", "availableReplicas", "replicas", "updatedReplicas"] {
+        for field in [
+            "readyReplicas",
+            "availableReplicas",
+            "replicas",
+            "updatedReplicas",
+        ] {
             if m.get(field) == Some(&json!(0)) {
                 m.remove(field);
             }
@@ -520,7 +694,10 @@ fn replicaset(world: &mut World, rs: &Value) {
     let pods = owned(world, "pods", rs);
     let mut active: Vec<&Value> = pods
         .iter()
-        .filter(|p| !terminating(p) && !matches!(p["status"]["phase"].as_str(), Some("Failed" | "Succeeded")))
+        .filter(|p| {
+            !terminating(p)
+                && !matches!(p["status"]["phase"].as_str(), Some("Failed" | "Succeeded"))
+        })
         .collect();
     let have = active.len() as i64;
     if have < want {
@@ -528,7 +705,17 @@ fn replicaset(world: &mut World, rs: &Value) {
             create_pod(world, rs, &rs["spec"]["template"], None, &[]);
         }
     } else if have > want {
-        active.sort_by_key(|p| (is_ready(p), std::cmp::Reverse(p["metadata"]["creationTimestamp"].as_str().unwrap_or_default().to_string())));
+        active.sort_by_key(|p| {
+            (
+                is_ready(p),
+                std::cmp::Reverse(
+                    p["metadata"]["creationTimestamp"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                ),
+            )
+        });
         for pod in active.iter().take((have - want) as usize) {
             delete_pod(world, rs, pod);
         }
@@ -537,7 +724,10 @@ fn replicaset(world: &mut World, rs: &Value) {
     let live: Vec<&Value> = pods.iter().filter(|p| !terminating(p)).collect();
     let ready = live.iter().filter(|p| is_ready(p)).count();
     let selector = LabelSelector::from_object(&rs["spec"]["selector"]);
-    let labeled = live.iter().filter(|p| selector.matches(&p["metadata"]["labels"])).count();
+    let labeled = live
+        .iter()
+        .filter(|p| selector.matches(&p["metadata"]["labels"]))
+        .count();
     let mut status = json!({
         "replicas": live.len(),
         "fullyLabeledReplicas": labeled,
@@ -561,14 +751,24 @@ fn garbage_collect(world: &mut World) {
     let mut foreground_owners = std::collections::HashSet::new();
     for key in &keys {
         let Some(obj) = world.get(key) else { continue };
-        let finalizers = obj["metadata"]["finalizers"].as_array().cloned().unwrap_or_default();
+        let finalizers = obj["metadata"]["finalizers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         if terminating(obj) && finalizers.iter().any(|f| f == "foregroundDeletion") {
             foreground_owners.insert(uid(obj).to_string());
         }
     }
     for key in &keys {
-        let Some(obj) = world.get(key).cloned() else { continue };
-        let Some(refs) = obj["metadata"]["ownerReferences"].as_array().filter(|r| !r.is_empty()) else { continue };
+        let Some(obj) = world.get(key).cloned() else {
+            continue;
+        };
+        let Some(refs) = obj["metadata"]["ownerReferences"]
+            .as_array()
+            .filter(|r| !r.is_empty())
+        else {
+            continue;
+        };
         let owner_uids: Vec<&str> = refs.iter().filter_map(|r| r["uid"].as_str()).collect();
         let orphaned = owner_uids.iter().all(|u| !uids.contains(*u));
         let foreground = owner_uids.iter().any(|u| foreground_owners.contains(*u));
@@ -580,11 +780,17 @@ fn garbage_collect(world: &mut World) {
         if world.has_dependents(&owner_uid) {
             continue;
         }
-        let key = keys.iter().find(|k| world.get(k).is_some_and(|o| uid(o) == owner_uid)).cloned();
+        let key = keys
+            .iter()
+            .find(|k| world.get(k).is_some_and(|o| uid(o) == owner_uid))
+            .cloned();
         if let Some(key) = key
             && let Some(mut obj) = world.get(&key).cloned()
         {
-            if let Some(f) = obj["metadata"]["finalizers"].as_array_mut() {
+            if let Some(f) = obj
+                .pointer_mut("/metadata/finalizers")
+                .and_then(Value::as_array_mut)
+            {
                 f.retain(|f| f != "foregroundDeletion");
             }
             let _ = world.update(key.res, obj, &WriteOpts::controller(), true);
@@ -595,7 +801,11 @@ fn garbage_collect(world: &mut World) {
             continue;
         }
         let ns_name = name(&ns_obj).to_string();
-        let inside: Vec<Key> = keys.iter().filter(|k| k.def().namespaced && k.ns == ns_name).cloned().collect();
+        let inside: Vec<Key> = keys
+            .iter()
+            .filter(|k| k.def().namespaced && k.ns == ns_name)
+            .cloned()
+            .collect();
         if inside.is_empty() {
             world.remove(&Key::of(res_of("namespaces"), &ns_obj));
         }

@@ -74,7 +74,7 @@ fn pod_spec(spec: &mut Value) {
     default(spec, "schedulerName", json!("default-scheduler"));
     default(spec, "securityContext", json!({}));
     for list in ["containers", "initContainers"] {
-        if let Some(containers) = spec[list].as_array_mut() {
+        if let Some(containers) = spec.get_mut(list).and_then(Value::as_array_mut) {
             for c in containers {
                 let image = c["image"].as_str().unwrap_or_default().to_string();
                 let tag_latest = !image.contains('@')
@@ -90,7 +90,7 @@ fn pod_spec(spec: &mut Value) {
                 default(c, "terminationMessagePath", json!("/dev/termination-log"));
                 default(c, "terminationMessagePolicy", json!("File"));
                 default(c, "resources", json!({}));
-                if let Some(ports) = c["ports"].as_array_mut() {
+                if let Some(ports) = c.get_mut("ports").and_then(Value::as_array_mut) {
                     for p in ports {
                         default(p, "protocol", json!("TCP"));
                     }
@@ -98,7 +98,7 @@ fn pod_spec(spec: &mut Value) {
             }
         }
     }
-    if let Some(volumes) = spec["volumes"].as_array_mut() {
+    if let Some(volumes) = spec.get_mut("volumes").and_then(Value::as_array_mut) {
         for v in volumes {
             if v["secret"].is_object() {
                 default(&mut v["secret"], "defaultMode", json!(420));

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::script::{Behaviour, PodScript};
-use crate::world::{Key, World, WriteOpts, res_of, timestamp};
+use crate::world::{Key, World, res_of, timestamp};
 
 /// What the registry said about an image reference.
 #[derive(Debug, Clone)]
@@ -75,7 +75,10 @@ pub fn tick(world: &mut World, now: Instant) -> Vec<String> {
 
 fn sync_pod(world: &mut World, mut pod: Value, now: Instant, lookups: &mut Vec<String>) {
     let key = Key::of(res_of("pods"), &pod);
-    let uid = pod["metadata"]["uid"].as_str().unwrap_or_default().to_string();
+    let uid = pod["metadata"]["uid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let config = world.config.clone();
     if !world.pods.contains_key(&uid) {
         let containers = pod["spec"]["containers"]
@@ -123,21 +126,26 @@ fn sync_pod(world: &mut World, mut pod: Value, now: Instant, lookups: &mut Vec<S
     if !pod["spec"]["nodeName"].is_string() {
         pod["spec"]["nodeName"] = json!("fake-node");
         world.put(&key, pod.clone());
-        let Some(p) = world.get(&key).cloned() else { return };
+        let Some(p) = world.get(&key).cloned() else {
+            return;
+        };
         pod = p;
-        let message = format!(
-            "Successfully assigned {}/{} to fake-node",
-            key.ns, key.name
-        );
+        let message = format!("Successfully assigned {}/{} to fake-node", key.ns, key.name);
         world.event(&pod, "Normal", "Scheduled", &message, "default-scheduler");
     }
-    let Some(mut rt) = world.pods.get(&uid).cloned() else { return };
+    let Some(mut rt) = world.pods.get(&uid).cloned() else {
+        return;
+    };
 
     if let Some((volume, secret)) = missing_secret_volume(world, &pod) {
-        if rt.mount_event.is_none_or(|t| now >= t + Duration::from_secs(1)) {
+        if rt
+            .mount_event
+            .is_none_or(|t| now >= t + Duration::from_secs(1))
+        {
             rt.mount_event = Some(now);
-            let message =
-                format!("MountVolume.SetUp failed for volume \"{volume}\" : secret \"{secret}\" not found");
+            let message = format!(
+                "MountVolume.SetUp failed for volume \"{volume}\" : secret \"{secret}\" not found"
+            );
             world.event(&pod, "Warning", "FailedMount", &message, "kubelet");
         }
     } else {
@@ -157,7 +165,9 @@ fn sync_pod(world: &mut World, mut pod: Value, now: Instant, lookups: &mut Vec<S
 }
 
 fn terminate(world: &mut World, key: &Key, pod: &Value, uid: &str, now: Instant, grace: Duration) {
-    let Some(rt) = world.pods.get_mut(uid) else { return };
+    let Some(rt) = world.pods.get_mut(uid) else {
+        return;
+    };
     match rt.terminate_at {
         None => {
             rt.terminate_at = Some(now + grace);
@@ -168,7 +178,13 @@ fn terminate(world: &mut World, key: &Key, pod: &Value, uid: &str, now: Instant,
                 .map(|c| c.name.clone())
                 .collect();
             for name in running {
-                world.event(pod, "Normal", "Killing", &format!("Stopping container {name}"), "kubelet");
+                world.event(
+                    pod,
+                    "Normal",
+                    "Killing",
+                    &format!("Stopping container {name}"),
+                    "kubelet",
+                );
             }
         }
         Some(at) if now >= at => {
@@ -186,7 +202,10 @@ fn missing_secret_volume(world: &World, pod: &Value) -> Option<(String, String)>
             && secret["optional"] != true
             && world.get(&Key::new(res_of("secrets"), ns, name)).is_none()
         {
-            return Some((volume["name"].as_str().unwrap_or_default().into(), name.into()));
+            return Some((
+                volume["name"].as_str().unwrap_or_default().into(),
+                name.into(),
+            ));
         }
     }
     None
@@ -202,7 +221,9 @@ fn env_problem(world: &World, pod: &Value, container: &str) -> Option<String> {
     let secret = |name: &str| world.get(&Key::new(res_of("secrets"), ns, name));
     for env in spec["env"].as_array().into_iter().flatten() {
         let r = &env["valueFrom"]["secretKeyRef"];
-        let Some(name) = r["name"].as_str() else { continue };
+        let Some(name) = r["name"].as_str() else {
+            continue;
+        };
         if r["optional"] == true {
             continue;
         }
@@ -235,9 +256,18 @@ fn sync_container(
     lookups: &mut Vec<String>,
 ) {
     let config = world.config.clone();
-    let uid = pod["metadata"]["uid"].as_str().unwrap_or_default().to_string();
-    let pod_name = pod["metadata"]["name"].as_str().unwrap_or_default().to_string();
-    let ns = pod["metadata"]["namespace"].as_str().unwrap_or_default().to_string();
+    let uid = pod["metadata"]["uid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let pod_name = pod["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let ns = pod["metadata"]["namespace"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     match c.phase.clone() {
         Phase::Creating | Phase::ConfigError(_) => {
             if c.image_id.is_empty() {
@@ -270,23 +300,49 @@ fn sync_container(
                 return;
             }
             if let Some(problem) = env_problem(world, pod, &c.name) {
-                if c.config_event.is_none_or(|t| now >= t + Duration::from_secs(1)) {
+                if c.config_event
+                    .is_none_or(|t| now >= t + Duration::from_secs(1))
+                {
                     c.config_event = Some(now);
-                    world.event(pod, "Warning", "Failed", &format!("Error: {problem}"), "kubelet");
+                    world.event(
+                        pod,
+                        "Warning",
+                        "Failed",
+                        &format!("Error: {problem}"),
+                        "kubelet",
+                    );
                 }
                 c.phase = Phase::ConfigError(problem);
                 return;
             }
             start(world, &uid, c, script, now);
-            world.event(pod, "Normal", "Created", &format!("Created container: {}", c.name), "kubelet");
-            world.event(pod, "Normal", "Started", &format!("Started container {}", c.name), "kubelet");
+            world.event(
+                pod,
+                "Normal",
+                "Created",
+                &format!("Created container: {}", c.name),
+                "kubelet",
+            );
+            world.event(
+                pod,
+                "Normal",
+                "Started",
+                &format!("Started container {}", c.name),
+                "kubelet",
+            );
         }
         Phase::PullFailed(_) if now >= c.next => {
             c.phase = Phase::PullBackOff;
             c.next = now + config.pull_backoff * 2;
             let text = format!("Back-off pulling image \"{}\"", c.image);
             world.event(pod, "Normal", "BackOff", &text, "kubelet");
-            world.event(pod, "Warning", "Failed", "Error: ImagePullBackOff", "kubelet");
+            world.event(
+                pod,
+                "Warning",
+                "Failed",
+                "Error: ImagePullBackOff",
+                "kubelet",
+            );
         }
         Phase::PullBackOff if now >= c.next => {
             if matches!(world.images.get(&c.image), Some(ImageState::Missing { .. })) {
@@ -300,7 +356,11 @@ fn sync_container(
                 let logs = world.logs.entry(uid.clone()).or_default();
                 while c.next_tick.is_some_and(|t| t <= now) {
                     c.ticks += 1;
-                    let template = script.every.as_ref().map(|(_, l)| l.clone()).unwrap_or_default();
+                    let template = script
+                        .every
+                        .as_ref()
+                        .map(|(_, l)| l.clone())
+                        .unwrap_or_default();
                     logs.push(&c.name, template.replace("{n}", &c.ticks.to_string()));
                     c.next_tick = c.next_tick.map(|t| t + every);
                 }
@@ -335,8 +395,20 @@ fn sync_container(
         }
         Phase::CrashBackOff if now >= c.next => {
             start(world, &uid, c, script, now);
-            world.event(pod, "Normal", "Pulled", &format!("Container image \"{}\" already present on machine", c.image), "kubelet");
-            world.event(pod, "Normal", "Started", &format!("Started container {}", c.name), "kubelet");
+            world.event(
+                pod,
+                "Normal",
+                "Pulled",
+                &format!("Container image \"{}\" already present on machine", c.image),
+                "kubelet",
+            );
+            world.event(
+                pod,
+                "Normal",
+                "Started",
+                &format!("Started container {}", c.name),
+                "kubelet",
+            );
         }
         _ => {}
     }
@@ -345,7 +417,13 @@ fn sync_container(
 fn announce_pull(world: &mut World, pod: &Value, c: &mut Container) {
     if !c.pulling_announced {
         c.pulling_announced = true;
-        world.event(pod, "Normal", "Pulling", &format!("Pulling image \"{}\"", c.image), "kubelet");
+        world.event(
+            pod,
+            "Normal",
+            "Pulling",
+            &format!("Pulling image \"{}\"", c.image),
+            "kubelet",
+        );
     }
 }
 
@@ -379,7 +457,9 @@ fn container_status(pod: &Value, c: &Container) -> Value {
         Phase::PullFailed(m) => json!({"waiting": {"reason": "ErrImagePull", "message": m}}),
         Phase::PullBackOff => json!({"waiting": {"reason": "ImagePullBackOff",
             "message": format!("Back-off pulling image \"{}\"", c.image)}}),
-        Phase::ConfigError(m) => json!({"waiting": {"reason": "CreateContainerConfigError", "message": m}}),
+        Phase::ConfigError(m) => {
+            json!({"waiting": {"reason": "CreateContainerConfigError", "message": m}})
+        }
         Phase::Running => json!({"running": {"startedAt": c.started_ts}}),
         Phase::CrashBackOff => {
             let secs = 10 * (1u64 << (c.restarts.clamp(1, 5) - 1));
@@ -404,7 +484,11 @@ fn container_status(pod: &Value, c: &Container) -> Value {
 }
 
 fn pod_status(pod: &Value, rt: &mut PodRuntime, _now: Instant) -> Value {
-    let statuses: Vec<Value> = rt.containers.iter().map(|c| container_status(pod, c)).collect();
+    let statuses: Vec<Value> = rt
+        .containers
+        .iter()
+        .map(|c| container_status(pod, c))
+        .collect();
     let all_ready = !rt.containers.is_empty() && rt.containers.iter().all(|c| c.ready_at.is_some());
     let all_started = rt
         .containers
@@ -425,7 +509,8 @@ fn pod_status(pod: &Value, rt: &mut PodRuntime, _now: Instant) -> Value {
             .filter(|c| c["status"] == status)
             .and_then(|c| c["lastTransitionTime"].as_str().map(String::from));
         let time = previous.unwrap_or_else(timestamp);
-        rt.transitions.push((kind.into(), status.into(), time.clone()));
+        rt.transitions
+            .push((kind.into(), status.into(), time.clone()));
         let mut cond = json!({"type": kind, "status": status, "lastProbeTime": null, "lastTransitionTime": time});
         if let Some(r) = reason {
             cond["reason"] = json!(r);
@@ -473,11 +558,14 @@ fn pod_status(pod: &Value, rt: &mut PodRuntime, _now: Instant) -> Value {
 /// Asks the registry in an image reference whether it has the tag or digest.
 pub async fn look_up(image: &str, timeout: Duration) -> ImageState {
     let (host, name, reference) = split_image(image);
-    let loopback = host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]");
+    let loopback =
+        host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]");
     if !loopback {
         let digest = crate::world::fnv(image);
         return ImageState::Present {
-            image_id: format!("{host}/{name}@sha256:{digest:016x}{digest:016x}{digest:016x}{digest:016x}"),
+            image_id: format!(
+                "{host}/{name}@sha256:{digest:016x}{digest:016x}{digest:016x}{digest:016x}"
+            ),
         };
     }
     let url = format!("http://{host}/v2/{name}/manifests/{reference}");
@@ -491,7 +579,9 @@ pub async fn look_up(image: &str, timeout: Duration) -> ImageState {
         Ok(Ok((200, Some(digest)))) => ImageState::Present {
             image_id: format!("{host}/{name}@{digest}"),
         },
-        Ok(Ok((404, _))) | Ok(Ok((200, None))) => ImageState::Missing { message: not_found() },
+        Ok(Ok((404, _))) | Ok(Ok((200, None))) => ImageState::Missing {
+            message: not_found(),
+        },
         Ok(Ok((code, _))) => ImageState::Missing {
             message: format!(
                 "rpc error: code = Unknown desc = failed to pull and unpack image \"{image}\": \
@@ -505,7 +595,9 @@ pub async fn look_up(image: &str, timeout: Duration) -> ImageState {
             ),
         },
         Err(_) => ImageState::Missing {
-            message: format!("rpc error: code = DeadlineExceeded desc = pulling image \"{image}\": timed out"),
+            message: format!(
+                "rpc error: code = DeadlineExceeded desc = pulling image \"{image}\": timed out"
+            ),
         },
     }
 }
@@ -526,7 +618,9 @@ async fn head(url: &str) -> Result<(u16, Option<String>), String> {
         .map_err(|e| e.to_string())?;
     let response = client.request(request).await.map_err(|e| {
         use std::error::Error;
-        e.source().map(|s| s.to_string()).unwrap_or_else(|| e.to_string())
+        e.source()
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| e.to_string())
     })?;
     let digest = response
         .headers()
@@ -543,7 +637,9 @@ pub fn split_image(image: &str) -> (String, String, String) {
         None => (image, None),
     };
     let (host, path) = match rest.split_once('/') {
-        Some((h, p)) if h.contains('.') || h.contains(':') || h == "localhost" => (h.to_string(), p.to_string()),
+        Some((h, p)) if h.contains('.') || h.contains(':') || h == "localhost" => {
+            (h.to_string(), p.to_string())
+        }
         _ => ("docker.io".to_string(), rest.to_string()),
     };
     let path = if host == "docker.io" && !path.contains('/') {
@@ -564,10 +660,6 @@ pub fn repo_name(image: &str) -> String {
     name.rsplit('/').next().unwrap_or_default().to_string()
 }
 
-pub fn controller_write() -> WriteOpts {
-    WriteOpts::controller()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -580,11 +672,19 @@ mod tests {
         );
         assert_eq!(
             split_image("127.0.0.1:5000/cats/lala:v1@sha256:ab"),
-            ("127.0.0.1:5000".into(), "cats/lala".into(), "sha256:ab".into())
+            (
+                "127.0.0.1:5000".into(),
+                "cats/lala".into(),
+                "sha256:ab".into()
+            )
         );
         assert_eq!(
             split_image("busybox"),
-            ("docker.io".into(), "library/busybox".into(), "latest".into())
+            (
+                "docker.io".into(),
+                "library/busybox".into(),
+                "latest".into()
+            )
         );
         assert_eq!(repo_name("localhost:5000/cats/lala"), "lala");
     }

@@ -18,6 +18,7 @@ mod defaults;
 mod kubelet;
 mod logs;
 mod patch;
+mod proto;
 mod resources;
 mod script;
 mod selectors;
@@ -134,19 +135,29 @@ impl FakeKube {
     /// repository name such as `lala`) or whose pod's `app` label equals `target`.
     /// Applies to containers started from now on (and to the current state of running ones).
     pub fn script(&self, target: &str, script: PodScript) {
-        self.shared.world().scripts.insert(target.to_string(), script);
+        self.shared
+            .world()
+            .scripts
+            .insert(target.to_string(), script);
         self.shared.wake.notify_one();
     }
 
     /// Requests served, by `"<verb> <resource>"`, e.g. `"patch statefulsets"`, `"get pods/log"`.
     /// Verbs: get, list, watch, create, update, patch, delete, deletecollection.
     pub fn requests(&self) -> BTreeMap<String, u64> {
-        self.shared.counters.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.shared
+            .counters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Requests of one verb on one resource.
     pub fn count(&self, verb: &str, resource: &str) -> u64 {
-        self.requests().get(&format!("{verb} {resource}")).copied().unwrap_or(0)
+        self.requests()
+            .get(&format!("{verb} {resource}"))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// All requests that can change state: create, update, patch, delete, deletecollection.
@@ -155,20 +166,32 @@ impl FakeKube {
             .iter()
             .filter(|(k, _)| {
                 let verb = k.split(' ').next().unwrap_or_default();
-                matches!(verb, "create" | "update" | "patch" | "delete" | "deletecollection")
+                matches!(
+                    verb,
+                    "create" | "update" | "patch" | "delete" | "deletecollection"
+                )
             })
             .map(|(_, n)| n)
             .sum()
     }
 
     pub fn reset_requests(&self) {
-        self.shared.counters.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.shared
+            .counters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     /// One stored object, e.g. `get("pods", "default", "dd-0")`; cluster-scoped with ns "".
     pub fn get(&self, plural: &str, namespace: &str, name: &str) -> Option<Value> {
-        let res = resources::RESOURCES.iter().position(|r| r.plural == plural)?;
-        self.shared.world().get(&world::Key::new(res, namespace, name)).cloned()
+        let res = resources::RESOURCES
+            .iter()
+            .position(|r| r.plural == plural)?;
+        self.shared
+            .world()
+            .get(&world::Key::new(res, namespace, name))
+            .cloned()
     }
 
     /// All stored objects of a resource, in one namespace or (None) all.
@@ -181,17 +204,48 @@ impl FakeKube {
 
     /// Stores an object directly (as a controller would, no request counted).
     pub fn insert(&self, object: Value) -> Result<Value, String> {
-        let api_version = object["apiVersion"].as_str().unwrap_or_default().to_string();
+        let api_version = object["apiVersion"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         let kind = object["kind"].as_str().unwrap_or_default().to_string();
-        let res = resources::find_kind(&api_version, &kind).ok_or(format!("unknown kind {api_version} {kind}"))?;
+        let res = resources::find_kind(&api_version, &kind)
+            .ok_or(format!("unknown kind {api_version} {kind}"))?;
         let mut world = self.shared.world();
-        let created = world.create(res, object, &world::WriteOpts::controller()).map_err(|e| e.message)?;
+        let created = world
+            .create(res, object, &world::WriteOpts::controller())
+            .map_err(|e| e.message)?;
         self.shared.wake.notify_one();
         Ok(created)
     }
 
+    /// Every change from now on, in order, as a watch of all resources would see it:
+    /// `(type, resource plural, object)`, type being ADDED, MODIFIED or DELETED.
+    pub fn changes(&self) -> tokio::sync::mpsc::UnboundedReceiver<(String, String, Value)> {
+        let mut rx = self.shared.world().changes.subscribe();
+        let (tx, out) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok(change) = rx.recv().await {
+                let item = (
+                    change.kind.as_str().to_string(),
+                    change.key.def().plural.to_string(),
+                    change.object.clone(),
+                );
+                if tx.send(item).is_err() {
+                    return;
+                }
+            }
+        });
+        out
+    }
+
     /// Waits until `check` holds for the stored pods of a namespace, or the timeout passes.
-    pub async fn wait_for_pods(&self, namespace: &str, timeout: Duration, check: impl Fn(&[Value]) -> bool) -> bool {
+    pub async fn wait_for_pods(
+        &self,
+        namespace: &str,
+        timeout: Duration,
+        check: impl Fn(&[Value]) -> bool,
+    ) -> bool {
         let deadline = Instant::now() + timeout;
         loop {
             if check(&self.list("pods", Some(namespace))) {

@@ -31,14 +31,22 @@ impl PodLogs {
     }
 
     pub fn push(&mut self, container: &str, line: String) {
-        if let Some(run) = self.containers.get_mut(container).and_then(|r| r.last_mut()) {
+        if let Some(run) = self
+            .containers
+            .get_mut(container)
+            .and_then(|r| r.last_mut())
+        {
             run.lines.push((jiff::Timestamp::now(), line));
             self.notify.notify_waiters();
         }
     }
 
     pub fn end_run(&mut self, container: &str) {
-        if let Some(run) = self.containers.get_mut(container).and_then(|r| r.last_mut()) {
+        if let Some(run) = self
+            .containers
+            .get_mut(container)
+            .and_then(|r| r.last_mut())
+        {
             run.ended = true;
             self.notify.notify_waiters();
         }
@@ -72,7 +80,6 @@ pub struct LogQuery {
     pub tail_lines: Option<usize>,
     pub since_seconds: Option<i64>,
     pub since_time: Option<jiff::Timestamp>,
-    pub limit_bytes: Option<usize>,
 }
 
 impl LogQuery {
@@ -83,7 +90,10 @@ impl LogQuery {
                 .map(|s| jiff::Timestamp::now() - jiff::SignedDuration::from_secs(s))
         });
         let mut start = match cutoff {
-            Some(cut) => lines.iter().position(|(t, _)| *t >= cut).unwrap_or(lines.len()),
+            Some(cut) => lines
+                .iter()
+                .position(|(t, _)| *t >= cut)
+                .unwrap_or(lines.len()),
             None => 0,
         };
         if let Some(tail) = self.tail_lines {
@@ -116,10 +126,17 @@ mod tests {
         }
         assert_eq!(logs.run_index("c", true), Some(0));
         assert_eq!(logs.run_index("c", false), Some(1));
-        let q = LogQuery { tail_lines: Some(2), ..Default::default() };
+        let q = LogQuery {
+            tail_lines: Some(2),
+            ..Default::default()
+        };
         let lines = &logs.containers["c"][1].lines;
         assert_eq!(q.start(lines), 3);
-        let q = LogQuery { since_seconds: Some(60), timestamps: true, ..Default::default() };
+        let q = LogQuery {
+            since_seconds: Some(60),
+            timestamps: true,
+            ..Default::default()
+        };
         assert_eq!(q.start(lines), 0);
         let text = q.format(&lines[0]);
         assert!(text.ends_with("Z line 0\n"), "{text}");

@@ -6,7 +6,11 @@ use serde_json::{Map, Value};
 /// The merge keys of the associative lists the fake knows, by field name.
 pub fn list_keys(field: &str) -> Option<&'static [&'static str]> {
     Some(match field {
-        "containers" | "initContainers" | "ephemeralContainers" | "env" | "volumes"
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "env"
+        | "volumes"
         | "imagePullSecrets" => &["name"],
         "volumeMounts" => &["mountPath"],
         "ports" => &["containerPort"],
@@ -24,7 +28,9 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
     if !target.is_object() {
         *target = Value::Object(Map::new());
     }
-    let Value::Object(target) = target else { return };
+    let Value::Object(target) = target else {
+        return;
+    };
     for (key, value) in patch {
         if value.is_null() {
             target.remove(key);
@@ -48,7 +54,9 @@ pub fn strategic_merge(target: &mut Value, patch: &Value) {
     if !target.is_object() {
         *target = Value::Object(Map::new());
     }
-    let Value::Object(target) = target else { return };
+    let Value::Object(target) = target else {
+        return;
+    };
     for (key, value) in patch {
         if let Some(field) = key.strip_prefix("$deleteFromPrimitiveList/") {
             if let (Some(Value::Array(list)), Value::Array(gone)) = (target.get_mut(field), value) {
@@ -114,7 +122,9 @@ fn merge_keyed_list(target: &mut Value, items: &[Value], keys: &[&str]) {
 
 /// Applies an RFC 6902 JSON patch; the error text is the API server's.
 pub fn json_patch(target: &mut Value, ops: &Value) -> Result<(), String> {
-    let ops = ops.as_array().ok_or("json patch must be an array of operations")?;
+    let ops = ops
+        .as_array()
+        .ok_or("json patch must be an array of operations")?;
     for op in ops {
         let path = op["path"].as_str().ok_or("missing path")?;
         match op["op"].as_str().unwrap_or_default() {
@@ -133,7 +143,10 @@ pub fn json_patch(target: &mut Value, ops: &Value) -> Result<(), String> {
             }
             "copy" => {
                 let from = op["from"].as_str().ok_or("missing from")?;
-                let value = target.pointer(from).cloned().ok_or("copy from missing path")?;
+                let value = target
+                    .pointer(from)
+                    .cloned()
+                    .ok_or("copy from missing path")?;
                 add(target, path, value)?;
             }
             "test" => {
@@ -226,12 +239,18 @@ mod tests {
     fn strategic_merge_restarted_at_and_directives() {
         let mut d = json!({"spec": {"template": {"metadata": {"labels": {"app": "dd"}}}},
             "metadata": {"finalizers": ["a", "b"]}});
-        strategic_merge(&mut d, &json!({
-            "spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "now"}}}},
-            "metadata": {"$deleteFromPrimitiveList/finalizers": ["a"], "$setElementOrder/x": []}
-        }));
+        strategic_merge(
+            &mut d,
+            &json!({
+                "spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "now"}}}},
+                "metadata": {"$deleteFromPrimitiveList/finalizers": ["a"], "$setElementOrder/x": []}
+            }),
+        );
         assert_eq!(d["spec"]["template"]["metadata"]["labels"]["app"], "dd");
-        assert_eq!(d["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"], "now");
+        assert_eq!(
+            d["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"],
+            "now"
+        );
         assert_eq!(d["metadata"]["finalizers"], json!(["b"]));
     }
 
@@ -245,13 +264,20 @@ mod tests {
     #[test]
     fn json_patch_ops() {
         let mut obj = json!({"spec": {"replicas": 1, "list": ["a"]}});
-        json_patch(&mut obj, &json!([
-            {"op": "replace", "path": "/spec/replicas", "value": 3},
-            {"op": "add", "path": "/spec/list/-", "value": "b"},
-            {"op": "add", "path": "/metadata", "value": {}},
-            {"op": "test", "path": "/spec/replicas", "value": 3}
-        ])).unwrap();
-        assert_eq!(obj, json!({"spec": {"replicas": 3, "list": ["a", "b"]}, "metadata": {}}));
+        json_patch(
+            &mut obj,
+            &json!([
+                {"op": "replace", "path": "/spec/replicas", "value": 3},
+                {"op": "add", "path": "/spec/list/-", "value": "b"},
+                {"op": "add", "path": "/metadata", "value": {}},
+                {"op": "test", "path": "/spec/replicas", "value": 3}
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            obj,
+            json!({"spec": {"replicas": 3, "list": ["a", "b"]}, "metadata": {}})
+        );
         let err = json_patch(&mut obj, &json!([{"op": "remove", "path": "/nope/x"}])).unwrap_err();
         assert!(err.contains("missing path"), "{err}");
     }

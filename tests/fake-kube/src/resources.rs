@@ -45,20 +45,128 @@ macro_rules! res {
 
 /// Every resource type, core first.
 pub static RESOURCES: &[ResourceDef] = &[
-    res!("", "namespaces", "namespace", "Namespace", false, &["ns"], &["status"], &[]),
-    res!("", "nodes", "node", "Node", false, &["no"], &["status"], &[]),
-    res!("", "pods", "pod", "Pod", true, &["po"], &["log", "status"], &["all"]),
+    res!(
+        "",
+        "namespaces",
+        "namespace",
+        "Namespace",
+        false,
+        &["ns"],
+        &["status"],
+        &[]
+    ),
+    res!(
+        "",
+        "nodes",
+        "node",
+        "Node",
+        false,
+        &["no"],
+        &["status"],
+        &[]
+    ),
+    res!(
+        "",
+        "pods",
+        "pod",
+        "Pod",
+        true,
+        &["po"],
+        &["log", "status"],
+        &["all"]
+    ),
     res!("", "secrets", "secret", "Secret", true, &[], &[], &[]),
-    res!("", "configmaps", "configmap", "ConfigMap", true, &["cm"], &[], &[]),
+    res!(
+        "",
+        "configmaps",
+        "configmap",
+        "ConfigMap",
+        true,
+        &["cm"],
+        &[],
+        &[]
+    ),
     res!("", "events", "event", "Event", true, &["ev"], &[], &[]),
-    res!("", "services", "service", "Service", true, &["svc"], &["status"], &["all"]),
-    res!("", "serviceaccounts", "serviceaccount", "ServiceAccount", true, &["sa"], &[], &[]),
-    res!("apps", "statefulsets", "statefulset", "StatefulSet", true, &["sts"], &["scale", "status"], &["all"]),
-    res!("apps", "deployments", "deployment", "Deployment", true, &["deploy"], &["scale", "status"], &["all"]),
-    res!("apps", "replicasets", "replicaset", "ReplicaSet", true, &["rs"], &["scale", "status"], &["all"]),
-    res!("apps", "controllerrevisions", "controllerrevision", "ControllerRevision", true, &[], &[], &[]),
-    res!("batch", "jobs", "job", "Job", true, &[], &["status"], &["all"]),
-    res!("batch", "cronjobs", "cronjob", "CronJob", true, &["cj"], &["status"], &["all"]),
+    res!(
+        "",
+        "services",
+        "service",
+        "Service",
+        true,
+        &["svc"],
+        &["status"],
+        &["all"]
+    ),
+    res!(
+        "",
+        "serviceaccounts",
+        "serviceaccount",
+        "ServiceAccount",
+        true,
+        &["sa"],
+        &[],
+        &[]
+    ),
+    res!(
+        "apps",
+        "statefulsets",
+        "statefulset",
+        "StatefulSet",
+        true,
+        &["sts"],
+        &["scale", "status"],
+        &["all"]
+    ),
+    res!(
+        "apps",
+        "deployments",
+        "deployment",
+        "Deployment",
+        true,
+        &["deploy"],
+        &["scale", "status"],
+        &["all"]
+    ),
+    res!(
+        "apps",
+        "replicasets",
+        "replicaset",
+        "ReplicaSet",
+        true,
+        &["rs"],
+        &["scale", "status"],
+        &["all"]
+    ),
+    res!(
+        "apps",
+        "controllerrevisions",
+        "controllerrevision",
+        "ControllerRevision",
+        true,
+        &[],
+        &[],
+        &[]
+    ),
+    res!(
+        "batch",
+        "jobs",
+        "job",
+        "Job",
+        true,
+        &[],
+        &["status"],
+        &["all"]
+    ),
+    res!(
+        "batch",
+        "cronjobs",
+        "cronjob",
+        "CronJob",
+        true,
+        &["cj"],
+        &["status"],
+        &["all"]
+    ),
 ];
 
 /// The API groups besides core, with their single version.
@@ -109,7 +217,12 @@ impl ResourceDef {
             let (kind, group, version, verbs): (&str, Option<&str>, Option<&str>, &[&str]) =
                 match *sub {
                     "log" => ("Pod", None, None, &["get"]),
-                    "scale" => ("Scale", Some("autoscaling"), Some("v1"), &["get", "patch", "update"]),
+                    "scale" => (
+                        "Scale",
+                        Some("autoscaling"),
+                        Some("v1"),
+                        &["get", "patch", "update"],
+                    ),
                     _ => (self.kind, None, None, &["get", "patch", "update"]),
                 };
             let mut entry = json!({
@@ -242,7 +355,11 @@ pub fn openapi_group_version(path: &str) -> Option<Value> {
     let mut paths = serde_json::Map::new();
     for r in RESOURCES.iter().filter(|r| r.group == group) {
         let url = if r.namespaced {
-            format!("/{}/namespaces/{{namespace}}/{}/{{name}}", gv_path(group), r.plural)
+            format!(
+                "/{}/namespaces/{{namespace}}/{}/{{name}}",
+                gv_path(group),
+                r.plural
+            )
         } else {
             format!("/{}/{}/{{name}}", gv_path(group), r.plural)
         };

@@ -40,10 +40,17 @@ impl LabelSelector {
         let mut reqs = Vec::new();
         if let Some(labels) = selector["matchLabels"].as_object() {
             for (k, v) in labels {
-                reqs.push(Requirement::Eq(k.clone(), v.as_str().unwrap_or_default().into()));
+                reqs.push(Requirement::Eq(
+                    k.clone(),
+                    v.as_str().unwrap_or_default().into(),
+                ));
             }
         }
-        for expr in selector["matchExpressions"].as_array().into_iter().flatten() {
+        for expr in selector["matchExpressions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             let key = expr["key"].as_str().unwrap_or_default().to_string();
             let values: Vec<String> = expr["values"]
                 .as_array()
@@ -59,10 +66,6 @@ impl LabelSelector {
             });
         }
         LabelSelector(reqs)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 
     pub fn matches(&self, labels: &Value) -> bool {
@@ -216,9 +219,11 @@ impl FieldSelector {
             let actual = match node {
                 Value::String(s) => s.clone(),
                 Value::Null => String::new(),
-                Value::Object(o) if path == "source" => {
-                    o.get("component").and_then(Value::as_str).unwrap_or_default().to_string()
-                }
+                Value::Object(o) if path == "source" => o
+                    .get("component")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
                 other => other.to_string(),
             };
             (actual == *value) != *negate
@@ -234,13 +239,29 @@ mod tests {
     #[test]
     fn label_selectors() {
         let labels = json!({"app": "dd", "tier": "web"});
-        let yes = ["app=dd", "app==dd", "app!=tt", "tier in (web, db)", "tier notin (db)", "app",
-            "!legacy", "app=dd,tier=web", ""];
+        let yes = [
+            "app=dd",
+            "app==dd",
+            "app!=tt",
+            "tier in (web, db)",
+            "tier notin (db)",
+            "app",
+            "!legacy",
+            "app=dd,tier=web",
+            "",
+        ];
         for s in yes {
             assert!(LabelSelector::parse(s).unwrap().matches(&labels), "{s}");
         }
-        let no = ["app=tt", "app!=dd", "tier in (db)", "tier notin (web,db)", "legacy", "!app",
-            "app=dd,tier=db"];
+        let no = [
+            "app=tt",
+            "app!=dd",
+            "tier in (db)",
+            "tier notin (web,db)",
+            "legacy",
+            "!app",
+            "app=dd,tier=db",
+        ];
         for s in no {
             assert!(!LabelSelector::parse(s).unwrap().matches(&labels), "{s}");
         }

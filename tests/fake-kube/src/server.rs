@@ -65,7 +65,9 @@ fn text_response(code: u16, text: String) -> Response<Body> {
 
 fn stream_response(content_type: &str, rx: tokio::sync::mpsc::Receiver<Bytes>) -> Response<Body> {
     let stream = futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
+        rx.recv()
+            .await
+            .map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
     });
     Response::builder()
         .status(StatusCode::OK)
@@ -90,12 +92,19 @@ fn parse_target(segments: &[&str]) -> Option<Result<Target, ApiError>> {
         _ => return None,
     };
     let resource = |plural: &str| {
-        resources::find(group, plural)
-            .ok_or_else(|| ApiError::new(404, "NotFound", "the server could not find the requested resource"))
+        resources::find(group, plural).ok_or_else(|| {
+            ApiError::new(
+                404,
+                "NotFound",
+                "the server could not find the requested resource",
+            )
+        })
     };
     let target = match rest {
         [] => return None,
-        ["namespaces", ns, plural, tail @ ..] if !matches!(*plural, "status" | "finalize") || !tail.is_empty() => {
+        ["namespaces", ns, plural, tail @ ..]
+            if !matches!(*plural, "status" | "finalize") || !tail.is_empty() =>
+        {
             resource(plural).map(|res| Target {
                 res,
                 ns: Some(ns.to_string()),
@@ -123,7 +132,11 @@ fn parse_body(bytes: &[u8], content_type: &str) -> Result<Value, ApiError> {
     if bytes.is_empty() {
         return Ok(Value::Null);
     }
-    if content_type.contains("protobuf") || content_type.contains("cbor") {
+    if content_type.contains("protobuf") {
+        return crate::proto::decode(bytes)
+            .ok_or_else(|| ApiError::unsupported_media(content_type));
+    }
+    if content_type.contains("cbor") {
         return Err(ApiError::unsupported_media(content_type));
     }
     serde_json::from_slice(bytes).or_else(|json_err| {
@@ -136,14 +149,21 @@ fn parse_body(bytes: &[u8], content_type: &str) -> Result<Value, ApiError> {
     })
 }
 
-pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+pub async fn handle(
+    shared: Arc<Shared>,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
     let (parts, body) = req.into_parts();
     let bytes = match body.collect().await {
         Ok(b) => b.to_bytes(),
         Err(e) => return Ok(error_response(&ApiError::bad_request(e.to_string()))),
     };
     let path = parts.uri.path().to_string();
-    let segments: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    let segments: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
     let params = query(&parts.uri);
     let header = |name: &str| {
         parts
@@ -156,7 +176,11 @@ pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Respo
     let discovery = |doc: Option<Value>| {
         Ok(match doc {
             Some(doc) => json_response(200, &doc),
-            None => error_response(&ApiError::new(404, "NotFound", "the server could not find the requested resource")),
+            None => error_response(&ApiError::new(
+                404,
+                "NotFound",
+                "the server could not find the requested resource",
+            )),
         })
     };
     match segments.as_slice() {
@@ -169,10 +193,16 @@ pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Respo
             return discovery(Some(resources::resource_list(group)));
         }
         ["openapi", "v3"] => return discovery(Some(resources::openapi_root())),
-        ["openapi", "v3", rest @ ..] => return discovery(resources::openapi_group_version(&rest.join("/"))),
+        ["openapi", "v3", rest @ ..] => {
+            return discovery(resources::openapi_group_version(&rest.join("/")));
+        }
         ["healthz" | "readyz" | "livez"] => return Ok(text_response(200, "ok".into())),
         ["_fake", "requests"] => {
-            let counters = shared.counters.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let counters = shared
+                .counters
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
             return Ok(json_response(200, &json!(counters)));
         }
         _ => {}
@@ -204,7 +234,10 @@ struct RequestCtx {
 
 impl RequestCtx {
     fn param(&self, name: &str) -> Option<&str> {
-        self.params.get(name).map(String::as_str).filter(|s| !s.is_empty())
+        self.params
+            .get(name)
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
     }
 
     fn flag(&self, name: &str) -> bool {
@@ -212,15 +245,18 @@ impl RequestCtx {
     }
 
     fn write_opts(&self, sub: Option<&str>) -> WriteOpts {
-        let manager = self.param("fieldManager").map(String::from).unwrap_or_else(|| {
-            self.user_agent
-                .split('/')
-                .next()
-                .unwrap_or("unknown")
-                .chars()
-                .take(128)
-                .collect()
-        });
+        let manager = self
+            .param("fieldManager")
+            .map(String::from)
+            .unwrap_or_else(|| {
+                self.user_agent
+                    .split('/')
+                    .next()
+                    .unwrap_or("unknown")
+                    .chars()
+                    .take(128)
+                    .collect()
+            });
         WriteOpts {
             manager,
             subresource: sub.unwrap_or_default().to_string(),
@@ -233,7 +269,12 @@ impl RequestCtx {
     }
 }
 
-async fn dispatch(ctx: &RequestCtx, method: &Method, t: &Target, body: &[u8]) -> Result<Response<Body>, ApiError> {
+async fn dispatch(
+    ctx: &RequestCtx,
+    method: &Method,
+    t: &Target,
+    body: &[u8],
+) -> Result<Response<Body>, ApiError> {
     let def = &RESOURCES[t.res];
     let ns = if def.namespaced { t.ns.clone() } else { None };
     let sub = t.sub.as_deref();
@@ -250,13 +291,21 @@ async fn dispatch(ctx: &RequestCtx, method: &Method, t: &Target, body: &[u8]) ->
         (&Method::PATCH, _) => "patch",
         (&Method::DELETE, None) => "deletecollection",
         (&Method::DELETE, Some(_)) => "delete",
-        _ => return Err(ApiError::method_not_allowed("the server does not allow this method on the requested resource")),
+        _ => {
+            return Err(ApiError::method_not_allowed(
+                "the server does not allow this method on the requested resource",
+            ));
+        }
     };
     ctx.shared.count(verb, &resource_name);
     if let Some(s) = sub
         && !def.subresources.contains(&s)
     {
-        return Err(ApiError::new(404, "NotFound", "the server could not find the requested resource"));
+        return Err(ApiError::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        ));
     }
     let name = t.name.clone().unwrap_or_default();
     let key = Key::new(t.res, ns.as_deref().unwrap_or_default(), &name);
@@ -266,7 +315,9 @@ async fn dispatch(ctx: &RequestCtx, method: &Method, t: &Target, body: &[u8]) ->
         "get" if sub == Some("log") => pod_log(ctx, &key).await,
         "get" => {
             let world = ctx.shared.world();
-            let obj = world.get(&key).ok_or_else(|| ApiError::not_found(def, &name))?;
+            let obj = world
+                .get(&key)
+                .ok_or_else(|| ApiError::not_found(def, &name))?;
             if sub == Some("scale") {
                 return Ok(json_response(200, &to_scale(obj)));
             }
@@ -287,13 +338,18 @@ async fn dispatch(ctx: &RequestCtx, method: &Method, t: &Target, body: &[u8]) ->
                     _ => obj["metadata"]["namespace"] = json!(ns),
                 }
             }
-            let created = ctx.shared.world().create(t.res, obj, &ctx.write_opts(None))?;
+            let created = ctx
+                .shared
+                .world()
+                .create(t.res, obj, &ctx.write_opts(None))?;
             Ok(json_response(201, &created))
         }
         "update" => {
             let obj = parse_body(body, &ctx.content_type)?;
             if obj["metadata"]["name"].as_str() != Some(name.as_str()) {
-                return Err(ApiError::bad_request("the name of the object does not match the name on the URL"));
+                return Err(ApiError::bad_request(
+                    "the name of the object does not match the name on the URL",
+                ));
             }
             let mut world = ctx.shared.world();
             if sub == Some("scale") {
@@ -330,14 +386,18 @@ async fn dispatch(ctx: &RequestCtx, method: &Method, t: &Target, body: &[u8]) ->
                 None => {
                     let mut details = def.details(&name);
                     details["uid"] = uid.unwrap_or(Value::Null);
-                    Ok(json_response(200, &json!({"kind": "Status", "apiVersion": "v1", "metadata": {},
-                        "status": "Success", "details": details})))
+                    Ok(json_response(
+                        200,
+                        &json!({"kind": "Status", "apiVersion": "v1", "metadata": {},
+                        "status": "Success", "details": details}),
+                    ))
                 }
             }
         }
         _ => {
             let labels = LabelSelector::parse(ctx.param("labelSelector").unwrap_or_default())?;
-            let fields = FieldSelector::parse(ctx.param("fieldSelector").unwrap_or_default(), def.kind)?;
+            let fields =
+                FieldSelector::parse(ctx.param("fieldSelector").unwrap_or_default(), def.kind)?;
             let mut world = ctx.shared.world();
             let keys: Vec<Key> = world
                 .list(t.res, ns.as_deref())
@@ -347,17 +407,26 @@ async fn dispatch(ctx: &RequestCtx, method: &Method, t: &Target, body: &[u8]) ->
                 .collect();
             let mut items = Vec::new();
             for key in keys {
-                if let Ok(Some(obj)) = world.delete(&key, None, None, ctx.param("dryRun").is_some()) {
+                if let Ok(Some(obj)) = world.delete(&key, None, None, ctx.param("dryRun").is_some())
+                {
                     items.push(obj);
                 }
             }
-            Ok(json_response(200, &json!({"kind": format!("{}List", def.kind), "apiVersion": def.api_version(),
-                "metadata": {"resourceVersion": world.rv().to_string()}, "items": items})))
+            Ok(json_response(
+                200,
+                &json!({"kind": format!("{}List", def.kind), "apiVersion": def.api_version(),
+                "metadata": {"resourceVersion": world.rv().to_string()}, "items": items}),
+            ))
         }
     }
 }
 
-fn list(ctx: &RequestCtx, def: &ResourceDef, res: usize, ns: Option<&str>) -> Result<Response<Body>, ApiError> {
+fn list(
+    ctx: &RequestCtx,
+    def: &ResourceDef,
+    res: usize,
+    ns: Option<&str>,
+) -> Result<Response<Body>, ApiError> {
     let labels = LabelSelector::parse(ctx.param("labelSelector").unwrap_or_default())?;
     let fields = FieldSelector::parse(ctx.param("fieldSelector").unwrap_or_default(), def.kind)?;
     let world = ctx.shared.world();
@@ -369,12 +438,15 @@ fn list(ctx: &RequestCtx, def: &ResourceDef, res: usize, ns: Option<&str>) -> Re
     if ctx.wants_table() {
         return Ok(json_response(200, &table::table(def, &items, world.rv())));
     }
-    Ok(json_response(200, &json!({
-        "kind": format!("{}List", def.kind),
-        "apiVersion": def.api_version(),
-        "metadata": {"resourceVersion": world.rv().to_string()},
-        "items": items,
-    })))
+    Ok(json_response(
+        200,
+        &json!({
+            "kind": format!("{}List", def.kind),
+            "apiVersion": def.api_version(),
+            "metadata": {"resourceVersion": world.rv().to_string()},
+            "items": items,
+        }),
+    ))
 }
 
 fn to_scale(obj: &Value) -> Value {
@@ -389,11 +461,27 @@ fn to_scale(obj: &Value) -> Value {
     })
 }
 
-fn write_scale(world: &mut World, ctx: &RequestCtx, def: &ResourceDef, key: &Key, replicas: Value) -> Result<Response<Body>, ApiError> {
-    let mut obj = world.get(key).cloned().ok_or_else(|| ApiError::not_found(def, &key.name))?;
+fn write_scale(
+    world: &mut World,
+    ctx: &RequestCtx,
+    def: &ResourceDef,
+    key: &Key,
+    replicas: Value,
+) -> Result<Response<Body>, ApiError> {
+    let mut obj = world
+        .get(key)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(def, &key.name))?;
     let Some(n) = replicas.as_i64() else {
-        return Err(ApiError::invalid(def, &key.name, vec![crate::status::FieldError::invalid(
-            "spec.replicas", &replicas.to_string(), "must be an integer")]));
+        return Err(ApiError::invalid(
+            def,
+            &key.name,
+            vec![crate::status::FieldError::invalid(
+                "spec.replicas",
+                &replicas.to_string(),
+                "must be an integer",
+            )],
+        ));
     };
     obj["spec"]["replicas"] = json!(n);
     if let Some(m) = obj["metadata"].as_object_mut() {
@@ -403,26 +491,52 @@ fn write_scale(world: &mut World, ctx: &RequestCtx, def: &ResourceDef, key: &Key
     Ok(json_response(200, &to_scale(&updated)))
 }
 
-fn patch_object(ctx: &RequestCtx, def: &ResourceDef, key: &Key, sub: Option<&str>, body: &[u8]) -> Result<Response<Body>, ApiError> {
-    let content_type = ctx.content_type.split(';').next().unwrap_or_default().trim().to_string();
+fn patch_object(
+    ctx: &RequestCtx,
+    def: &ResourceDef,
+    key: &Key,
+    sub: Option<&str>,
+    body: &[u8],
+) -> Result<Response<Body>, ApiError> {
+    let content_type = ctx
+        .content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
     let patch_doc = parse_body(body, &content_type)?;
     let mut world = ctx.shared.world();
     let opts = ctx.write_opts(sub);
     if content_type == "application/apply-patch+yaml" {
         if ctx.param("fieldManager").is_none() {
-            return Err(ApiError::new(422, "Invalid",
-                "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch"));
+            return Err(ApiError::new(
+                422,
+                "Invalid",
+                "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
+            ));
         }
         let mut config = patch_doc;
-        if config["metadata"]["name"].as_str().is_some_and(|n| n != key.name) {
-            return Err(ApiError::bad_request("the name of the object does not match the name on the URL"));
+        if config["metadata"]["name"]
+            .as_str()
+            .is_some_and(|n| n != key.name)
+        {
+            return Err(ApiError::bad_request(
+                "the name of the object does not match the name on the URL",
+            ));
         }
         config["metadata"]["name"] = json!(key.name);
         if def.namespaced {
             config["metadata"]["namespace"] = json!(key.ns);
         }
         let live = world.get(key).cloned();
-        let merged = ssa::apply(live.as_ref(), &config, &opts.manager, ctx.flag("force"), &def.api_version())?;
+        let merged = ssa::apply(
+            live.as_ref(),
+            &config,
+            &opts.manager,
+            ctx.flag("force"),
+            &def.api_version(),
+        )?;
         let result = match live {
             None => {
                 let r = world.create_applied(key.res, merged, &opts)?;
@@ -438,8 +552,15 @@ fn patch_object(ctx: &RequestCtx, def: &ResourceDef, key: &Key, sub: Option<&str
         };
         return Ok(json_response(200, &result));
     }
-    let live = world.get(key).cloned().ok_or_else(|| ApiError::not_found(def, &key.name))?;
-    let mut target = if sub == Some("scale") { to_scale(&live) } else { live.clone() };
+    let live = world
+        .get(key)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(def, &key.name))?;
+    let mut target = if sub == Some("scale") {
+        to_scale(&live)
+    } else {
+        live.clone()
+    };
     match content_type.as_str() {
         "application/merge-patch+json" => patch::merge_patch(&mut target, &patch_doc),
         "application/strategic-merge-patch+json" => patch::strategic_merge(&mut target, &patch_doc),
@@ -448,7 +569,13 @@ fn patch_object(ctx: &RequestCtx, def: &ResourceDef, key: &Key, sub: Option<&str
         other => return Err(ApiError::unsupported_media(other)),
     }
     if sub == Some("scale") {
-        return write_scale(&mut world, ctx, def, key, target["spec"]["replicas"].clone());
+        return write_scale(
+            &mut world,
+            ctx,
+            def,
+            key,
+            target["spec"]["replicas"].clone(),
+        );
     }
     if target["metadata"]["resourceVersion"] == live["metadata"]["resourceVersion"]
         && let Some(m) = target["metadata"].as_object_mut()
@@ -470,7 +597,10 @@ fn watch(ctx: &RequestCtx, res: usize, ns: Option<&str>) -> Result<Response<Body
     let labels = LabelSelector::parse(ctx.param("labelSelector").unwrap_or_default())?;
     let fields = FieldSelector::parse(ctx.param("fieldSelector").unwrap_or_default(), def.kind)?;
     let matches = move |o: &Value| labels.matches(&o["metadata"]["labels"]) && fields.matches(o);
-    let timeout = ctx.param("timeoutSeconds").and_then(|t| t.parse::<u64>().ok()).map(Duration::from_secs);
+    let timeout = ctx
+        .param("timeoutSeconds")
+        .and_then(|t| t.parse::<u64>().ok())
+        .map(Duration::from_secs);
     let send_initial = ctx.flag("sendInitialEvents");
     let rv_param = ctx.param("resourceVersion").unwrap_or("0").to_string();
     let ns = ns.map(String::from);
@@ -484,18 +614,31 @@ fn watch(ctx: &RequestCtx, res: usize, ns: Option<&str>) -> Result<Response<Body
         let world = ctx.shared.world();
         let changes = world.changes.subscribe();
         if send_initial || rv_param == "0" {
-            for obj in world.list(res, ns.as_deref()).into_iter().filter(|o| matches(o)) {
+            for obj in world
+                .list(res, ns.as_deref())
+                .into_iter()
+                .filter(|o| matches(o))
+            {
                 initial.push(watch_event("ADDED", obj));
             }
             if send_initial {
-                initial.push(watch_event("BOOKMARK", &json!({"kind": def.kind, "apiVersion": def.api_version(),
+                initial.push(watch_event(
+                    "BOOKMARK",
+                    &json!({"kind": def.kind, "apiVersion": def.api_version(),
                     "metadata": {"resourceVersion": world.rv().to_string(),
-                        "annotations": {"k8s.io/initial-events-end": "true"}}})));
+                        "annotations": {"k8s.io/initial-events-end": "true"}}}),
+                ));
             }
         } else {
-            let rv: u64 = rv_param.parse().map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv_param}")))?;
+            let rv: u64 = rv_param.parse().map_err(|_| {
+                ApiError::bad_request(format!("invalid resource version: {rv_param}"))
+            })?;
             match world.since(rv) {
-                None => initial.push(watch_event("ERROR", &ApiError::gone(format!("too old resource version: {rv} ({})", world.rv())).body())),
+                None => initial.push(watch_event(
+                    "ERROR",
+                    &ApiError::gone(format!("too old resource version: {rv} ({})", world.rv()))
+                        .body(),
+                )),
                 Some(history) => {
                     for change in history.iter().filter(|c| in_scope(&c.key)) {
                         if let Some(event) = event_for(change, &matches) {
@@ -545,7 +688,7 @@ fn watch(ctx: &RequestCtx, res: usize, ns: Option<&str>) -> Result<Response<Body
 
 fn event_for(change: &crate::world::Change, matches: &impl Fn(&Value) -> bool) -> Option<Bytes> {
     let now = matches(&change.object);
-    let before = change.old.as_ref().is_some_and(|o| matches(o));
+    let before = change.old.as_ref().is_some_and(matches);
     let kind = match (change.kind, now, before) {
         (ChangeKind::Deleted, true, _) => "DELETED",
         (ChangeKind::Added, true, _) => "ADDED",
@@ -561,7 +704,9 @@ async fn pod_log(ctx: &RequestCtx, key: &Key) -> Result<Response<Body>, ApiError
     let def = key.def();
     let (uid, container) = {
         let world = ctx.shared.world();
-        let pod = world.get(key).ok_or_else(|| ApiError::not_found(def, &key.name))?;
+        let pod = world
+            .get(key)
+            .ok_or_else(|| ApiError::not_found(def, &key.name))?;
         let names: Vec<String> = pod["spec"]["containers"]
             .as_array()
             .into_iter()
@@ -570,18 +715,36 @@ async fn pod_log(ctx: &RequestCtx, key: &Key) -> Result<Response<Body>, ApiError
             .collect();
         let container = match ctx.param("container") {
             Some(c) if names.iter().any(|n| n == c) => c.to_string(),
-            Some(c) => return Err(ApiError::bad_request(format!("container {c} is not valid for pod {}", key.name))),
+            Some(c) => {
+                return Err(ApiError::bad_request(format!(
+                    "container {c} is not valid for pod {}",
+                    key.name
+                )));
+            }
             None if names.len() == 1 => names[0].clone(),
-            None => return Err(ApiError::bad_request(format!(
-                "a container name must be specified for pod {}, choose one of: [{}]", key.name, names.join(" ")))),
+            None => {
+                return Err(ApiError::bad_request(format!(
+                    "a container name must be specified for pod {}, choose one of: [{}]",
+                    key.name,
+                    names.join(" ")
+                )));
+            }
         };
-        let uid = pod["metadata"]["uid"].as_str().unwrap_or_default().to_string();
+        let uid = pod["metadata"]["uid"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         let previous = ctx.flag("previous");
-        let run = world.logs.get(&uid).and_then(|l| l.run_index(&container, previous));
+        let run = world
+            .logs
+            .get(&uid)
+            .and_then(|l| l.run_index(&container, previous));
         if run.is_none() {
             if previous {
                 return Err(ApiError::bad_request(format!(
-                    "previous terminated container \"{container}\" in pod \"{}\" not found", key.name)));
+                    "previous terminated container \"{container}\" in pod \"{}\" not found",
+                    key.name
+                )));
             }
             let waiting = pod["status"]["containerStatuses"]
                 .as_array()
@@ -594,7 +757,9 @@ async fn pod_log(ctx: &RequestCtx, key: &Key) -> Result<Response<Body>, ApiError
                 waiting
             };
             return Err(ApiError::bad_request(format!(
-                "container \"{container}\" in pod \"{}\" is waiting to start: {why}", key.name)));
+                "container \"{container}\" in pod \"{}\" is waiting to start: {why}",
+                key.name
+            )));
         }
         (uid, container)
     };
@@ -605,21 +770,30 @@ async fn pod_log(ctx: &RequestCtx, key: &Key) -> Result<Response<Body>, ApiError
         tail_lines: ctx.param("tailLines").and_then(|t| t.parse().ok()),
         since_seconds: ctx.param("sinceSeconds").and_then(|t| t.parse().ok()),
         since_time: ctx.param("sinceTime").and_then(|t| t.parse().ok()),
-        limit_bytes: ctx.param("limitBytes").and_then(|t| t.parse().ok()),
     };
     let read = move |world: &World, from: Option<usize>| -> (Vec<String>, usize, bool) {
-        let Some(logs) = world.logs.get(&uid) else { return (vec![], 0, true) };
-        let Some(index) = logs.run_index(&container, previous) else { return (vec![], 0, true) };
+        let Some(logs) = world.logs.get(&uid) else {
+            return (vec![], 0, true);
+        };
+        let Some(index) = logs.run_index(&container, previous) else {
+            return (vec![], 0, true);
+        };
         let run = &logs.containers[&container][index];
         let start = from.unwrap_or_else(|| query.start(&run.lines));
-        let lines = run.lines[start.min(run.lines.len())..].iter().map(|l| query.format(l)).collect();
+        let lines = run.lines[start.min(run.lines.len())..]
+            .iter()
+            .map(|l| query.format(l))
+            .collect();
         (lines, run.lines.len(), run.ended || logs.gone)
     };
     if !follow {
         let world = ctx.shared.world();
         let (lines, _, _) = read(&world, None);
         let mut text = lines.concat();
-        if let Some(limit) = ctx.param("limitBytes").and_then(|t| t.parse::<usize>().ok()) {
+        if let Some(limit) = ctx
+            .param("limitBytes")
+            .and_then(|t| t.parse::<usize>().ok())
+        {
             text.truncate(limit);
         }
         return Ok(text_response(200, text));

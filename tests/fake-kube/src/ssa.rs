@@ -77,7 +77,13 @@ fn store_entries(obj: &mut Value, list: Vec<Entry>) {
         .filter(|e| !e.set.is_empty())
         .map(Entry::to_json)
         .collect();
-    obj["metadata"]["managedFields"] = Value::Array(list);
+    if list.is_empty() {
+        if let Some(m) = obj["metadata"].as_object_mut() {
+            m.remove("managedFields");
+        }
+    } else {
+        obj["metadata"]["managedFields"] = Value::Array(list);
+    }
 }
 
 /// The fields an object sets, leaving out what the server owns (status, identity metadata).
@@ -92,7 +98,12 @@ pub fn field_set(obj: &Value) -> BTreeSet<Vec<String>> {
             "metadata" => {
                 for field in ["labels", "annotations", "finalizers", "ownerReferences"] {
                     if let Some(v) = value.get(field) {
-                        walk(v, vec!["f:metadata".into(), format!("f:{field}")], field, &mut out);
+                        walk(
+                            v,
+                            vec!["f:metadata".into(), format!("f:{field}")],
+                            field,
+                            &mut out,
+                        );
                     }
                 }
             }
@@ -326,7 +337,10 @@ pub fn apply(
 
     let mut conflicts: Vec<(usize, Path)> = Vec::new();
     if let Some(live) = live {
-        for path in applied.iter().filter(|p| p.last().is_some_and(|l| l != ".")) {
+        for path in applied
+            .iter()
+            .filter(|p| p.last().is_some_and(|l| l != "."))
+        {
             if get_at(live, path) == get_at(config, path) {
                 continue;
             }
@@ -349,8 +363,15 @@ pub fn apply(
         .find(|e| e.same_owner(manager, "Apply", ""))
         .map(|e| e.set.clone())
         .unwrap_or_default();
-    let dropped: Vec<&Path> = previous.difference(&applied).collect();
-    for path in dropped.into_iter().rev() {
+    let mut dropped: Vec<&Path> = previous.difference(&applied).collect();
+    // Whole list items first (their key fields identify them), then single fields.
+    dropped.sort_by_key(|p| {
+        (
+            p.last().is_none_or(|l| l != "."),
+            std::cmp::Reverse(p.len()),
+        )
+    });
+    for path in dropped {
         let prefix: &[String] = if path.last().is_some_and(|l| l == ".") {
             &path[..path.len() - 1]
         } else {
@@ -489,41 +510,102 @@ mod tests {
         let live = apply(None, &deploy(1, "dd:v1"), "catctl", false, "apps/v1").unwrap();
         let mut scaled = live.clone();
         scaled["spec"]["replicas"] = json!(2);
-        record_update(Some(&live), &mut scaled, "kubectl-scale", "scale", "apps/v1");
+        record_update(
+            Some(&live),
+            &mut scaled,
+            "kubectl-scale",
+            "scale",
+            "apps/v1",
+        );
 
-        let same = apply(Some(&scaled), &deploy(2, "dd:v2"), "catctl", false, "apps/v1");
+        let same = apply(
+            Some(&scaled),
+            &deploy(2, "dd:v2"),
+            "catctl",
+            false,
+            "apps/v1",
+        );
         assert!(same.is_ok(), "the same value is no conflict");
 
-        let err = apply(Some(&scaled), &deploy(1, "dd:v2"), "catctl", false, "apps/v1").unwrap_err();
+        let err = apply(
+            Some(&scaled),
+            &deploy(1, "dd:v2"),
+            "catctl",
+            false,
+            "apps/v1",
+        )
+        .unwrap_err();
         assert_eq!(err.code, 409);
         assert_eq!(
             err.message,
             "Apply failed with 1 conflict: conflict with \"kubectl-scale\" with subresource \"scale\" using apps/v1: .spec.replicas"
         );
-        let forced = apply(Some(&scaled), &deploy(1, "dd:v2"), "catctl", true, "apps/v1").unwrap();
+        let forced = apply(
+            Some(&scaled),
+            &deploy(1, "dd:v2"),
+            "catctl",
+            true,
+            "apps/v1",
+        )
+        .unwrap();
         assert_eq!(forced["spec"]["replicas"], 1);
-        let managers: Vec<&str> = forced["metadata"]["managedFields"].as_array().unwrap().iter()
-            .map(|e| e["manager"].as_str().unwrap()).collect();
+        let managers: Vec<&str> = forced["metadata"]["managedFields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["manager"].as_str().unwrap())
+            .collect();
         assert_eq!(managers, ["catctl"], "kubectl-scale lost its only field");
-        assert!(apply(Some(&forced), &deploy(1, "dd:v3"), "catctl", false, "apps/v1").is_ok());
+        assert!(
+            apply(
+                Some(&forced),
+                &deploy(1, "dd:v3"),
+                "catctl",
+                false,
+                "apps/v1"
+            )
+            .is_ok()
+        );
     }
 
     #[test]
     fn two_appliers_conflict_on_a_container_image() {
         let live = apply(None, &deploy(1, "dd:v1"), "catctl", false, "apps/v1").unwrap();
-        let err = apply(Some(&live), &deploy(1, "dd:v9"), "kubectl", false, "apps/v1").unwrap_err();
-        assert!(err.message.contains("conflict with \"catctl\": .spec.template.spec.containers[name=\"dd\"].image"), "{}", err.message);
-        assert!(err.message.contains(".spec.template.spec.containers[name=\"dd\"].image"));
+        let err = apply(
+            Some(&live),
+            &deploy(1, "dd:v9"),
+            "kubectl",
+            false,
+            "apps/v1",
+        )
+        .unwrap_err();
+        assert!(
+            err.message.contains(
+                "conflict with \"catctl\": .spec.template.spec.containers[name=\"dd\"].image"
+            ),
+            "{}",
+            err.message
+        );
+        assert!(
+            err.message
+                .contains(".spec.template.spec.containers[name=\"dd\"].image")
+        );
     }
 
     #[test]
     fn fields_dropped_from_the_config_are_removed() {
         let mut with_env = deploy(1, "dd:v1");
-        with_env["spec"]["template"]["spec"]["containers"][0]["env"] = json!([{"name": "A", "value": "1"}]);
+        with_env["spec"]["template"]["spec"]["containers"][0]["env"] =
+            json!([{"name": "A", "value": "1"}]);
         with_env["metadata"]["labels"]["extra"] = json!("x");
         let live = apply(None, &with_env, "catctl", false, "apps/v1").unwrap();
         let next = apply(Some(&live), &deploy(1, "dd:v1"), "catctl", false, "apps/v1").unwrap();
-        assert!(next["spec"]["template"]["spec"]["containers"][0].get("env").is_none(), "{next}");
+        assert!(
+            next["spec"]["template"]["spec"]["containers"][0]
+                .get("env")
+                .is_none(),
+            "{next}"
+        );
         assert!(next["metadata"]["labels"].get("extra").is_none());
         assert_eq!(next["metadata"]["labels"]["app"], "dd");
     }

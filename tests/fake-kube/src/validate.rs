@@ -29,7 +29,9 @@ pub fn is_dns1123_label(s: &str) -> bool {
 }
 
 pub fn is_dns1123_subdomain(s: &str) -> bool {
-    s.len() <= 253 && s.split('.').all(|part| !part.is_empty() && is_label_chars(part))
+    s.len() <= 253
+        && s.split('.')
+            .all(|part| !part.is_empty() && is_label_chars(part))
 }
 
 fn is_label_chars(part: &str) -> bool {
@@ -71,7 +73,11 @@ pub fn name_errors(def: &ResourceDef, name: &str) -> Vec<FieldError> {
         ));
     }
     if !is_dns1123_subdomain(name) {
-        errors.push(FieldError::invalid("metadata.name", name, DNS1123_SUBDOMAIN));
+        errors.push(FieldError::invalid(
+            "metadata.name",
+            name,
+            DNS1123_SUBDOMAIN,
+        ));
     }
     errors
 }
@@ -85,13 +91,17 @@ pub fn validate(def: &ResourceDef, obj: &Value) -> Result<(), ApiError> {
             let value = value.as_str().unwrap_or_default();
             if value.len() > 63 {
                 errors.push(FieldError::invalid(
-                    format!("metadata.labels"),
+                    "metadata.labels",
                     value,
                     "must be no more than 63 characters",
                 ));
             }
             if key.is_empty() {
-                errors.push(FieldError::invalid("metadata.labels", key, "name part must be non-empty"));
+                errors.push(FieldError::invalid(
+                    "metadata.labels",
+                    key,
+                    "name part must be non-empty",
+                ));
             }
         }
     }
@@ -105,7 +115,11 @@ pub fn validate(def: &ResourceDef, obj: &Value) -> Result<(), ApiError> {
                             .bytes()
                             .all(|c| c.is_ascii_alphanumeric() || b"-._".contains(&c));
                     if !valid {
-                        errors.push(FieldError::invalid(format!("{field}[{key}]"), key, CONFIG_KEY));
+                        errors.push(FieldError::invalid(
+                            format!("{field}[{key}]"),
+                            key,
+                            CONFIG_KEY,
+                        ));
                     }
                 }
             }
@@ -160,7 +174,10 @@ fn containers_errors(pod_spec: &Value, at: &str, errors: &mut Vec<FieldError>) {
             for (i, container) in containers.iter().enumerate() {
                 let name = container["name"].as_str().unwrap_or_default();
                 if name.is_empty() {
-                    errors.push(FieldError::required(format!("{at}.containers[{i}].name"), ""));
+                    errors.push(FieldError::required(
+                        format!("{at}.containers[{i}].name"),
+                        "",
+                    ));
                 } else if !is_dns1123_label(name) {
                     errors.push(FieldError::invalid(
                         format!("{at}.containers[{i}].name"),
@@ -169,7 +186,10 @@ fn containers_errors(pod_spec: &Value, at: &str, errors: &mut Vec<FieldError>) {
                     ));
                 }
                 if container["image"].as_str().unwrap_or_default().is_empty() {
-                    errors.push(FieldError::required(format!("{at}.containers[{i}].image"), ""));
+                    errors.push(FieldError::required(
+                        format!("{at}.containers[{i}].image"),
+                        "",
+                    ));
                 }
             }
         }

@@ -9,11 +9,11 @@ use base64::Engine;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
+use crate::Config;
 use crate::kubelet::{ImageState, PodRuntime};
 use crate::logs::PodLogs;
 use crate::resources::{RESOURCES, ResourceDef};
 use crate::script::PodScript;
-use crate::Config;
 use crate::ssa;
 use crate::status::ApiError;
 use crate::validate;
@@ -281,27 +281,41 @@ impl World {
     }
 
     fn namespace_exists(&self, ns: &str) -> bool {
-        self.objects.contains_key(&Key::new(res_of("namespaces"), "", ns))
+        self.objects
+            .contains_key(&Key::new(res_of("namespaces"), "", ns))
     }
 
-    pub fn create(&mut self, res: usize, mut obj: Value, opts: &WriteOpts) -> Result<Value, ApiError> {
+    pub fn create(
+        &mut self,
+        res: usize,
+        mut obj: Value,
+        opts: &WriteOpts,
+    ) -> Result<Value, ApiError> {
         let def = &RESOURCES[res];
         if !obj.is_object() {
-            return Err(ApiError::bad_request("the object provided is not an object"));
+            return Err(ApiError::bad_request(
+                "the object provided is not an object",
+            ));
         }
         obj["apiVersion"] = json!(def.api_version());
         obj["kind"] = json!(def.kind);
         if !obj["metadata"].is_object() {
             obj["metadata"] = json!({});
         }
-        let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
+        let name = obj["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         if name.is_empty()
             && let Some(prefix) = obj["metadata"]["generateName"].as_str().map(String::from)
         {
             let suffix = self.suffix(5);
             obj["metadata"]["name"] = json!(format!("{prefix}{suffix}"));
         }
-        let ns = obj["metadata"]["namespace"].as_str().unwrap_or_default().to_string();
+        let ns = obj["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         if def.namespaced {
             if !self.namespace_exists(&ns) {
                 return Err(ApiError::namespace_not_found(&ns));
@@ -344,7 +358,12 @@ impl World {
     }
 
     /// Create by server-side apply: managedFields are already set.
-    pub fn create_applied(&mut self, res: usize, obj: Value, opts: &WriteOpts) -> Result<Value, ApiError> {
+    pub fn create_applied(
+        &mut self,
+        res: usize,
+        obj: Value,
+        opts: &WriteOpts,
+    ) -> Result<Value, ApiError> {
         let managed = obj["metadata"]["managedFields"].clone();
         let plain = WriteOpts {
             manager: String::new(),
@@ -396,7 +415,13 @@ impl World {
         }
         new["apiVersion"] = json!(def.api_version());
         new["kind"] = json!(def.kind);
-        for field in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"] {
+        for field in [
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "generation",
+        ] {
             match old["metadata"].get(field) {
                 Some(v) => new["metadata"][field] = v.clone(),
                 None => {
@@ -428,7 +453,13 @@ impl World {
             new["metadata"]["generation"] = json!(generation);
         }
         if record && !opts.manager.is_empty() {
-            ssa::record_update(Some(&old), &mut new, &opts.manager, &opts.subresource, &def.api_version());
+            ssa::record_update(
+                Some(&old),
+                &mut new,
+                &opts.manager,
+                &opts.subresource,
+                &def.api_version(),
+            );
         }
         new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"].clone();
         let finalized = new["metadata"]["deletionTimestamp"].is_string()
@@ -446,7 +477,9 @@ impl World {
 
     /// A controller's status write; no-op when nothing changed.
     pub fn set_status(&mut self, key: &Key, status: Value) {
-        let Some(obj) = self.objects.get(key) else { return };
+        let Some(obj) = self.objects.get(key) else {
+            return;
+        };
         if obj["status"] == status {
             return;
         }
@@ -480,8 +513,15 @@ impl World {
         if dry_run {
             return Ok(Some(obj));
         }
-        let uid = obj["metadata"]["uid"].as_str().unwrap_or_default().to_string();
-        let default_policy = if def.group == "batch" && def.kind == "Job" { "Orphan" } else { "Background" };
+        let uid = obj["metadata"]["uid"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let default_policy = if def.group == "batch" && def.kind == "Job" {
+            "Orphan"
+        } else {
+            "Background"
+        };
         let policy = propagation.unwrap_or(default_policy);
         if policy == "Orphan" {
             self.orphan_dependents(&uid);
@@ -500,9 +540,8 @@ impl World {
         if policy == "Foreground" && self.has_dependents(&uid) {
             finalizers.push(json!("foregroundDeletion"));
         }
-        let graceful_pod = def.kind == "Pod"
-            && obj["spec"]["nodeName"].is_string()
-            && grace.unwrap_or(1) > 0;
+        let graceful_pod =
+            def.kind == "Pod" && obj["spec"]["nodeName"].is_string() && grace.unwrap_or(1) > 0;
         if finalizers.is_empty() && !graceful_pod && def.kind != "Namespace" {
             self.remove(key);
             return Ok(None);
@@ -511,11 +550,14 @@ impl World {
             .or_else(|| obj["spec"]["terminationGracePeriodSeconds"].as_i64())
             .unwrap_or(30);
         let mut new = obj.clone();
-        let at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(if graceful_pod { grace } else { 0 });
+        let at = jiff::Timestamp::now()
+            + jiff::SignedDuration::from_secs(if graceful_pod { grace } else { 0 });
         new["metadata"]["deletionTimestamp"] = json!(at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
         new["metadata"]["deletionGracePeriodSeconds"] = json!(if graceful_pod { grace } else { 0 });
         new["metadata"]["finalizers"] = Value::Array(finalizers);
-        if new["metadata"]["finalizers"].as_array().is_some_and(Vec::is_empty)
+        if new["metadata"]["finalizers"]
+            .as_array()
+            .is_some_and(Vec::is_empty)
             && let Some(m) = new["metadata"].as_object_mut()
         {
             m.remove("finalizers");
@@ -539,7 +581,10 @@ impl World {
             .collect();
         for key in keys {
             if let Some(mut obj) = self.objects.get(&key).cloned() {
-                if let Some(refs) = obj["metadata"]["ownerReferences"].as_array_mut() {
+                if let Some(refs) = obj
+                    .pointer_mut("/metadata/ownerReferences")
+                    .and_then(Value::as_array_mut)
+                {
                     refs.retain(|r| r["uid"] != uid);
                 }
                 self.replace(key, obj);
@@ -548,8 +593,18 @@ impl World {
     }
 
     /// Records (or counts again) an event about `involved`.
-    pub fn event(&mut self, involved: &Value, kind: &str, reason: &str, message: &str, component: &str) {
-        let ns = involved["metadata"]["namespace"].as_str().unwrap_or("default").to_string();
+    pub fn event(
+        &mut self,
+        involved: &Value,
+        kind: &str,
+        reason: &str,
+        message: &str,
+        component: &str,
+    ) {
+        let ns = involved["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("default")
+            .to_string();
         let uid = involved["metadata"]["uid"].as_str().unwrap_or_default();
         let events = res_of("events");
         let now = timestamp();
@@ -557,7 +612,9 @@ impl World {
             .list(events, Some(&ns))
             .into_iter()
             .find(|e| {
-                e["involvedObject"]["uid"] == uid && e["reason"] == reason && e["message"] == message
+                e["involvedObject"]["uid"] == uid
+                    && e["reason"] == reason
+                    && e["message"] == message
             })
             .cloned();
         if let Some(mut e) = existing {
@@ -602,7 +659,6 @@ impl World {
     }
 }
 
-
 pub fn owned_by(obj: &Value, uid: &str) -> bool {
     obj["metadata"]["ownerReferences"]
         .as_array()
@@ -624,9 +680,12 @@ fn normalize(def: &ResourceDef, obj: &mut Value) {
     if def.kind != "Secret" {
         return;
     }
-    if let Some(Value::Object(string_data)) = obj.as_object_mut().and_then(|m| m.remove("stringData")) {
+    if let Some(Value::Object(string_data)) =
+        obj.as_object_mut().and_then(|m| m.remove("stringData"))
+    {
         for (k, v) in string_data {
-            let encoded = base64::engine::general_purpose::STANDARD.encode(v.as_str().unwrap_or_default());
+            let encoded =
+                base64::engine::general_purpose::STANDARD.encode(v.as_str().unwrap_or_default());
             obj["data"][k] = json!(encoded);
         }
     }
