@@ -5,6 +5,8 @@
 //!
 //!   cargo bench --bench logs [-- CATS RATE SECONDS]
 
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, ExitCode, Stdio};
@@ -42,16 +44,15 @@ fn run(cats: usize, rate: u64, seconds: u64) -> Result<(), String> {
     let farm = tempfile::tempdir().map_err(|e| e.to_string())?;
     let names: Vec<String> = (0..cats).map(|i| format!("cat{i:02}")).collect();
     deploy(&fake, farm.path(), &names, rate)?;
-    let all_running = runtime.block_on(fake.wait_for_pods(
-        "default",
-        Duration::from_secs(60),
-        |pods| {
-            pods.len() == cats
-                && pods.iter().all(|p| {
-                    p["status"]["containerStatuses"][0]["state"]["running"].is_object()
-                })
-        },
-    ));
+    let all_running =
+        runtime.block_on(
+            fake.wait_for_pods("default", Duration::from_secs(60), |pods| {
+                pods.len() == cats
+                    && pods.iter().all(|p| {
+                        p["status"]["containerStatuses"][0]["state"]["running"].is_object()
+                    })
+            }),
+        );
     if !all_running {
         return Err(format!("the {cats} pods did not all run within 60 s"));
     }
@@ -127,9 +128,7 @@ fn run(cats: usize, rate: u64, seconds: u64) -> Result<(), String> {
         .map_or(0, |s| s.1);
     let last = samples.last().map_or(0, |s| s.1);
     if last > early + early / 4 + 2048 {
-        return Err(format!(
-            "memory grew from {early} KiB at 2 s to {last} KiB"
-        ));
+        return Err(format!("memory grew from {early} KiB at 2 s to {last} KiB"));
     }
     Ok(())
 }
@@ -168,13 +167,21 @@ fn check_lines(stdout: impl BufRead) -> Result<Report, String> {
 
 /// Writes a farm of `names` into `dir` and applies each cat's StatefulSet (rendered by catctl)
 /// with a script that writes `rate` lines per second.
-fn deploy(fake: &FakeKube, dir: &std::path::Path, names: &[String], rate: u64) -> Result<(), String> {
+fn deploy(
+    fake: &FakeKube,
+    dir: &std::path::Path,
+    names: &[String],
+    rate: u64,
+) -> Result<(), String> {
     let write = |path: &str, text: &str| {
         let path = dir.join(path);
         std::fs::create_dir_all(path.parent().unwrap_or(dir)).map_err(|e| e.to_string())?;
         std::fs::write(path, text).map_err(|e| e.to_string())
     };
-    write("catctl.toml", "registry = \"gcr.io/cream-heros\"\nnamespace = \"default\"\n")?;
+    write(
+        "catctl.toml",
+        "registry = \"gcr.io/cream-heros\"\nnamespace = \"default\"\n",
+    )?;
     let template = concat!(env!("CARGO_MANIFEST_DIR"), "/templates/deployment.yaml");
     write(
         "templates/deployment.yaml",

@@ -161,7 +161,8 @@ async fn once(
         .await
         .with_context(|| format!("cannot list the cats' pods in namespace {namespace}"))?;
     let mut summary = Summary::default();
-    let mut jobs = Vec::new();
+    // In the order printed: each cat's pods' containers, or why the cat has none.
+    let mut jobs: Vec<Result<(String, String, Source), &CatTarget>> = Vec::new();
     for cat in cats {
         let mut of_cat: Vec<&Pod> = pods
             .items
@@ -169,10 +170,7 @@ async fn once(
             .filter(|pod| cat_of(pod) == Some(cat.name.as_str()))
             .collect();
         if of_cat.is_empty() {
-            let text = absence(client, namespace, cat).await;
-            if events.send(LogEvent::Note { text }).await.is_err() {
-                return Ok(summary);
-            }
+            jobs.push(Err(cat));
             continue;
         }
         summary.cats_with_pods += 1;
@@ -180,7 +178,7 @@ async fn once(
         for pod in of_cat {
             let pod_name = pod.metadata.name.clone().unwrap_or_default();
             for (container, source) in sources(&cat.name, pod) {
-                jobs.push((pod_name.clone(), container, source));
+                jobs.push(Ok((pod_name.clone(), container, source)));
             }
         }
     }
@@ -192,20 +190,26 @@ async fn once(
         tail_lines: options.tail.map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
         ..LogParams::default()
     };
-    let opened = futures::stream::iter(jobs.into_iter().map(|(pod, container, source)| {
+    let opened = futures::stream::iter(jobs.into_iter().map(|job| {
         let api = api.clone();
-        let params = params(container);
-        async move { (source, api.log_stream(&pod, &params).await) }
+        let job = job.map(|(pod, container, source)| (pod, params(container), source));
+        async move {
+            match job {
+                Ok((pod, params, source)) => Ok((source, api.log_stream(&pod, &params).await)),
+                Err(cat) => Err(absence(client, namespace, cat).await),
+            }
+        }
     }))
     .buffered(4);
     let mut opened = pin!(opened);
-    while let Some((source, reader)) = opened.next().await {
-        let sent = match reader {
-            Ok(reader) => copy_plain(reader, &source, &events).await.is_ok(),
-            Err(err) => {
+    while let Some(job) = opened.next().await {
+        let sent = match job {
+            Ok((source, Ok(reader))) => copy_plain(reader, &source, &events).await.is_ok(),
+            Ok((source, Err(err))) => {
                 let text = log_error_note(&source.tag, options.previous, &err);
                 events.send(LogEvent::Note { text }).await.is_ok()
             }
+            Err(text) => events.send(LogEvent::Note { text }).await.is_ok(),
         };
         if !sent {
             break;
@@ -453,7 +457,7 @@ impl<'a> Following<'a> {
             }
         }
         // Pods there before the command started get --since/--tail; later ones are new.
-        let window = (!self.listed).then(|| (self.options.since, self.options.tail));
+        let window = (!self.listed).then_some((self.options.since, self.options.tail));
         for (container, source) in sources(&cat, &pod) {
             let follower = Follower {
                 api: self.api.clone(),

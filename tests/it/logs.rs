@@ -103,33 +103,14 @@ impl Cluster {
         cmd
     }
 
-    /// `catctl ARGS…` as a child whose stdout and stderr are read line by line.
+    /// `catctl ARGS…` as a child whose stdout is read line by line.
     fn spawn(&self, args: &[&str]) -> Running {
-        let binary = assert_cmd::cargo::cargo_bin("catctl");
-        let mut child = StdCommand::new(binary)
+        let mut command = StdCommand::new(assert_cmd::cargo::cargo_bin("catctl"));
+        command
             .args(args)
             .current_dir(self.farm.path())
-            .env("KUBECONFIG", self.fake.kubeconfig())
-            .env("NO_COLOR", "1")
-            .env_remove("CATCTL_CONFIG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (sender, lines) = mpsc::channel();
-        let stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                if sender.send(line.unwrap()).is_err() {
-                    break;
-                }
-            }
-        });
-        Running {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
+            .env("KUBECONFIG", self.fake.kubeconfig());
+        Running::start(command)
     }
 
     fn delete_pod(&self, name: &str) {
@@ -167,6 +148,30 @@ struct Running {
 }
 
 impl Running {
+    fn start(mut command: StdCommand) -> Running {
+        let mut child = command
+            .env("NO_COLOR", "1")
+            .env_remove("CATCTL_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (sender, lines) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                if sender.send(line.unwrap()).is_err() {
+                    break;
+                }
+            }
+        });
+        Running {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
     /// Reads lines until one satisfies `want`; fails after `timeout` with what was seen.
     fn until(&mut self, timeout: Duration, want: impl Fn(&str) -> bool) -> usize {
         let deadline = Instant::now() + timeout;
@@ -521,10 +526,9 @@ fn piping_into_head_ends_quietly() {
     cluster.wait_running("coco", 2);
     let dir = tempfile::tempdir().unwrap();
     let status_file = dir.path().join("status");
-    let script =
-        format!("{{ \"$CATCTL\" logs --all -f 2>\"$ERR\"; echo $? >\"$STATUS\"; }} | head -5",);
+    let script = "{ \"$CATCTL\" logs --all -f 2>\"$ERR\"; echo $? >\"$STATUS\"; } | head -5";
     let mut child = StdCommand::new("sh")
-        .args(["-c", &script])
+        .args(["-c", script])
         .current_dir(cluster.farm.path())
         .env("CATCTL", assert_cmd::cargo::cargo_bin("catctl"))
         .env("STATUS", &status_file)
@@ -643,6 +647,34 @@ fn local_reads_the_container_up_started() {
     assert_eq!(tail.lines().count(), 1, "{tail}");
     let stamp = tail.split(' ').nth(1).unwrap();
     assert!(stamp.parse::<jiff::Timestamp>().is_ok(), "{tail}");
+
+    // Followed, a restarted container is picked up again, without repeating its old lines.
+    let mut command = StdCommand::new(assert_cmd::cargo::cargo_bin("catctl"));
+    command
+        .args(["logs", &cat, "--local", "-f"])
+        .current_dir(farm.path())
+        .env("DOCKER_HOST", &services.docker_host);
+    let mut follow = Running::start(command);
+    let three = format!("{cat} local three");
+    follow.until(Duration::from_secs(20), |l| l == three);
+    docker(&["restart", "-t", "0", &container]);
+    let restarted = format!("--- {cat}: container {container} restarted");
+    let marker = follow.until(Duration::from_secs(20), |l| l == restarted);
+    assert_eq!(marker, 3, "{:#?}", follow.seen);
+    for _ in 0..3 {
+        follow.until(Duration::from_secs(20), |_| true);
+    }
+    let mut after: Vec<&str> = follow.seen[4..].iter().map(String::as_str).collect();
+    after.sort();
+    assert_eq!(after, expected, "{:#?}", follow.seen);
+    assert!(
+        follow
+            .lines
+            .recv_timeout(Duration::from_millis(500))
+            .is_err(),
+        "lines repeated: {:#?}",
+        follow.seen
+    );
 
     let other = format!("{cat}x");
     farm.write(&format!("cats/{other}/cat.toml"), "version = \"v1\"\n");
