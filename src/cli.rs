@@ -104,6 +104,8 @@ pub enum Command {
     Context(ContextArgs),
     /// List the farm's cats and their versions
     List(ListArgs),
+    /// Every pod of the named cats in one stream, each line tagged with its cat and pod
+    Logs(LogsArgs),
     /// Sync, list and verify the cats' tokens (secret/ → Kubernetes Secrets)
     #[command(subcommand)]
     Secret(SecretCommand),
@@ -374,6 +376,41 @@ pub struct ContextArgs {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The cats whose logs to show
+    #[arg(value_name = "CAT", required_unless_present = "all", add = ArgValueCompleter::new(complete_cat_names))]
+    pub cats: Vec<String>,
+
+    /// Every cat of the farm
+    #[arg(long, conflicts_with = "cats")]
+    pub all: bool,
+
+    /// Keep following, also pods that appear later (restarts, redeploys); Ctrl-C ends
+    #[arg(short, long)]
+    pub follow: bool,
+
+    /// The log of the previous container of each pod (the run before the last restart)
+    #[arg(short, long, conflicts_with = "follow")]
+    pub previous: bool,
+
+    /// Start each line with the time the container wrote it
+    #[arg(long)]
+    pub timestamps: bool,
+
+    /// Only lines newer than this, e.g. 30s, 5m, 1h
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
+    pub since: Option<std::time::Duration>,
+
+    /// Only the last N lines of each container (before following)
+    #[arg(long, value_name = "N")]
+    pub tail: Option<u64>,
+
+    /// The containers `catctl up` runs on the local Docker daemon, not the cluster's pods
+    #[arg(long, conflicts_with = "previous")]
+    pub local: bool,
+}
 
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {

@@ -17,6 +17,7 @@ pub mod duration;
 pub mod farm;
 pub mod http_client;
 pub mod k8s;
+pub mod logs;
 pub mod manifest;
 pub mod names;
 pub mod overlay;

@@ -38,9 +38,30 @@ pub enum Color {
     Blue,
     Magenta,
     Cyan,
+    BrightRed,
+    BrightGreen,
+    BrightYellow,
+    BrightBlue,
+    BrightMagenta,
+    BrightCyan,
     Bold,
     Dim,
 }
+
+/// The colours a cat's tag can have; red alone is left to errors.
+const CAT_PALETTE: [Color; 11] = [
+    Color::Cyan,
+    Color::Green,
+    Color::Yellow,
+    Color::Blue,
+    Color::Magenta,
+    Color::BrightCyan,
+    Color::BrightGreen,
+    Color::BrightYellow,
+    Color::BrightBlue,
+    Color::BrightMagenta,
+    Color::BrightRed,
+];
 
 impl Color {
     fn code(self) -> &'static str {
@@ -51,9 +72,27 @@ impl Color {
             Color::Blue => "34",
             Color::Magenta => "35",
             Color::Cyan => "36",
+            Color::BrightRed => "91",
+            Color::BrightGreen => "92",
+            Color::BrightYellow => "93",
+            Color::BrightBlue => "94",
+            Color::BrightMagenta => "95",
+            Color::BrightCyan => "96",
             Color::Bold => "1",
             Color::Dim => "2",
         }
+    }
+}
+
+impl Color {
+    /// The colour of a cat's name: the same in every run and on every machine (FNV-1a of the
+    /// name), so `dd` is always the same colour in `catctl logs`.
+    pub fn of_cat(name: &str) -> Color {
+        let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        let index = usize::try_from(hash % CAT_PALETTE.len() as u64).unwrap_or(0);
+        CAT_PALETTE[index]
     }
 }
 
@@ -116,9 +155,9 @@ impl Printer {
         }
     }
 
-    /// A plain line on stderr that `-q` does not hide (e.g. a failing container's log).
-    pub fn note(&self, message: &str) {
-        eprintln!("{message}");
+    /// Plain text on stderr that `-q` does not hide (e.g. a failing container's log).
+    pub fn evidence(&self, text: &str) {
+        eprintln!("{text}");
     }
 
     pub fn warn(&self, message: &str) {
@@ -137,6 +176,22 @@ impl Printer {
     pub fn data(&self, text: &str) {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    }
+
+    /// Data for stdout that must stop its producer when nobody reads any more: the text is
+    /// written whole and flushed, and an error (e.g. a closed pipe under `| head`) is returned
+    /// instead of ignored.
+    pub fn data_or_closed(&self, text: &str) -> std::io::Result<()> {
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes())?;
+        out.flush()
+    }
+
+    /// A plain remark on stderr, e.g. `tt is not deployed`. Hidden by `-q`.
+    pub fn note(&self, message: &str) {
+        if self.verbosity >= Verbosity::Normal {
+            eprintln!("{message}");
+        }
     }
 
     /// `value` as pretty JSON on stdout.
@@ -211,5 +266,15 @@ mod tests {
         assert!(wants_color(ColorMode::Always, false));
         assert!(!wants_color(ColorMode::Never, true));
         assert!(!wants_color(ColorMode::Auto, false));
+    }
+
+    #[test]
+    fn cat_colours_are_stable_and_spread() {
+        assert_eq!(Color::of_cat("dd"), Color::of_cat("dd"));
+        let cats = ["dd", "coco", "lala", "chuchu", "tt", "mimi", "nana"];
+        let colours: std::collections::BTreeSet<&str> =
+            cats.iter().map(|cat| Color::of_cat(cat).code()).collect();
+        assert!(colours.len() >= 4, "{colours:?}");
+        assert!(cats.iter().all(|cat| Color::of_cat(cat) != Color::Red));
     }
 }

@@ -10,6 +10,7 @@ mod diff;
 mod down;
 mod each;
 mod list;
+mod logs;
 mod push;
 mod redeploy;
 mod rollback;
@@ -57,6 +58,7 @@ pub async fn run(ctx: &Context, command: &Command) -> Result<ExitStatus> {
         Command::Copycat(args) => copycat::run(ctx, args),
         Command::Context(args) => context::run(ctx, args),
         Command::List(args) => list::run(ctx, args),
+        Command::Logs(args) => logs::run(ctx, args).await,
         Command::Secret(command) => secret::run(ctx, command).await,
         Command::Completions(args) => completions::run(ctx, args),
         Command::Build(args) => build::run(ctx, args).await,

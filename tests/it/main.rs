@@ -12,6 +12,7 @@ mod copycat;
 mod deploy;
 mod images;
 mod list;
+mod logs;
 mod secret;
 mod secret_sync;
 mod services;
