@@ -428,3 +428,80 @@ fn status_shows_digests_readiness_and_drift() {
     assert_eq!(row(&up)["drift"][0], "source changed since build");
     assert_eq!(row(&down)["drift"][0], "not deployed");
 }
+
+#[test]
+fn a_changed_token_restarts_exactly_its_cat() {
+    let s = Setup::new();
+    let (changed, untouched) = (s.cat("token"), s.cat("token"));
+    s.farm.ok(&["deploy", &changed, &untouched]);
+    let uid = |cat: &str| s.cluster.pods_of(cat)[0]["metadata"]["uid"].clone();
+    let (before_changed, before_untouched) = (uid(&changed), uid(&untouched));
+    s.farm.write(
+        &format!("secret/{changed}-token/bot-token"),
+        "xoxb-a-new-token",
+    );
+    s.farm.ok(&["secret", "sync"]);
+    s.farm.ok(&["deploy", &changed, &untouched]);
+    s.cluster.wait_for("one pod", Duration::from_secs(10), |c| {
+        c.pods_of(&changed).len() == 1
+    });
+    assert_ne!(
+        uid(&changed),
+        before_changed,
+        "the cat whose token changed restarted"
+    );
+    assert_eq!(
+        uid(&untouched),
+        before_untouched,
+        "the other cat kept running"
+    );
+}
+
+#[test]
+fn atomic_puts_the_previous_revision_back_after_a_failed_rollout() {
+    let s = Setup::new();
+    let cat = s.cat("atomic");
+    s.farm.ok(&["deploy", &cat]);
+    let v1 = s.digest(&cat, "v1");
+    s.release(&cat, "v2");
+    s.cluster.script(
+        &s.farm.image(&cat, "v2"),
+        PodScript::crash_loop(["Error: Specify $LALA_TOKEN in environment"]),
+    );
+    let output = s
+        .farm
+        .catctl(&["deploy", &cat, "--atomic", "-o", "json", "--timeout", "1m"]);
+    assert!(!output.status.success(), "{}", text(&output));
+    let reports: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(reports[0]["result"], "rolled_back", "{reports}");
+    assert!(
+        reports[0]["message"].as_str().unwrap().contains("ready"),
+        "{reports}"
+    );
+    assert_eq!(s.running(&cat), std::slice::from_ref(&v1));
+}
+
+#[test]
+fn deploy_reports_json_with_one_entry_per_cat() {
+    let s = Setup::new();
+    let (good, refused) = (s.cat("json"), s.farm.new_cat("json"));
+    let output = s.farm.catctl(&["deploy", &good, &refused, "-o", "json"]);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "one cat refused: {}",
+        text(&output)
+    );
+    let reports: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let result = |cat: &str| {
+        reports
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["cat"] == cat)
+            .unwrap()["result"]
+            .clone()
+    };
+    assert_eq!(result(&good), "deployed");
+    assert_eq!(result(&refused), "refused");
+}
