@@ -47,6 +47,11 @@ impl Cluster {
             .collect()
     }
 
+    /// Runs `future` on the fake's runtime.
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
     /// Every change the API server makes from now on (see `FakeKube::changes`).
     pub fn watch_changes(&self) -> tokio::sync::mpsc::UnboundedReceiver<(String, String, Value)> {
         let _entered = self.runtime.enter();

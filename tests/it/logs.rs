@@ -6,32 +6,25 @@ use std::process::{Child, Command as StdCommand, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use fake_kube::{Config, FakeKube, PodScript};
+use fake_kube::PodScript;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::DeleteParams;
 use serde_json::{Value, json};
 
+use crate::cluster::Cluster;
 use crate::common::{TestFarm, stderr_of, stdout_of};
 use crate::services::services;
 
-/// A farm and a fake cluster to deploy its cats into; the fake runs on this struct's runtime.
-struct Cluster {
-    runtime: tokio::runtime::Runtime,
-    fake: FakeKube,
+/// A farm and a fake cluster to deploy its cats into.
+struct LogFarm {
+    fake: Cluster,
     farm: TestFarm,
 }
 
-impl Cluster {
+impl LogFarm {
     /// A farm with these cats (`cat.toml` text after `version`), nothing deployed yet.
-    fn new(cats: &[(&str, &str)]) -> Cluster {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let fake = runtime
-            .block_on(FakeKube::start(Config::default()))
-            .unwrap();
+    fn new(cats: &[(&str, &str)]) -> LogFarm {
+        let fake = Cluster::start();
         let farm = TestFarm::new();
         for (cat, extra) in cats {
             farm.write(
@@ -39,11 +32,7 @@ impl Cluster {
                 &format!("version = \"v1\"\n{extra}"),
             );
         }
-        Cluster {
-            runtime,
-            fake,
-            farm,
-        }
+        LogFarm { fake, farm }
     }
 
     /// Applies the cat's workload as catctl renders it (and its Secret), as `deploy` would.
@@ -72,7 +61,7 @@ impl Cluster {
 
     /// Waits until `check` holds for the running pods of `cat`.
     fn wait_for(&self, cat: &str, what: &str, check: impl Fn(&[&Value]) -> bool) {
-        let ok = self.runtime.block_on(self.fake.wait_for_pods(
+        let ok = self.fake.block_on(self.fake.wait_for_pods(
             "default",
             Duration::from_secs(20),
             |pods| {
@@ -114,7 +103,7 @@ impl Cluster {
     }
 
     fn delete_pod(&self, name: &str) {
-        self.runtime.block_on(async {
+        self.fake.block_on(async {
             let config = kube::Config::from_custom_kubeconfig(
                 kube::config::Kubeconfig::read_from(self.fake.kubeconfig()).unwrap(),
                 &kube::config::KubeConfigOptions::default(),
@@ -221,7 +210,7 @@ impl Drop for Running {
 
 #[test]
 fn two_cats_lines_are_merged_with_their_tags() {
-    let cluster = Cluster::new(&[
+    let cluster = LogFarm::new(&[
         ("dd", ""),
         ("coco", "several_copies = true\nreplicas = 2\n"),
     ]);
@@ -285,7 +274,7 @@ fn two_cats_lines_are_merged_with_their_tags() {
 
 #[test]
 fn tail_and_since_are_honoured() {
-    let cluster = Cluster::new(&[("dd", "")]);
+    let cluster = LogFarm::new(&[("dd", "")]);
     cluster.fake.script(
         "dd",
         PodScript::healthy()
@@ -347,7 +336,7 @@ fn tail_and_since_are_honoured() {
 
 #[test]
 fn follow_survives_a_pod_replacement() {
-    let cluster = Cluster::new(&[("dd", "")]);
+    let cluster = LogFarm::new(&[("dd", "")]);
     cluster.fake.script(
         "dd",
         PodScript::healthy()
@@ -392,7 +381,7 @@ fn follow_survives_a_pod_replacement() {
 
 #[test]
 fn follow_waits_for_a_cat_deployed_later_and_ends_on_ctrl_c_with_130() {
-    let cluster = Cluster::new(&[("dd", ""), ("tt", "")]);
+    let cluster = LogFarm::new(&[("dd", ""), ("tt", "")]);
     cluster.deploy("dd");
     cluster.wait_running("dd", 1);
     let mut logs = cluster.spawn(&["logs", "dd", "tt", "-f"]);
@@ -433,7 +422,7 @@ fn follow_waits_for_a_cat_deployed_later_and_ends_on_ctrl_c_with_130() {
 
 #[test]
 fn follow_reads_each_run_of_a_crash_looping_container() {
-    let cluster = Cluster::new(&[("lala", "")]);
+    let cluster = LogFarm::new(&[("lala", "")]);
     cluster.fake.script(
         "lala",
         PodScript::crash_loop(["Error: Specify $LALA_TOKEN in environment"]),
@@ -454,7 +443,7 @@ fn follow_reads_each_run_of_a_crash_looping_container() {
 
 #[test]
 fn previous_shows_why_a_cat_crashed_and_notes_pods_that_never_restarted() {
-    let cluster = Cluster::new(&[("lala", ""), ("dd", "")]);
+    let cluster = LogFarm::new(&[("lala", ""), ("dd", "")]);
     cluster.fake.script(
         "lala",
         PodScript::crash_loop(["Error: Specify $LALA_TOKEN in environment"]),
@@ -486,7 +475,7 @@ fn previous_shows_why_a_cat_crashed_and_notes_pods_that_never_restarted() {
 
 #[test]
 fn a_cat_without_pods_says_why() {
-    let cluster = Cluster::new(&[("tt", ""), ("mimi", "replicas = 0\n"), ("dd", "")]);
+    let cluster = LogFarm::new(&[("tt", ""), ("mimi", "replicas = 0\n"), ("dd", "")]);
     cluster.deploy("mimi");
     cluster.deploy("dd");
     cluster.wait_running("dd", 1);
@@ -526,7 +515,7 @@ fn a_cat_without_pods_says_why() {
 
 #[test]
 fn piping_into_head_ends_quietly() {
-    let cluster = Cluster::new(&[
+    let cluster = LogFarm::new(&[
         ("dd", ""),
         ("coco", "several_copies = true\nreplicas = 2\n"),
     ]);
