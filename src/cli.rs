@@ -100,17 +100,10 @@ pub enum ColorChoice {
 pub enum Command {
     /// Create cats/NAME/ from the template — never touching a cat that exists
     Copycat(CopycatArgs),
-    /// Write a cat's merged build context (template + the cat's files) to a directory
-    Context(ContextArgs),
     /// List the farm's cats and their versions
     List(ListArgs),
-    /// Every pod of the named cats in one stream, each line tagged with its cat and pod
-    Logs(LogsArgs),
-    /// Sync, list and verify the cats' tokens (secret/ → Kubernetes Secrets)
-    #[command(subcommand)]
-    Secret(SecretCommand),
-    /// Print the shell completion script (cat names complete at TAB time)
-    Completions(CompletionsArgs),
+    /// Write a cat's merged build context (template + the cat's files) to a directory
+    Context(ContextArgs),
     /// Build cats' images through the Docker daemon, labelled with their source digest
     Build(BuildArgs),
     /// Push cats' images to the registry and print their digests
@@ -121,6 +114,9 @@ pub enum Command {
     Up(UpArgs),
     /// Stop and remove cats' containers on the local Docker daemon
     Down(DownArgs),
+    /// Sync, list and verify the cats' tokens (secret/ → Kubernetes Secrets)
+    #[command(subcommand)]
+    Secret(SecretCommand),
     /// Verify cats, apply them pinned by digest, and watch their rollout
     Deploy(DeployArgs),
     /// Build, push and deploy, restarting the pods even when nothing else changed
@@ -135,6 +131,10 @@ pub enum Command {
     History(HistoryArgs),
     /// Go back to the previous (or a chosen) deployed revision, and wait for it
     Rollback(RollbackArgs),
+    /// Every pod of the named cats in one stream, each line tagged with its cat and pod
+    Logs(LogsArgs),
+    /// Print the shell completion script (cat names complete at TAB time)
+    Completions(CompletionsArgs),
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {

@@ -8,6 +8,7 @@ use futures::StreamExt;
 
 use crate::cli::DeployArgs;
 use crate::commands::ExitStatus;
+use crate::commands::each::seconds;
 use crate::context::Context;
 use crate::deploy::{self, Gate, ImageChoice, Options, Outcome, Prepared, Report};
 use crate::docker::Daemon;
@@ -241,7 +242,7 @@ fn finish(ctx: &Context, mut reports: Vec<Report>, nothing_passed: bool) -> Resu
                         .map(short_digest)
                         .unwrap_or_else(|| "-".into()),
                     outcome_word(r.result).to_string(),
-                    format!("{:.1}s", Duration::from_secs_f64(r.seconds).as_secs_f64()),
+                    seconds(Duration::from_secs_f64(r.seconds)),
                 ]
             })
             .collect();
