@@ -505,3 +505,53 @@ fn deploy_reports_json_with_one_entry_per_cat() {
     assert_eq!(result(&good), "deployed");
     assert_eq!(result(&refused), "refused");
 }
+
+#[test]
+fn a_missing_secret_volume_fails_fast_with_the_mount_error() {
+    let s = Setup::new();
+    let cat = s.cat("mount");
+    // The cat's own template mounts a second Secret that does not exist.
+    let template =
+        std::fs::read_to_string(crate::common::repo().join("templates/deployment.yaml")).unwrap();
+    let template = template
+        .replacen(
+            "      volumes:\n",
+            &format!("      volumes:\n        - name: extra\n          secret:\n            secretName: missing-{cat}\n"),
+            1,
+        )
+        .replacen(
+            "          volumeMounts:\n",
+            "          volumeMounts:\n            - name: extra\n              mountPath: /extra\n",
+            1,
+        );
+    s.farm
+        .write(&format!("cats/{cat}/deployment.yaml"), &template);
+    let started = Instant::now();
+    let output = s.farm.catctl(&["deploy", &cat, "--timeout", "2m"]);
+    let out = text(&output);
+    assert!(!output.status.success(), "{out}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "not fail-fast: {:?}",
+        started.elapsed()
+    );
+    assert!(out.contains("FailedMount"), "{out}");
+    assert!(
+        out.contains(&format!("secret \"missing-{cat}\" not found")),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_pod_that_never_gets_ready_fails_at_the_timeout() {
+    let s = Setup::new();
+    let cat = s.cat("slow");
+    s.cluster.script(&cat, PodScript::never_ready());
+    let started = Instant::now();
+    let out = s.farm.fails(&["deploy", &cat, "--timeout", "3s"]);
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert!(
+        out.contains("Timeout") && out.contains("not ready after 3 s"),
+        "{out}"
+    );
+}
