@@ -334,7 +334,7 @@ impl Rollout<'_> {
                     tag: p.image.tag.clone(),
                     digest: p.image.digest.clone(),
                     image: format!("{}:{}", p.image.repository, p.image.tag),
-                    deployed_at: jiff::Timestamp::now().to_string(),
+                    deployed_at: now_to_the_second(),
                     cause: p.cause.clone(),
                 };
                 let history = workload::with_entry(p.history.clone(), entry);
@@ -383,6 +383,12 @@ fn rerender(prepared: &Prepared, previous: &Revision) -> Result<Prepared> {
         cause,
         ..prepared.clone()
     })
+}
+
+/// The current time in RFC 3339, to the second.
+fn now_to_the_second() -> String {
+    let now = jiff::Timestamp::now();
+    now.round(jiff::Unit::Second).unwrap_or(now).to_string()
 }
 
 fn describe(failure: &Failure) -> String {

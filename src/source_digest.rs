@@ -69,6 +69,11 @@ pub fn short(digest: &str) -> &str {
     &hex[..hex.len().min(12)]
 }
 
+/// [`short`], owned.
+pub fn short_digest(digest: &str) -> String {
+    short(digest).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use std::fs;

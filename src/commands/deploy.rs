@@ -16,6 +16,7 @@ use crate::farm::Cat;
 use crate::printer::{Color, Format};
 use crate::progress::Progress;
 use crate::registry::Registry;
+use crate::source_digest::short_digest;
 
 pub async fn run(ctx: &Context, args: &DeployArgs) -> Result<ExitStatus> {
     let farm = ctx.farm()?;
@@ -195,12 +196,7 @@ fn first_line(report: &Report) -> String {
 
 fn short_image(report: &Report) -> String {
     let digest = report.digest.as_deref().unwrap_or("");
-    format!("{}:{} @{}", report.cat, report.tag, short_digest(digest))
-}
-
-fn short_digest(digest: &str) -> String {
-    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
-    hex.chars().take(12).collect()
+    format!("{} ({})", report.tag, short_digest(digest))
 }
 
 /// Prints each problem (with the failing container's last log lines), the summary table or

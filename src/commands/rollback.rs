@@ -11,6 +11,7 @@ use crate::deploy::{ImageChoice, Options};
 use crate::k8s::workload::{self, Revision};
 use crate::manifest::Kind;
 use crate::printer::Format;
+use crate::source_digest::short_digest;
 
 async fn history_of(ctx: &Context, cat: &str) -> Result<Vec<Revision>> {
     let farm = ctx.farm()?;
@@ -41,7 +42,7 @@ pub async fn history(ctx: &Context, args: &HistoryArgs) -> Result<ExitStatus> {
             vec![
                 r.revision.to_string(),
                 r.tag.clone(),
-                r.digest.clone(),
+                short_digest(&r.digest),
                 r.deployed_at.clone(),
                 r.cause.clone(),
             ]

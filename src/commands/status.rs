@@ -19,6 +19,7 @@ use crate::farm::Cat;
 use crate::k8s::{managed_selector, rollout};
 use crate::printer::Format;
 use crate::registry::Registry;
+use crate::source_digest::short_digest;
 use crate::verify::{self, Finding};
 
 #[derive(Debug, Serialize)]
@@ -120,14 +121,14 @@ pub async fn run(ctx: &Context, args: &StatusArgs) -> Result<ExitStatus> {
                     r.tag.clone(),
                     r.registry_digest
                         .as_deref()
-                        .map(short)
+                        .map(short_digest)
                         .unwrap_or_else(|| "-".into()),
                     if r.running_digests.is_empty() {
                         "-".into()
                     } else {
                         r.running_digests
                             .iter()
-                            .map(|d| short(d))
+                            .map(|d| short_digest(d))
                             .collect::<Vec<_>>()
                             .join(",")
                     },
@@ -229,15 +230,6 @@ fn row(cat: &Cat, verification: Result<verify::Verification>, running: Option<&R
         age_seconds,
         drift,
     }
-}
-
-fn short(digest: &str) -> String {
-    digest
-        .strip_prefix("sha256:")
-        .unwrap_or(digest)
-        .chars()
-        .take(12)
-        .collect()
 }
 
 /// An age as kubectl prints it: 45s, 12m, 5h, 3d.

@@ -71,11 +71,7 @@ pub fn checksum<'a>(data: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Stri
         hasher.update((value.len() as u64).to_be_bytes());
         hasher.update(value);
     }
-    hex(&hasher.finalize())
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::source_digest::to_hex(&hasher.finalize())
 }
 
 /// What the checks found: errors stop everything, warnings are printed and the work goes on.

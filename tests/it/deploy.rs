@@ -297,7 +297,11 @@ fn redeploy_restarts_the_pod_without_ever_two_copies() {
     s.farm.ok(&["redeploy", &cat]);
     // What kubectl.sh did — delete, sleep 5, create — never happens.
     for resource in ["statefulsets", "pods"] {
-        assert_eq!(s.cluster.count("delete", resource), 0, "redeploy deleted {resource}");
+        assert_eq!(
+            s.cluster.count("delete", resource),
+            0,
+            "redeploy deleted {resource}"
+        );
     }
     assert_eq!(s.cluster.count("create", "statefulsets"), 0);
     // Replay every pod change the API server made: at no moment may two pods of the cat exist
