@@ -77,7 +77,8 @@ async fn diff(ctx: &Context, args: &DiffArgs) -> Result<ExitStatus> {
     })
 }
 
-/// The object as YAML without what the server alone decides (status, bookkeeping).
+/// The object as YAML without what the server alone decides (status, bookkeeping) and without
+/// catctl's deploy history.
 fn comparable(mut object: serde_json::Value) -> String {
     if let Some(map) = object.as_object_mut() {
         map.remove("status");
@@ -91,6 +92,9 @@ fn comparable(mut object: serde_json::Value) -> String {
             "creationTimestamp",
         ] {
             meta.remove(key);
+        }
+        if let Some(annotations) = meta.get_mut("annotations").and_then(|a| a.as_object_mut()) {
+            annotations.remove(workload::HISTORY_ANNOTATION);
         }
     }
     serde_saphyr::to_string(&object).unwrap_or_default()
