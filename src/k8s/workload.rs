@@ -79,7 +79,7 @@ fn explain_apply_error(err: kube::Error, cat: &str, what: &str) -> anyhow::Error
              (e.g. `kubectl scale`); run `catctl deploy {cat} --force` to take them over"
         );
     }
-    anyhow::Error::new(err).context(format!("applying {what}"))
+    crate::k8s::readable(err).context(format!("applying {what}"))
 }
 
 /// The managers named in a server-side apply conflict message: `conflict with "kubectl" …`.
@@ -105,6 +105,7 @@ pub async fn get(
     api(client, namespace, kind)
         .get_opt(name)
         .await
+        .map_err(crate::k8s::readable)
         .with_context(|| format!("reading {} {name} in namespace {namespace}", kind.as_str()))
 }
 
@@ -171,6 +172,7 @@ pub async fn record_history(
             &Patch::Apply(&patch),
         )
         .await
+        .map_err(crate::k8s::readable)
         .with_context(|| format!("recording the deploy history of {} {name}", kind.as_str()))?;
     Ok(())
 }
