@@ -122,7 +122,7 @@ pub fn take_line(bytes: &mut Vec<u8>) -> String {
 pub struct Stamped {
     keep: bool,
     skip_until: Option<jiff::Timestamp>,
-    last: String,
+    newest: Option<jiff::Timestamp>,
 }
 
 impl Stamped {
@@ -130,21 +130,24 @@ impl Stamped {
         Stamped {
             keep,
             skip_until,
-            last: String::new(),
+            newest: None,
         }
     }
 
-    /// The text to print for a stamped `line`, or `None` when it was printed before.
+    /// The text to print for a stamped `line`, or `None` when it was printed before. Every line
+    /// stamped at or before `skip_until` is skipped, not only the first ones: stdout and stderr
+    /// arrive interleaved, so an older line may follow a newer one.
     pub fn line(&mut self, line: String) -> Option<String> {
         let (stamp, text) = line.split_once(' ').unwrap_or((line.as_str(), ""));
-        if let Some(cut) = self.skip_until {
-            match stamp.parse::<jiff::Timestamp>() {
-                Ok(time) if time <= cut => return None,
-                _ => self.skip_until = None,
-            }
+        let time = stamp.parse::<jiff::Timestamp>().ok();
+        if let (Some(cut), Some(time)) = (self.skip_until, time)
+            && time <= cut
+        {
+            return None;
         }
-        self.last.clear();
-        self.last.push_str(stamp);
+        if let Some(time) = time {
+            self.newest = Some(self.newest.map_or(time, |newest| newest.max(time)));
+        }
         if self.keep {
             Some(line)
         } else {
@@ -152,9 +155,9 @@ impl Stamped {
         }
     }
 
-    /// The stamp of the last line given out, if it had one.
+    /// The newest stamp given out (where a resumed read starts), if any line had one.
     pub fn last(&self) -> Option<jiff::Timestamp> {
-        self.last.parse().ok()
+        self.newest.or(self.skip_until)
     }
 }
 
@@ -250,9 +253,26 @@ mod tests {
             resumed.line("2025-01-31T10:00:01Z next".into()).as_deref(),
             Some("2025-01-31T10:00:01Z next")
         );
+        // stderr's older line after stdout's newer one was sent before: still skipped.
+        assert_eq!(resumed.line("2025-01-31T10:00:00Z late".into()), None);
+        assert_eq!(resumed.last(), "2025-01-31T10:00:01Z".parse().ok());
+    }
+
+    #[test]
+    fn the_resume_point_is_the_newest_line_not_the_last_one() {
+        let mut stamped = Stamped::new(false, None);
+        stamped.line("2025-01-31T10:00:03Z three (stdout)".into());
+        stamped.line("2025-01-31T10:00:02Z two (stderr, delivered late)".into());
+        assert_eq!(stamped.last(), "2025-01-31T10:00:03Z".parse().ok());
+        let mut resumed = Stamped::new(false, stamped.last());
         assert_eq!(
-            resumed.line("2025-01-31T10:00:00Z late".into()).as_deref(),
-            Some("2025-01-31T10:00:00Z late")
+            resumed.line("2025-01-31T10:00:03Z three (stdout)".into()),
+            None
+        );
+        assert_eq!(
+            resumed.last(),
+            stamped.last(),
+            "nothing new: same resume point"
         );
     }
 
