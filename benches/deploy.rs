@@ -30,6 +30,8 @@ use fake_kube::{Config, FakeKube};
 /// The repository prefix under the test registry; stable so that re-runs find the images.
 const REPOSITORY: &str = "catctl-bench-deploy";
 const CONCURRENCY: usize = 100;
+/// Each catctl run is repeated this often on a fresh cluster; the median is reported.
+const REPEATS: usize = 3;
 const DOCKERFILE: &str = "FROM scratch\nCOPY busybox /bin/busybox\nCOPY . /cat\n\
                           CMD [\"/bin/busybox\", \"sleep\", \"3600\"]\n";
 
@@ -53,16 +55,23 @@ fn main() -> ExitCode {
     }
 }
 
-/// One timed run: what it was, how long it took, what it asked the API server.
+/// One timed run (the median of its repeats): what it was, how long it took, what it asked the
+/// API server, and the CPU it and the fake used.
 struct Measured {
     label: String,
     cats: usize,
     wall: Duration,
+    /// The wall times of all repeats, sorted.
+    walls: Vec<Duration>,
     requests: BTreeMap<String, u64>,
     /// Peak RSS of catctl in KiB (None for kubectl, or without /usr/bin/time).
     peak_kib: Option<u64>,
     /// Per-cat times of the kubectl loop (apply + rollout status).
     per_cat: Vec<Duration>,
+    /// CPU seconds of the client processes (catctl, or every kubectl of the loop).
+    client_cpu: f64,
+    /// CPU seconds of this process: the in-process fake API server, mostly.
+    fake_cpu: f64,
 }
 
 impl Measured {
@@ -106,7 +115,7 @@ fn run(sizes: &[usize]) -> Result<bool, String> {
     let mut results = vec![farm.catctl_deploy(&runtime, 1, second)?];
     for &n in sizes {
         results.push(farm.catctl_deploy(&runtime, n, second)?);
-        results.push(farm.kubectl_loop(&runtime, n, second)?);
+        results.extend(farm.kubectl_loop(&runtime, n, second)?);
     }
     for &n in sizes {
         results.push(farm.catctl_deploy(&runtime, n, slow)?);
@@ -123,24 +132,49 @@ fn report(results: &[Measured], sizes: &[usize]) -> bool {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!(
-        "{:<38} {:>7} {:>8} {:>8}  {:<42} {:>9}",
-        "run", "wall s", "requests", "per cat", "by verb", "peak RSS"
+        "{:<38} {:>7} {:>11} {:>8} {:>7}  {:<34} {:>7} {:>7} {:>9}",
+        "run",
+        "wall s",
+        "(min-max)",
+        "requests",
+        "per cat",
+        "by verb",
+        "cli CPU",
+        "fakeCPU",
+        "peak RSS"
     );
     for m in results {
-        let verbs: Vec<String> = m.by_verb().iter().map(|(v, n)| format!("{v} {n}")).collect();
+        let verbs: Vec<String> = m
+            .by_verb()
+            .iter()
+            .map(|(v, n)| format!("{v} {n}"))
+            .collect();
         let peak = m
             .peak_kib
             .map_or("-".to_string(), |k| format!("{:.1} MiB", k as f64 / 1024.0));
+        let spread = match (m.walls.first(), m.walls.last()) {
+            (Some(a), Some(b)) if m.walls.len() > 1 => {
+                format!("{:.2}-{:.2}", a.as_secs_f64(), b.as_secs_f64())
+            }
+            _ => "-".to_string(),
+        };
         println!(
-            "{:<38} {:>7.2} {:>8} {:>8.1}  {:<42} {:>9}",
+            "{:<38} {:>7.2} {:>11} {:>8} {:>7.1}  {:<34} {:>7.2} {:>7.2} {:>9}",
             m.label,
             m.wall.as_secs_f64(),
+            spread,
             m.total(),
             m.per_cat(),
             verbs.join(", "),
+            m.client_cpu,
+            m.fake_cpu,
             peak
         );
     }
+    println!(
+        "(wall: median of {REPEATS} runs for catctl; requests: the most of any run; cli CPU: \
+         catctl's, or all kubectl processes'; fakeCPU: the in-process fake API server's)"
+    );
     println!();
     for m in results.iter().filter(|m| m.label.starts_with("catctl")) {
         let detail: Vec<String> = m.requests.iter().map(|(k, n)| format!("{k} {n}")).collect();
@@ -296,11 +330,8 @@ impl Farm {
             ),
         )?;
         farm.write("templates/cat/Dockerfile", DOCKERFILE)?;
-        std::fs::copy(
-            &services.busybox,
-            farm.path().join("templates/cat/busybox"),
-        )
-        .map_err(|e| format!("cannot copy {}: {e}", services.busybox.display()))?;
+        std::fs::copy(&services.busybox, farm.path().join("templates/cat/busybox"))
+            .map_err(|e| format!("cannot copy {}: {e}", services.busybox.display()))?;
         for name in &farm.names {
             farm.write(&format!("cats/{name}/cat.toml"), "version = \"v1\"\n")?;
             farm.write(
@@ -308,6 +339,7 @@ impl Farm {
                 &format!("xoxb-{name}"),
             )?;
         }
+        private(&farm.path().join("secret"))?;
         Ok(farm)
     }
 
@@ -365,7 +397,36 @@ impl Farm {
         Ok(fake)
     }
 
+    /// `catctl deploy` of the first `cats` cats, REPEATS times, each on a fresh cluster.
     fn catctl_deploy(
+        &self,
+        runtime: &tokio::runtime::Runtime,
+        cats: usize,
+        ready_after: Duration,
+    ) -> Result<Measured, String> {
+        let mut runs = Vec::new();
+        for _ in 0..REPEATS {
+            runs.push(self.deploy_once(runtime, cats, ready_after)?);
+        }
+        runs.sort_by_key(|m| m.wall);
+        let walls: Vec<Duration> = runs.iter().map(|m| m.wall).collect();
+        let requests = runs
+            .iter()
+            .max_by_key(|m| m.total())
+            .map(|m| m.requests.clone())
+            .unwrap_or_default();
+        let peak_kib = runs.iter().filter_map(|m| m.peak_kib).max();
+        let median = runs.swap_remove(runs.len() / 2);
+        let median = Measured {
+            walls,
+            requests,
+            peak_kib,
+            ..median
+        };
+        Ok(median)
+    }
+
+    fn deploy_once(
         &self,
         runtime: &tokio::runtime::Runtime,
         cats: usize,
@@ -384,9 +445,11 @@ impl Farm {
         };
         command.args(["-q", "deploy"]).args(names);
         fake.reset_requests();
+        let cpu = Cpu::now();
         let started = Instant::now();
         let output = command.output().map_err(|e| e.to_string())?;
         let wall = started.elapsed();
+        let (fake_cpu, client_cpu) = cpu.since();
         let requests = fake.requests();
         checked(output, &format!("catctl deploy of {cats} cats"))?;
         ready_pods(&fake, names)?;
@@ -399,7 +462,11 @@ impl Farm {
                 .parse()
                 .ok()
         });
-        eprintln!("catctl deploy, {cats} cats: {:.2} s", wall.as_secs_f64());
+        eprintln!(
+            "catctl deploy, {cats} cats, ready after {} s: {:.2} s",
+            ready_after.as_secs(),
+            wall.as_secs_f64()
+        );
         Ok(Measured {
             label: format!(
                 "catctl deploy, {cats} cats, ready after {} s",
@@ -407,18 +474,23 @@ impl Farm {
             ),
             cats,
             wall,
+            walls: vec![wall],
             requests,
             peak_kib,
             per_cat: Vec::new(),
+            client_cpu,
+            fake_cpu,
         })
     }
 
+    /// The gate alone (`catctl render --out` of the cats), then the kubectl loop over what it
+    /// rendered, on one fresh cluster.
     fn kubectl_loop(
         &self,
         runtime: &tokio::runtime::Runtime,
         cats: usize,
         ready_after: Duration,
-    ) -> Result<Measured, String> {
+    ) -> Result<[Measured; 2], String> {
         let fake = self.cluster(runtime, ready_after)?;
         let names = &self.names[..cats];
         let manifests = tempfile::tempdir().map_err(|e| e.to_string())?;
@@ -427,7 +499,23 @@ impl Farm {
         let out_text = out.display().to_string();
         render.push(&out_text);
         render.extend(names.iter().map(String::as_str));
+        fake.reset_requests();
+        let cpu = Cpu::now();
+        let started = Instant::now();
         self.catctl(&render, Some(fake.kubeconfig()))?;
+        let (fake_cpu, client_cpu) = cpu.since();
+        let gate = Measured {
+            label: format!("catctl render (the gate), {cats} cats"),
+            cats,
+            wall: started.elapsed(),
+            walls: Vec::new(),
+            requests: fake.requests(),
+            peak_kib: None,
+            per_cat: Vec::new(),
+            client_cpu,
+            fake_cpu,
+        };
+
         let cache = manifests.path().join("kube-cache");
         let kubectl = |args: &[&str]| -> Result<(), String> {
             let output = Command::new("kubectl")
@@ -441,6 +529,7 @@ impl Farm {
             checked(output, &format!("kubectl {}", args.join(" "))).map(|_| ())
         };
         fake.reset_requests();
+        let cpu = Cpu::now();
         let started = Instant::now();
         let mut per_cat = Vec::new();
         for name in names {
@@ -456,21 +545,71 @@ impl Farm {
             per_cat.push(one.elapsed());
         }
         let wall = started.elapsed();
+        let (fake_cpu, client_cpu) = cpu.since();
         let requests = fake.requests();
         ready_pods(&fake, names)?;
         eprintln!("kubectl loop, {cats} cats: {:.2} s", wall.as_secs_f64());
-        Ok(Measured {
+        let rollouts = Measured {
             label: format!(
                 "kubectl loop, {cats} cats, ready after {} s",
                 ready_after.as_secs()
             ),
             cats,
             wall,
+            walls: Vec::new(),
             requests,
             peak_kib: None,
             per_cat,
-        })
+            client_cpu,
+            fake_cpu,
+        };
+        Ok([gate, rollouts])
     }
+}
+
+/// CPU time used so far by this process (the in-process fake, mostly) and by its waited-for
+/// children (catctl or kubectl), from /proc/self/stat in clock ticks of 1/100 s.
+struct Cpu {
+    own: f64,
+    children: f64,
+}
+
+impl Cpu {
+    fn now() -> Cpu {
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+        let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let fields: Vec<f64> = after_name
+            .split_whitespace()
+            .map(|v| v.parse().unwrap_or(0.0))
+            .collect();
+        let ticks = |i: usize, j: usize| {
+            (fields.get(i).copied().unwrap_or(0.0) + fields.get(j).copied().unwrap_or(0.0)) / 100.0
+        };
+        Cpu {
+            own: ticks(11, 12),
+            children: ticks(13, 14),
+        }
+    }
+
+    /// (own, children) CPU seconds since `self`.
+    fn since(&self) -> (f64, f64) {
+        let now = Cpu::now();
+        (now.own - self.own, now.children - self.children)
+    }
+}
+
+/// Makes `dir` and everything in it readable by the owner only, as catctl wants secret/.
+fn private(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = if dir.is_dir() { 0o700 } else { 0o600 };
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| format!("cannot chmod {}: {e}", dir.display()))?;
+    if dir.is_dir() {
+        for entry in std::fs::read_dir(dir).map_err(|e| e.to_string())? {
+            private(&entry.map_err(|e| e.to_string())?.path())?;
+        }
+    }
+    Ok(())
 }
 
 fn checked(output: Output, what: &str) -> Result<Output, String> {
@@ -493,9 +632,10 @@ fn ready_pods(fake: &FakeKube, names: &[String]) -> Result<(), String> {
         .filter(|name| {
             !pods.iter().any(|p| {
                 p["metadata"]["labels"]["app"] == name.as_str()
-                    && p["status"]["conditions"]
-                        .as_array()
-                        .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+                    && p["status"]["conditions"].as_array().is_some_and(|c| {
+                        c.iter()
+                            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+                    })
             })
         })
         .collect();
