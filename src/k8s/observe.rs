@@ -262,11 +262,23 @@ impl Observer {
             }
             Progress::Waiting(message) => Step::Wait(message),
             Progress::Done => {
-                let strangers: Vec<String> = pods
+                let strangers: Vec<&Arc<Pod>> = pods
                     .iter()
                     .filter(|p| !rollout::runs_digest(p, &target.digest))
+                    .collect();
+                // The pods watch may lag behind the workload's: a pod the StatefulSet counts
+                // as ready can still be ContainerCreating here, its imageID not yet known.
+                let settled = strangers.iter().all(|p| rollout::reports_image(p));
+                let strangers: Vec<String> = strangers
+                    .iter()
                     .filter_map(|p| p.metadata.name.clone())
                     .collect();
+                if !strangers.is_empty() && new.len() == pods.len() && !settled {
+                    return Step::Wait(format!(
+                        "waiting for {} to report its image",
+                        strangers.join(", ")
+                    ));
+                }
                 if !strangers.is_empty() && new.len() == pods.len() {
                     // Pods were created from our template but report another image: the
                     // registry served something else for the pinned reference.

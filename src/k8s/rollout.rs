@@ -164,6 +164,17 @@ pub fn runs_digest(pod: &Pod, digest: &str) -> bool {
     }
 }
 
+/// Whether `pod`'s own status says which image it runs: Ready, with every container's imageID
+/// set. Until then a digest that differs is no evidence, only a pod status not yet seen.
+pub fn reports_image(pod: &Pod) -> bool {
+    let statuses = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref());
+    is_ready(pod)
+        && statuses.is_some_and(|s| !s.is_empty() && s.iter().all(|c| !c.image_id.is_empty()))
+}
+
 /// Whether `pod` is Ready.
 pub fn is_ready(pod: &Pod) -> bool {
     pod.status
@@ -292,5 +303,20 @@ status:
         assert!(runs_digest(&pod, "sha256:abc"));
         assert!(!runs_digest(&pod, "sha256:def"));
         assert!(is_ready(&pod));
+        assert!(reports_image(&pod));
+    }
+
+    #[test]
+    fn a_pod_not_yet_ready_has_not_reported_its_image() {
+        // What the pods watch can still hold when the StatefulSet watch already says ready.
+        let pulling: Pod = yaml(
+            "metadata: {name: dd-0}
+status:
+  containerStatuses:
+  - {name: dd, image: x, imageID: '', ready: false, restartCount: 0,
+     state: {waiting: {reason: ContainerCreating}}}",
+        );
+        assert!(!runs_digest(&pulling, "sha256:abc"));
+        assert!(!reports_image(&pulling));
     }
 }
