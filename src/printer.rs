@@ -202,6 +202,24 @@ impl Printer {
         Ok(())
     }
 
+    /// Reported state: `rows` as JSON with `-o json`, else as a table of `cells(row)` under
+    /// `header`.
+    pub fn rows<R: Serialize>(
+        &self,
+        rows: &[R],
+        header: &[&str],
+        cells: impl Fn(&R) -> Vec<String>,
+    ) -> anyhow::Result<()> {
+        match self.format {
+            Format::Json => self.json(rows),
+            Format::Table => {
+                let cells: Vec<Vec<String>> = rows.iter().map(cells).collect();
+                self.table(header, &cells);
+                Ok(())
+            }
+        }
+    }
+
     /// Rows under a header, in columns separated by three spaces, as kubectl prints them.
     pub fn table(&self, header: &[&str], rows: &[Vec<String>]) {
         self.data(&render_table(header, rows));

@@ -15,7 +15,6 @@ use crate::docker::Daemon;
 use crate::docker::build::{BuildSpec, build};
 use crate::farm::{Cat, Farm};
 use crate::overlay;
-use crate::printer::Format;
 use crate::progress::{CatLine, Progress};
 use crate::source_digest::{self, short, source_digest};
 
@@ -157,28 +156,18 @@ fn first_line(err: &anyhow::Error) -> String {
 }
 
 fn print_rows(ctx: &Context, rows: &[Row]) -> Result<()> {
-    match ctx.printer.format {
-        Format::Json => ctx.printer.json(rows),
-        Format::Table => {
-            let cells: Vec<Vec<String>> = rows
-                .iter()
-                .map(|r| {
-                    vec![
-                        r.cat.clone(),
-                        r.image.clone(),
-                        r.result.to_string(),
-                        r.source_digest
-                            .as_deref()
-                            .map(short)
-                            .unwrap_or("-")
-                            .to_string(),
-                        seconds(std::time::Duration::from_secs_f64(r.seconds)),
-                    ]
-                })
-                .collect();
-            ctx.printer
-                .table(&["CAT", "IMAGE", "RESULT", "SOURCE", "TIME"], &cells);
-            Ok(())
-        }
-    }
+    let header = ["CAT", "IMAGE", "RESULT", "SOURCE", "TIME"];
+    ctx.printer.rows(rows, &header, |r| {
+        vec![
+            r.cat.clone(),
+            r.image.clone(),
+            r.result.to_string(),
+            r.source_digest
+                .as_deref()
+                .map(short)
+                .unwrap_or("-")
+                .to_string(),
+            seconds(std::time::Duration::from_secs_f64(r.seconds)),
+        ]
+    })
 }

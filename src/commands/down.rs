@@ -9,7 +9,6 @@ use crate::commands::each::{each, report};
 use crate::context::Context;
 use crate::docker::Daemon;
 use crate::docker::containers::{container_name, find, remove};
-use crate::printer::Format;
 
 #[derive(Debug, Serialize)]
 struct Row {
@@ -58,15 +57,9 @@ pub async fn run(ctx: &Context, args: &DownArgs) -> Result<ExitStatus> {
         results.push((shown, result));
     }
     let status = report(&ctx.printer, &results);
-    match ctx.printer.format {
-        Format::Json => ctx.printer.json(&rows)?,
-        Format::Table => {
-            let cells: Vec<Vec<String>> = rows
-                .iter()
-                .map(|r| vec![r.cat.clone(), r.container.clone(), r.result.to_string()])
-                .collect();
-            ctx.printer.table(&["CAT", "CONTAINER", "RESULT"], &cells);
-        }
-    }
+    ctx.printer
+        .rows(&rows, &["CAT", "CONTAINER", "RESULT"], |r| {
+            vec![r.cat.clone(), r.container.clone(), r.result.to_string()]
+        })?;
     Ok(status)
 }

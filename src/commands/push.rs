@@ -13,7 +13,6 @@ use crate::context::Context;
 use crate::docker::Daemon;
 use crate::docker::push::push;
 use crate::farm::{Cat, Farm};
-use crate::printer::Format;
 use crate::progress::{CatLine, Progress};
 use crate::registry::{ImageRef, Registry};
 use crate::verify::registry_credentials;
@@ -67,25 +66,16 @@ pub async fn run(ctx: &Context, args: &PushArgs) -> Result<ExitStatus> {
         results.push((cat.name.clone(), result));
     }
     let status = report(&ctx.printer, &results);
-    match ctx.printer.format {
-        Format::Json => ctx.printer.json(&rows)?,
-        Format::Table => {
-            let cells: Vec<Vec<String>> = rows
-                .iter()
-                .map(|r| {
-                    vec![
-                        r.cat.clone(),
-                        r.image.clone(),
-                        r.result.to_string(),
-                        r.digest.clone().unwrap_or_else(|| "-".to_string()),
-                        seconds(std::time::Duration::from_secs_f64(r.seconds)),
-                    ]
-                })
-                .collect();
-            ctx.printer
-                .table(&["CAT", "IMAGE", "RESULT", "DIGEST", "TIME"], &cells);
-        }
-    }
+    ctx.printer
+        .rows(&rows, &["CAT", "IMAGE", "RESULT", "DIGEST", "TIME"], |r| {
+            vec![
+                r.cat.clone(),
+                r.image.clone(),
+                r.result.to_string(),
+                r.digest.clone().unwrap_or_else(|| "-".to_string()),
+                seconds(std::time::Duration::from_secs_f64(r.seconds)),
+            ]
+        })?;
     Ok(status)
 }
 

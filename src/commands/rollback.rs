@@ -10,7 +10,6 @@ use crate::context::Context;
 use crate::deploy::{ImageChoice, Options};
 use crate::k8s::workload::{self, Revision};
 use crate::manifest::Kind;
-use crate::printer::Format;
 use crate::source_digest::short_digest;
 
 async fn history_of(ctx: &Context, cat: &str) -> Result<Vec<Revision>> {
@@ -32,24 +31,16 @@ async fn history_of(ctx: &Context, cat: &str) -> Result<Vec<Revision>> {
 
 pub async fn history(ctx: &Context, args: &HistoryArgs) -> Result<ExitStatus> {
     let history = history_of(ctx, &args.cat).await?;
-    if ctx.printer.format == Format::Json {
-        ctx.printer.json(&history)?;
-        return Ok(ExitStatus::Success);
-    }
-    let rows: Vec<Vec<String>> = history
-        .iter()
-        .map(|r| {
-            vec![
-                r.revision.to_string(),
-                r.tag.clone(),
-                short_digest(&r.digest),
-                r.deployed_at.clone(),
-                r.cause.clone(),
-            ]
-        })
-        .collect();
-    ctx.printer
-        .table(&["REVISION", "TAG", "DIGEST", "DEPLOYED", "CAUSE"], &rows);
+    let header = ["REVISION", "TAG", "DIGEST", "DEPLOYED", "CAUSE"];
+    ctx.printer.rows(&history, &header, |r| {
+        vec![
+            r.revision.to_string(),
+            r.tag.clone(),
+            short_digest(&r.digest),
+            r.deployed_at.clone(),
+            r.cause.clone(),
+        ]
+    })?;
     Ok(ExitStatus::Success)
 }
 

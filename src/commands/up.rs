@@ -18,7 +18,6 @@ use crate::context::Context;
 use crate::docker::containers::{RunSpec, container_name, replace};
 use crate::docker::{Daemon, daemon_message};
 use crate::farm::{Cat, Farm, SECRET_DIR};
-use crate::printer::Format;
 use crate::problems;
 use crate::progress::{CatLine, Progress};
 use crate::registry::{ImageRef, Registry};
@@ -78,25 +77,19 @@ pub async fn run(ctx: &Context, args: &UpArgs) -> Result<ExitStatus> {
         results.push((cat.name.clone(), result));
     }
     let status = report(&ctx.printer, &results);
-    match ctx.printer.format {
-        Format::Json => ctx.printer.json(&rows)?,
-        Format::Table => {
-            let cells: Vec<Vec<String>> = rows
-                .iter()
-                .map(|r| {
-                    vec![
-                        r.cat.clone(),
-                        r.container.clone(),
-                        r.image.clone(),
-                        r.result.to_string(),
-                        seconds(std::time::Duration::from_secs_f64(r.seconds)),
-                    ]
-                })
-                .collect();
-            ctx.printer
-                .table(&["CAT", "CONTAINER", "IMAGE", "RESULT", "TIME"], &cells);
-        }
-    }
+    ctx.printer.rows(
+        &rows,
+        &["CAT", "CONTAINER", "IMAGE", "RESULT", "TIME"],
+        |r| {
+            vec![
+                r.cat.clone(),
+                r.container.clone(),
+                r.image.clone(),
+                r.result.to_string(),
+                seconds(std::time::Duration::from_secs_f64(r.seconds)),
+            ]
+        },
+    )?;
     Ok(status)
 }
 
