@@ -21,4 +21,5 @@ fi
 scripts/test-services.sh start
 eval "$(scripts/test-services.sh env)"
 
-cargo test --locked --workspace --all-targets "$@"
+# Benchmarks are not tests: they are type-checked by clippy and run with `cargo bench`.
+cargo test --locked --workspace --lib --bins --tests "$@"
