@@ -306,26 +306,18 @@ fn redeploy_restarts_the_pod_without_ever_two_copies() {
     assert_eq!(s.cluster.count("create", "statefulsets"), 0);
     // Replay every pod change the API server made: at no moment may two pods of the cat exist
     // (a Terminating pod still runs its bot, so it counts).
-    let mut alive = std::collections::BTreeSet::new();
-    let mut most = alive.len();
-    let mut seen = 0;
-    while let Ok((kind, plural, object)) = changes.try_recv() {
-        if plural != "pods" || object["metadata"]["labels"]["app"] != cat.as_str() {
+    let mut alive = std::collections::BTreeSet::from([uid.to_string()]);
+    let (mut most, mut seen) = (1, 0);
+    while let Ok((kind, plural, pod)) = changes.try_recv() {
+        if plural != "pods" || pod["metadata"]["labels"]["app"] != cat.as_str() {
             continue;
         }
         seen += 1;
-        let name = object["metadata"]["name"].as_str().unwrap().to_string();
-        match kind.as_str() {
-            "DELETED" => {
-                alive.remove(&name);
-            }
-            _ => {
-                alive.insert(format!("{name}/{}", object["metadata"]["uid"]));
-                alive.retain(|k: &String| {
-                    !k.starts_with(&format!("{name}/"))
-                        || k.ends_with(&format!("/{}", object["metadata"]["uid"]))
-                });
-            }
+        let uid = pod["metadata"]["uid"].to_string();
+        if kind == "DELETED" {
+            alive.remove(&uid);
+        } else {
+            alive.insert(uid);
         }
         most = most.max(alive.len());
     }
