@@ -34,6 +34,19 @@ pub struct Options {
     pub atomic: bool,
 }
 
+impl Options {
+    /// For commands that only look (render, diff): nothing is waited for or restarted.
+    pub fn looking(allow_stale: bool, force: bool) -> Options {
+        Options {
+            allow_stale,
+            force,
+            timeout: Duration::ZERO,
+            restart: false,
+            atomic: false,
+        }
+    }
+}
+
 /// Which image a cat is to run: the one its cat.toml declares, or one from its history.
 #[derive(Debug, Clone)]
 pub enum ImageChoice {

@@ -48,6 +48,7 @@ impl Progress {
 }
 
 /// One cat's line.
+#[derive(Clone)]
 pub struct CatLine {
     bar: Option<ProgressBar>,
     printer: Printer,

@@ -2,20 +2,19 @@
 //! `<registry>/<cat>:<version>`, labelled with the cat and the source digest.
 
 use std::collections::HashMap;
-use std::time::Instant;
 
 use anyhow::{Context as _, Result, bail};
 use serde::Serialize;
 
 use crate::cli::BuildArgs;
 use crate::commands::ExitStatus;
-use crate::commands::each::{each, names, report, seconds};
+use crate::commands::each::{each_with_progress, report, seconds};
 use crate::context::Context;
 use crate::docker::Daemon;
 use crate::docker::build::{BuildSpec, build};
 use crate::farm::{Cat, Farm};
 use crate::overlay;
-use crate::progress::{CatLine, Progress};
+use crate::progress::CatLine;
 use crate::source_digest::{self, short, source_digest};
 
 #[derive(Debug, Serialize)]
@@ -40,21 +39,14 @@ pub async fn run(ctx: &Context, args: &BuildArgs) -> Result<ExitStatus> {
     let farm = ctx.farm()?;
     let cats = farm.select(&args.select.cats, args.select.all)?;
     let daemon = Daemon::connect().await?;
-    let progress = Progress::new(&ctx.printer, &names(&cats));
-    let outcomes = each(&cats, farm.settings.concurrency, |cat| {
-        let line = progress.line(&cat.name, "waiting");
-        let daemon = &daemon;
-        async move {
-            let start = Instant::now();
-            let result = build_cat(farm, daemon, cat, &line, args.no_cache).await;
-            if let Err(err) = &result {
-                line.failed(&format!("failed: {}", first_line(err)));
-            }
-            (cat, result, start.elapsed())
-        }
-    })
+    let daemon = &daemon;
+    let outcomes = each_with_progress(
+        &ctx.printer,
+        &cats,
+        farm.settings.concurrency,
+        |cat, line| async move { build_cat(farm, daemon, cat, &line, args.no_cache).await },
+    )
     .await;
-    drop(progress);
 
     let mut rows = Vec::new();
     let mut results = Vec::new();
@@ -148,11 +140,6 @@ async fn read_context(farm: &Farm, cat: &Cat) -> Result<(Vec<overlay::Entry>, St
     })
     .await
     .context("the build context task stopped")?
-}
-
-fn first_line(err: &anyhow::Error) -> String {
-    let text = format!("{err:#}");
-    text.lines().next().unwrap_or_default().to_string()
 }
 
 fn print_rows(ctx: &Context, rows: &[Row]) -> Result<()> {

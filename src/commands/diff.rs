@@ -24,13 +24,7 @@ pub async fn run(ctx: &Context, args: &DiffArgs) -> Result<ExitStatus> {
 async fn diff(ctx: &Context, args: &DiffArgs) -> Result<ExitStatus> {
     let farm = ctx.farm()?;
     let cats = farm.select(&args.select.cats, args.select.all)?;
-    let options = Options {
-        allow_stale: args.allow_stale,
-        force: args.force,
-        timeout: std::time::Duration::ZERO,
-        restart: false,
-        atomic: false,
-    };
+    let options = Options::looking(args.allow_stale, args.force);
     let choices = cats
         .into_iter()
         .map(|c| (c, ImageChoice::Declared))

@@ -13,6 +13,7 @@ mod list;
 mod logs;
 mod push;
 mod redeploy;
+mod render;
 mod rollback;
 mod secret;
 mod status;
@@ -68,31 +69,10 @@ pub async fn run(ctx: &Context, command: &Command) -> Result<ExitStatus> {
         Command::Down(args) => down::run(ctx, args).await,
         Command::Deploy(args) => deploy::run(ctx, args).await,
         Command::Redeploy(args) => redeploy::run(ctx, args).await,
-        Command::Render(args) => render(ctx, args).await,
+        Command::Render(args) => render::run(ctx, args).await,
         Command::Diff(args) => diff::run(ctx, args).await,
         Command::Status(args) => status::run(ctx, args).await,
         Command::History(args) => rollback::history(ctx, args).await,
         Command::Rollback(args) => rollback::rollback(ctx, args).await,
     }
-}
-
-/// `catctl render CAT… [--out DIR]`: the manifests a deploy would apply, after the same gate.
-async fn render(ctx: &Context, args: &crate::cli::RenderArgs) -> Result<ExitStatus> {
-    let cats = ctx.farm()?.select(&args.select.cats, args.select.all)?;
-    let options = crate::deploy::Options {
-        allow_stale: args.allow_stale,
-        force: false,
-        timeout: std::time::Duration::ZERO,
-        restart: false,
-        atomic: false,
-    };
-    let mode = match &args.out {
-        Some(dir) => deploy::Mode::WriteTo(dir.clone()),
-        None => deploy::Mode::DryRun,
-    };
-    let choices = cats
-        .into_iter()
-        .map(|c| (c, crate::deploy::ImageChoice::Declared))
-        .collect();
-    deploy::deploy_cats(ctx, choices, &options, mode).await
 }

@@ -1,19 +1,17 @@
 //! `catctl push CAT…|--all`: each cat's image to the registry, with docker's credentials;
 //! prints the digest the registry serves.
 
-use std::time::Instant;
-
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 
 use crate::cli::PushArgs;
 use crate::commands::ExitStatus;
-use crate::commands::each::{each, names, report, seconds};
+use crate::commands::each::{each_with_progress, report, seconds};
 use crate::context::Context;
 use crate::docker::Daemon;
 use crate::docker::push::push;
 use crate::farm::{Cat, Farm};
-use crate::progress::{CatLine, Progress};
+use crate::progress::CatLine;
 use crate::registry::{ImageRef, Registry};
 use crate::verify::registry_credentials;
 
@@ -32,25 +30,14 @@ pub async fn run(ctx: &Context, args: &PushArgs) -> Result<ExitStatus> {
     let cats = farm.select(&args.select.cats, args.select.all)?;
     let daemon = Daemon::connect().await?;
     let registry = Registry::new()?;
-    let progress = Progress::new(&ctx.printer, &names(&cats));
-    let outcomes = each(&cats, farm.settings.concurrency, |cat| {
-        let line = progress.line(&cat.name, "waiting");
-        let (daemon, registry) = (&daemon, &registry);
-        async move {
-            let start = Instant::now();
-            let result = push_cat(farm, daemon, registry, cat, &line).await;
-            if let Err(err) = &result {
-                let text = format!("{err:#}");
-                line.failed(&format!(
-                    "failed: {}",
-                    text.lines().next().unwrap_or_default()
-                ));
-            }
-            (cat, result, start.elapsed())
-        }
-    })
+    let (daemon, registry) = (&daemon, &registry);
+    let outcomes = each_with_progress(
+        &ctx.printer,
+        &cats,
+        farm.settings.concurrency,
+        |cat, line| async move { push_cat(farm, daemon, registry, cat, &line).await },
+    )
     .await;
-    drop(progress);
 
     let mut rows = Vec::new();
     let mut results = Vec::new();

@@ -133,24 +133,19 @@ async fn list(ctx: &Context) -> Result<ExitStatus> {
         row.cluster = Some(fingerprint);
     }
     let rows: Vec<ListRow> = rows.into_values().collect();
-    if ctx.printer.format == Format::Json {
-        ctx.printer.json(&rows)?;
-    } else {
-        let cells: Vec<Vec<String>> = rows
-            .iter()
-            .map(|r| {
-                vec![
-                    r.name.clone(),
-                    r.keys.join(","),
-                    r.local.clone().unwrap_or_else(|| "-".into()),
-                    r.cluster.clone().unwrap_or_else(|| "-".into()),
-                    r.state.to_string(),
-                ]
-            })
-            .collect();
-        ctx.printer
-            .table(&["SECRET", "KEYS", "LOCAL", "CLUSTER", "STATE"], &cells);
-    }
+    ctx.printer.rows(
+        &rows,
+        &["SECRET", "KEYS", "LOCAL", "CLUSTER", "STATE"],
+        |r| {
+            vec![
+                r.name.clone(),
+                r.keys.join(","),
+                r.local.clone().unwrap_or_else(|| "-".into()),
+                r.cluster.clone().unwrap_or_else(|| "-".into()),
+                r.state.to_string(),
+            ]
+        },
+    )?;
     Ok(ExitStatus::Success)
 }
 

@@ -17,7 +17,6 @@ use crate::context::Context;
 use crate::docker::Daemon;
 use crate::farm::Cat;
 use crate::k8s::{managed_selector, rollout};
-use crate::printer::Format;
 use crate::registry::Registry;
 use crate::source_digest::short_digest;
 use crate::verify::{self, Finding};
@@ -59,27 +58,29 @@ pub async fn run(ctx: &Context, args: &StatusArgs) -> Result<ExitStatus> {
     )
     .with_context(|| format!("reading the cats' workloads in namespace {namespace}"))?;
     let mut running: BTreeMap<String, Running> = BTreeMap::new();
-    for sts in statefulsets.items {
-        let entry = running
-            .entry(sts.metadata.name.clone().unwrap_or_default())
-            .or_default();
-        entry.desired = sts.spec.as_ref().and_then(|s| s.replicas);
-        entry.ready = sts
-            .status
-            .as_ref()
-            .and_then(|s| s.ready_replicas)
-            .unwrap_or(0);
-    }
-    for deployment in deployments.items {
-        let entry = running
-            .entry(deployment.metadata.name.clone().unwrap_or_default())
-            .or_default();
-        entry.desired = deployment.spec.as_ref().and_then(|s| s.replicas);
-        entry.ready = deployment
-            .status
-            .as_ref()
-            .and_then(|s| s.ready_replicas)
-            .unwrap_or(0);
+    let workloads = statefulsets
+        .items
+        .into_iter()
+        .map(|sts| {
+            let name = sts.metadata.name;
+            (
+                name,
+                sts.spec.and_then(|s| s.replicas),
+                sts.status.and_then(|s| s.ready_replicas),
+            )
+        })
+        .chain(deployments.items.into_iter().map(|d| {
+            let name = d.metadata.name;
+            (
+                name,
+                d.spec.and_then(|s| s.replicas),
+                d.status.and_then(|s| s.ready_replicas),
+            )
+        }));
+    for (name, desired, ready) in workloads {
+        let entry = running.entry(name.unwrap_or_default()).or_default();
+        entry.desired = desired;
+        entry.ready = ready.unwrap_or(0);
     }
     for pod in pods.items {
         if pod.metadata.deletion_timestamp.is_some() {
@@ -110,49 +111,42 @@ pub async fn run(ctx: &Context, args: &StatusArgs) -> Result<ExitStatus> {
         .collect()
         .await;
 
-    if ctx.printer.format == Format::Json {
-        ctx.printer.json(&rows)?;
-    } else {
-        let cells: Vec<Vec<String>> = rows
-            .iter()
-            .map(|r| {
-                vec![
-                    r.cat.clone(),
-                    r.tag.clone(),
-                    r.registry_digest
-                        .as_deref()
-                        .map(short_digest)
-                        .unwrap_or_else(|| "-".into()),
-                    if r.running_digests.is_empty() {
-                        "-".into()
-                    } else {
-                        r.running_digests
-                            .iter()
-                            .map(|d| short_digest(d))
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    },
-                    match r.desired {
-                        Some(d) => format!("{}/{d}", r.ready),
-                        None => "-".into(),
-                    },
-                    r.restarts.to_string(),
-                    r.age_seconds.map(age).unwrap_or_else(|| "-".into()),
-                    if r.drift.is_empty() {
-                        "ok".into()
-                    } else {
-                        r.drift.join("; ")
-                    },
-                ]
-            })
-            .collect();
-        ctx.printer.table(
-            &[
-                "CAT", "TAG", "REGISTRY", "RUNNING", "READY", "RESTARTS", "AGE", "DRIFT",
-            ],
-            &cells,
-        );
-    }
+    ctx.printer.rows(
+        &rows,
+        &[
+            "CAT", "TAG", "REGISTRY", "RUNNING", "READY", "RESTARTS", "AGE", "DRIFT",
+        ],
+        |r| {
+            vec![
+                r.cat.clone(),
+                r.tag.clone(),
+                r.registry_digest
+                    .as_deref()
+                    .map(short_digest)
+                    .unwrap_or_else(|| "-".into()),
+                if r.running_digests.is_empty() {
+                    "-".into()
+                } else {
+                    r.running_digests
+                        .iter()
+                        .map(|d| short_digest(d))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                },
+                match r.desired {
+                    Some(d) => format!("{}/{d}", r.ready),
+                    None => "-".into(),
+                },
+                r.restarts.to_string(),
+                r.age_seconds.map(age).unwrap_or_else(|| "-".into()),
+                if r.drift.is_empty() {
+                    "ok".into()
+                } else {
+                    r.drift.join("; ")
+                },
+            ]
+        },
+    )?;
     Ok(ExitStatus::Success)
 }
 

@@ -3,7 +3,6 @@
 //! previous container so there is never a second copy.
 
 use std::collections::HashMap;
-use std::time::Instant;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use bollard::query_parameters::CreateImageOptionsBuilder;
@@ -13,13 +12,13 @@ use serde::Serialize;
 use crate::cat_runtime::secret_name;
 use crate::cli::UpArgs;
 use crate::commands::ExitStatus;
-use crate::commands::each::{each, names, report, seconds};
+use crate::commands::each::{each_with_progress, report, seconds};
 use crate::context::Context;
 use crate::docker::containers::{RunSpec, container_name, replace};
 use crate::docker::{Daemon, daemon_message};
 use crate::farm::{Cat, Farm, SECRET_DIR};
 use crate::problems;
-use crate::progress::{CatLine, Progress};
+use crate::progress::CatLine;
 use crate::registry::{ImageRef, Registry};
 use crate::source_digest;
 use crate::verify::{registry_credentials, verify_cat};
@@ -44,23 +43,18 @@ pub async fn run(ctx: &Context, args: &UpArgs) -> Result<ExitStatus> {
     let cats = farm.select(&args.select.cats, args.select.all)?;
     let daemon = Daemon::connect().await?;
     let registry = Registry::new()?;
-    let progress = Progress::new(&ctx.printer, &names(&cats));
-    let outcomes = each(&cats, farm.settings.concurrency, |cat| {
-        let line = progress.line(&cat.name, "waiting");
-        let (daemon, registry) = (&daemon, &registry);
-        async move {
-            let start = Instant::now();
-            let result = up_cat(farm, daemon, registry, cat, args, &line)
+    let (daemon, registry) = (&daemon, &registry);
+    let outcomes = each_with_progress(
+        &ctx.printer,
+        &cats,
+        farm.settings.concurrency,
+        |cat, line| async move {
+            up_cat(farm, daemon, registry, cat, args, &line)
                 .await
-                .with_context(|| format!("cannot start {}", cat.name));
-            if result.is_err() {
-                line.failed("failed");
-            }
-            (cat, result, start.elapsed())
-        }
-    })
+                .with_context(|| format!("cannot start {}", cat.name))
+        },
+    )
     .await;
-    drop(progress);
 
     let mut rows = Vec::new();
     let mut results = Vec::new();
