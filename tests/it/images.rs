@@ -546,3 +546,35 @@ fn a_missing_dockerfile_names_the_cat_and_the_fix() {
         "{text}"
     );
 }
+
+#[test]
+fn progress_lines_are_drawn_only_on_a_terminal() {
+    let farm = ImageFarm::new();
+    let (on_tty, piped) = (farm.new_cat("tty"), farm.new_cat("pipe"));
+    // `script` gives catctl a pseudo-terminal, as an interactive shell would.
+    let command = format!(
+        "{} build {on_tty}",
+        assert_cmd::cargo::cargo_bin("catctl").display()
+    );
+    let output = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(farm.path())
+        .env("DOCKER_HOST", &farm.services.docker_host)
+        .env("NO_COLOR", "1")
+        .env_remove("CATCTL_CONFIG")
+        .output()
+        .unwrap();
+    let terminal = stdout_of(&output);
+    assert!(output.status.success(), "{terminal}");
+    assert!(
+        terminal.contains('✓'),
+        "a finished progress line: {terminal}"
+    );
+    let plain = farm.ok(&["build", &piped]);
+    let plain = format!("{}{}", stdout_of(&plain), stderr_of(&plain));
+    assert!(
+        !plain.contains('✓'),
+        "no progress lines when piped: {plain}"
+    );
+    assert!(plain.contains(&format!("Built {piped}")), "{plain}");
+}
