@@ -190,7 +190,7 @@ fn deploy(
     for name in names {
         write(&format!("cats/{name}/cat.toml"), "version = \"v1\"\n")?;
     }
-    let farm = catctl::farm::Farm::discover(&catctl::farm::Overrides::default(), dir)
+    let farm = catctl::farm::Farm::discover(&catctl::settings::Overrides::default(), dir)
         .map_err(|e| format!("{e:#}"))?;
     let period = Duration::from_nanos(1_000_000_000 / rate.max(1));
     for name in names {
@@ -202,11 +202,11 @@ fn deploy(
         );
         let cat = farm.cat(name).map_err(|e| format!("{e:#}"))?;
         let input = catctl::manifest::RenderInput {
-            image: catctl::manifest::PinnedImage {
-                repository: format!("gcr.io/cream-heros/{name}"),
-                tag: "v1".into(),
-                digest: format!("sha256:{}", "ab".repeat(32)),
-            },
+            image: catctl::image::ImageRef::parse(&format!(
+                "gcr.io/cream-heros/{name}:v1@sha256:{}",
+                "ab".repeat(32)
+            ))
+            .map_err(|e| format!("{e:#}"))?,
             secret_checksum: "0".into(),
             restarted_at: None,
             change_cause: "bench".into(),

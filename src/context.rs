@@ -1,19 +1,29 @@
-//! What every command is given: the printer, the command-line overrides, and the farm, loaded
-//! on first use so that commands which need no farm (e.g. `completions`) work anywhere.
+//! What every command is given: the printer, the command-line overrides, and one handle on
+//! each outside thing — the farm on disk, the cluster, the Docker daemon, the registry — each
+//! made on first use and once per run, so commands that need none of them (e.g. `completions`)
+//! work anywhere.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use anyhow::{Context as _, Result};
+use tokio::sync::OnceCell;
 
-use crate::farm::{Farm, Overrides};
+use crate::docker::Daemon;
+use crate::farm::Farm;
+use crate::k8s::Cluster;
 use crate::printer::Printer;
+use crate::registry::Registry;
+use crate::settings::Overrides;
 
+/// The run's context (not the kube context, not a build context).
 pub struct Context {
     pub printer: Printer,
     overrides: Overrides,
     farm: OnceLock<Farm>,
-    kube: tokio::sync::OnceCell<kube::Client>,
+    cluster: OnceCell<Cluster>,
+    daemon: OnceCell<Result<Daemon, String>>,
+    registry: OnceLock<Registry>,
 }
 
 impl Context {
@@ -22,7 +32,9 @@ impl Context {
             printer,
             overrides,
             farm: OnceLock::new(),
-            kube: tokio::sync::OnceCell::new(),
+            cluster: OnceCell::new(),
+            daemon: OnceCell::new(),
+            registry: OnceLock::new(),
         }
     }
 
@@ -35,15 +47,37 @@ impl Context {
         let farm = Farm::discover(&self.overrides, &cwd)?;
         Ok(self.farm.get_or_init(|| farm))
     }
-}
 
-impl Context {
-    /// The cluster client for the farm's context, created on first use.
-    pub async fn kube(&self) -> Result<&kube::Client> {
+    /// The cluster of the farm's kube context and namespace, connected on first use.
+    pub async fn cluster(&self) -> Result<&Cluster> {
         let settings = &self.farm()?.settings;
-        self.kube
-            .get_or_try_init(|| crate::k8s::client(settings))
+        self.cluster
+            .get_or_try_init(|| Cluster::connect(settings))
             .await
+    }
+
+    /// The Docker daemon (`DOCKER_HOST` or the default socket), connected on first use.
+    pub async fn daemon(&self) -> Result<&Daemon> {
+        self.daemon
+            .get_or_init(|| async { Daemon::connect().await.map_err(|err| format!("{err:#}")) })
+            .await
+            .as_ref()
+            .map_err(|message| anyhow::anyhow!("{message}"))
+    }
+
+    /// The daemon when one answers; otherwise why not, for commands whose daemon checks are
+    /// optional (deploy and status skip the local-image check and say so).
+    pub async fn daemon_if_running(&self) -> std::result::Result<&Daemon, String> {
+        self.daemon().await.map_err(|err| format!("{err:#}"))
+    }
+
+    /// The registry client.
+    pub fn registry(&self) -> Result<&Registry> {
+        if let Some(registry) = self.registry.get() {
+            return Ok(registry);
+        }
+        let registry = Registry::new()?;
+        Ok(self.registry.get_or_init(|| registry))
     }
 }
 

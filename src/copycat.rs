@@ -8,9 +8,9 @@ use anyhow::{Context as _, Result, bail};
 use minijinja::{Environment, UndefinedBehavior};
 
 use crate::config::{self, CatConfig};
+use crate::errors;
 use crate::farm::{CAT_FILE, Farm};
 use crate::names;
-use crate::problems;
 
 /// Creates `cats/NAME/cat.toml` for every name, rendered from `templates/cat/cat.toml`.
 /// Returns the new directories. On any error nothing is left behind.
@@ -64,7 +64,7 @@ fn check_names(names: &[String]) -> Result<()> {
         "{} of the names cannot be used (nothing was created)",
         problems.len()
     );
-    Err(problems::combine(&summary, &problems))
+    Err(errors::combine(&summary, &problems))
 }
 
 fn check_absent(farm: &Farm, names: &[String]) -> Result<()> {

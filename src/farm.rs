@@ -6,33 +6,16 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result, bail};
 
 use crate::config::{self, CatConfig, ConfigError, FarmConfig};
+use crate::errors;
+use crate::image::ImageRef;
 use crate::names;
-use crate::problems;
+use crate::settings::{Overrides, Settings};
 
 pub const CONFIG_FILE: &str = "catctl.toml";
 pub const CATS_DIR: &str = "cats";
 pub const CAT_FILE: &str = "cat.toml";
 pub const CAT_TEMPLATE_DIR: &str = "templates/cat";
 pub const SECRET_DIR: &str = "secret";
-
-/// Settings given on the command line (or their environment variables); each wins over
-/// `catctl.toml`.
-#[derive(Debug, Clone, Default)]
-pub struct Overrides {
-    pub config: Option<PathBuf>,
-    pub context: Option<String>,
-    pub namespace: Option<String>,
-    pub registry: Option<String>,
-}
-
-/// What a command works with: flags merged over `catctl.toml`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Settings {
-    pub registry: String,
-    pub namespace: String,
-    pub context: Option<String>,
-    pub concurrency: usize,
-}
 
 /// A farm found on disk.
 #[derive(Debug, Clone)]
@@ -52,11 +35,8 @@ pub struct Cat {
 
 impl Cat {
     /// `<registry>/<cat>:<version>`.
-    pub fn image(&self, settings: &Settings) -> String {
-        format!(
-            "{}/{}:{}",
-            settings.registry, self.name, self.config.version
-        )
+    pub fn image(&self, settings: &Settings) -> ImageRef {
+        ImageRef::for_cat(&settings.registry, &self.name, &self.config.version)
     }
 }
 
@@ -92,14 +72,7 @@ impl Farm {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| cwd.to_path_buf());
-        let settings = Settings {
-            registry: overrides.registry.clone().unwrap_or(config.registry),
-            namespace: overrides.namespace.clone().unwrap_or(config.namespace),
-            context: overrides.context.clone().or(config.context),
-            concurrency: usize::from(config.concurrency.max(1)),
-        };
-        validate_registry(&settings.registry)
-            .with_context(|| format!("checking `registry` in {}", config_path.display()))?;
+        let settings = Settings::resolve(overrides, config, &config_path)?;
         Ok(Farm {
             root,
             config_path,
@@ -200,7 +173,7 @@ impl Farm {
             return Ok(cats);
         }
         let summary = format!("{} of the cats named cannot be used", errors.len());
-        Err(problems::combine(&summary, &errors))
+        Err(errors::combine(&summary, &errors))
     }
 }
 
@@ -237,59 +210,9 @@ fn line_of_key(text: &str, key: &str) -> Option<usize> {
         .map(|index| index + 1)
 }
 
-/// A registry is `host[:port][/path…]`, lower case, no scheme and no tag.
-fn validate_registry(registry: &str) -> Result<()> {
-    if registry.contains("://") {
-        bail!(
-            "registry '{registry}' must not include a scheme: write e.g. 127.0.0.1:5000 or gcr.io/project"
-        );
-    }
-    let (host, path) = registry.split_once('/').unwrap_or((registry, ""));
-    let host_ok = !host.is_empty()
-        && host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
-    let path_ok = path.split('/').all(|part| {
-        path.is_empty()
-            || (!part.is_empty()
-                && part.chars().all(|c| {
-                    c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')
-                }))
-    });
-    if !host_ok || !path_ok || registry.ends_with('/') {
-        bail!(
-            "registry '{registry}' is not a valid image repository prefix: write host[:port][/path] \
-             in lower case, e.g. 127.0.0.1:5000 or gcr.io/cream-heros"
-        );
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn registries() {
-        for ok in [
-            "127.0.0.1:5000",
-            "gcr.io/cream-heros",
-            "localhost:5000/a/b",
-            "[::1]:5000",
-        ] {
-            assert!(validate_registry(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "",
-            "https://gcr.io",
-            "gcr.io/Cream",
-            "gcr.io/",
-            "gcr.io//x",
-            "a b",
-        ] {
-            assert!(validate_registry(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn finds_key_lines() {

@@ -3,6 +3,7 @@
 //! `main` parses the command line, sets up printing, runs one command from `commands/` and turns
 //! its outcome into the process exit code. Errors are printed once, here, with their causes.
 
+pub mod build_context;
 pub mod cat_runtime;
 pub mod cli;
 pub mod commands;
@@ -10,25 +11,28 @@ pub mod complete;
 pub mod config;
 pub mod context;
 pub mod copycat;
-pub mod deploy;
+
 pub mod docker;
-pub mod dockerignore;
+
 pub mod duration;
 pub mod farm;
 pub mod http_client;
+pub mod image;
 pub mod k8s;
+pub mod labels;
 pub mod logs;
 pub mod manifest;
 pub mod names;
-pub mod overlay;
+pub mod ops;
+
+pub mod errors;
 pub mod printer;
-pub mod problems;
 pub mod progress;
 pub mod registry;
 pub mod secrets;
-pub mod source_digest;
+pub mod settings;
+
 pub mod textdiff;
-pub mod verify;
 
 use std::process::ExitCode;
 
@@ -38,8 +42,8 @@ use clap_complete::CompleteEnv;
 use crate::cli::{Cli, ColorChoice, OutputFormat};
 use crate::commands::ExitStatus;
 use crate::context::Context;
-use crate::farm::Overrides;
 use crate::printer::{ColorMode, Format, Printer, Verbosity};
+use crate::settings::Overrides;
 
 /// The whole program: completion requests, then parsing, then one command.
 pub fn main() -> ExitCode {

@@ -1,5 +1,8 @@
-//! Progress of work done per cat: on a terminal one live indicatif line per cat; otherwise a
-//! plain status line when each cat finishes (and its steps with `-v`).
+//! Progress of work done per cat. The ops layer reports through the [`Reporter`] trait; the
+//! one implementation, [`Progress`], draws one live indicatif line per cat on a terminal, and
+//! otherwise prints a plain status line when each cat finishes (and its steps with `-v`).
+
+use std::collections::HashMap;
 
 use std::time::Duration;
 
@@ -7,28 +10,74 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::printer::{Color, Printer};
 
+/// What the ops layer says about each cat's work as it goes; it never prints itself.
+pub trait Reporter: Sync {
+    /// What `cat` is doing now (a build step, a push status, a rollout state).
+    fn step(&self, cat: &str, message: &str);
+    /// `cat` is done: `verb` (e.g. "Built") and what it produced.
+    fn done(&self, cat: &str, verb: &str, message: &str);
+    /// `cat` failed; `summary` is the first line of why (the command prints the rest).
+    fn failed(&self, cat: &str, summary: &str);
+}
+
+/// A reporter that says nothing.
+pub struct Silent;
+
+impl Reporter for Silent {
+    fn step(&self, _: &str, _: &str) {}
+    fn done(&self, _: &str, _: &str, _: &str) {}
+    fn failed(&self, _: &str, _: &str) {}
+}
+
 /// The lines of one command's cats.
 pub struct Progress {
     multi: Option<MultiProgress>,
     printer: Printer,
     width: usize,
+    lines: HashMap<String, CatLine>,
+}
+
+impl Reporter for Progress {
+    fn step(&self, cat: &str, message: &str) {
+        if let Some(line) = self.lines.get(cat) {
+            line.set(message);
+        }
+    }
+
+    fn done(&self, cat: &str, verb: &str, message: &str) {
+        if let Some(line) = self.lines.get(cat) {
+            line.done(verb, message);
+        }
+    }
+
+    fn failed(&self, cat: &str, summary: &str) {
+        if let Some(line) = self.lines.get(cat) {
+            line.failed(summary);
+        }
+    }
 }
 
 impl Progress {
-    /// Live lines only when the printer allows progress; `cats` sets the name column's width.
+    /// One line per cat, each "waiting"; live only when the printer allows progress.
     pub fn new(printer: &Printer, cats: &[String]) -> Progress {
         let multi = printer
             .shows_progress()
             .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
-        Progress {
+        let mut progress = Progress {
             multi,
             printer: printer.clone(),
             width: cats.iter().map(String::len).max().unwrap_or(0),
+            lines: HashMap::new(),
+        };
+        for cat in cats {
+            let line = progress.line(cat, "waiting");
+            progress.lines.insert(cat.clone(), line);
         }
+        progress
     }
 
     /// The line of one cat, starting with `message` (e.g. "waiting").
-    pub fn line(&self, cat: &str, message: &str) -> CatLine {
+    fn line(&self, cat: &str, message: &str) -> CatLine {
         let bar = self.multi.as_ref().map(|multi| {
             let bar = multi.add(ProgressBar::new_spinner());
             let style = ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold} {wide_msg}")
@@ -48,8 +97,7 @@ impl Progress {
 }
 
 /// One cat's line.
-#[derive(Clone)]
-pub struct CatLine {
+struct CatLine {
     bar: Option<ProgressBar>,
     printer: Printer,
     cat: String,
@@ -57,7 +105,7 @@ pub struct CatLine {
 
 impl CatLine {
     /// What the cat is doing now (a build step, a push status).
-    pub fn set(&self, message: &str) {
+    fn set(&self, message: &str) {
         match &self.bar {
             Some(bar) => bar.set_message(message.to_string()),
             None => self.printer.detail(&format!("{}: {message}", self.cat)),
@@ -65,7 +113,7 @@ impl CatLine {
     }
 
     /// The cat is done: `verb` (e.g. "Built") and what it produced.
-    pub fn done(&self, verb: &str, message: &str) {
+    fn done(&self, verb: &str, message: &str) {
         match &self.bar {
             Some(bar) => {
                 let mark = self.printer.paint_stderr("✓", Color::Green);
@@ -79,7 +127,7 @@ impl CatLine {
     }
 
     /// The cat failed; the details are printed by the command once the lines are finished.
-    pub fn failed(&self, summary: &str) {
+    fn failed(&self, summary: &str) {
         if let Some(bar) = &self.bar {
             let mark = self.printer.paint_stderr("✗", Color::Red);
             bar.set_style(finished_style(&mark));

@@ -2,10 +2,10 @@
 
 use anyhow::{Context as _, Result};
 
+use crate::build_context::overlay;
 use crate::cli::ContextArgs;
 use crate::commands::ExitStatus;
 use crate::context::Context;
-use crate::overlay;
 
 pub fn run(ctx: &Context, args: &ContextArgs) -> Result<ExitStatus> {
     let farm = ctx.farm()?;

@@ -1,14 +1,14 @@
 //! `catctl down CAT…|--all`: stops and removes each cat's container on the local daemon.
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use serde::Serialize;
 
 use crate::cli::DownArgs;
 use crate::commands::ExitStatus;
-use crate::commands::each::{each, report};
+use crate::commands::shared::report_failures;
 use crate::context::Context;
-use crate::docker::Daemon;
-use crate::docker::containers::{container_name, find, remove};
+use crate::docker::containers::container_name;
+use crate::ops::up::down_cats;
 
 #[derive(Debug, Serialize)]
 struct Row {
@@ -20,43 +20,24 @@ struct Row {
 pub async fn run(ctx: &Context, args: &DownArgs) -> Result<ExitStatus> {
     let farm = ctx.farm()?;
     let cats = farm.select(&args.select.cats, args.select.all)?;
-    let daemon = Daemon::connect().await?;
-    let outcomes = each(&cats, farm.settings.concurrency, |cat| {
-        let daemon = &daemon;
-        async move {
-            let result = async {
-                let found = find(daemon, &cat.name).await?;
-                for id in &found {
-                    remove(daemon, id).await?;
-                }
-                Ok::<_, anyhow::Error>(!found.is_empty())
-            }
-            .await
-            .with_context(|| format!("taking {} down", cat.name));
-            (cat, result)
-        }
-    })
-    .await;
+    let outcomes = down_cats(farm, ctx.daemon().await?, &cats).await;
     let mut rows = Vec::new();
-    let mut results = Vec::new();
-    for (cat, result) in outcomes {
-        let (name, shown) = (container_name(&cat.name), cat.name.clone());
-        let outcome = match &result {
-            Ok(true) => "removed",
-            Ok(false) => "not running",
-            Err(_) => "failed",
-        };
-        if let Ok(true) = result {
-            ctx.printer.status("Removed", &name);
+    for outcome in &outcomes {
+        let container = container_name(&outcome.cat.name);
+        if let Ok(true) = outcome.result {
+            ctx.printer.status("Removed", &container);
         }
         rows.push(Row {
-            cat: shown.clone(),
-            container: name,
-            result: outcome,
+            cat: outcome.cat.name.clone(),
+            container,
+            result: match &outcome.result {
+                Ok(true) => "removed",
+                Ok(false) => "not running",
+                Err(_) => "failed",
+            },
         });
-        results.push((shown, result));
     }
-    let status = report(&ctx.printer, &results);
+    let status = report_failures(&ctx.printer, &outcomes);
     ctx.printer
         .rows(&rows, &["CAT", "CONTAINER", "RESULT"], |r| {
             vec![r.cat.clone(), r.container.clone(), r.result.to_string()]

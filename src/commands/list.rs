@@ -14,7 +14,7 @@ struct Row {
     version: String,
     replicas: u32,
     several_copies: bool,
-    image: String,
+    image: crate::image::ImageRef,
 }
 
 pub fn run(ctx: &Context, _args: &ListArgs) -> Result<ExitStatus> {
@@ -50,7 +50,7 @@ pub fn run(ctx: &Context, _args: &ListArgs) -> Result<ExitStatus> {
                         r.name.clone(),
                         r.version.clone(),
                         r.replicas.to_string(),
-                        r.image.clone(),
+                        r.image.to_string(),
                     ]
                 })
                 .collect();

@@ -6,7 +6,7 @@ use tokio::sync::mpsc;
 use crate::cli::LogsArgs;
 use crate::commands::ExitStatus;
 use crate::context::Context;
-use crate::k8s::logs::CatTarget;
+use crate::logs::kube::CatTarget;
 use crate::logs::{self, Ended, LogOptions};
 use crate::manifest::Kind;
 
@@ -27,8 +27,8 @@ pub async fn run(ctx: &Context, args: &LogsArgs) -> Result<ExitStatus> {
     let (width, sources) = if args.local {
         let names: Vec<String> = cats.iter().map(|cat| cat.name.clone()).collect();
         let width = names.iter().map(String::len).max().unwrap_or(0);
-        let docker = crate::docker::Daemon::connect().await?.docker;
-        let work = async move { logs::local::stream(&docker, &names, &options, sender).await };
+        let docker = ctx.daemon().await?.docker.clone();
+        let work = async move { logs::docker::stream(&docker, &names, &options, sender).await };
         (width, futures::future::Either::Left(work))
     } else {
         let width = logs::tag_width(
@@ -42,10 +42,9 @@ pub async fn run(ctx: &Context, args: &LogsArgs) -> Result<ExitStatus> {
                 kind: Kind::for_cat(cat),
             })
             .collect();
-        let client = ctx.kube().await?;
-        let namespace = &farm.settings.namespace;
+        let cluster = ctx.cluster().await?;
         let work = async move {
-            crate::k8s::logs::stream(client, namespace, &targets, &options, sender)
+            crate::logs::kube::stream(cluster, &targets, &options, sender)
                 .await
                 .map(|summary| summary.cats_with_pods)
         };

@@ -1,5 +1,5 @@
-//! One module per command; each turns its arguments into calls into the library and prints
-//! the outcome through the printer.
+//! One page per command: arguments into options, one or two calls into `ops`, rows to the
+//! printer. No page imports another; what they share is in `shared`.
 
 mod build;
 mod completions;
@@ -8,7 +8,6 @@ mod copycat;
 mod deploy;
 mod diff;
 mod down;
-mod each;
 mod list;
 mod logs;
 mod push;
@@ -16,6 +15,7 @@ mod redeploy;
 mod render;
 mod rollback;
 mod secret;
+mod shared;
 mod status;
 mod up;
 mod verify;
@@ -72,7 +72,7 @@ pub async fn run(ctx: &Context, command: &Command) -> Result<ExitStatus> {
         Command::Render(args) => render::run(ctx, args).await,
         Command::Diff(args) => diff::run(ctx, args).await,
         Command::Status(args) => status::run(ctx, args).await,
-        Command::History(args) => rollback::history(ctx, args).await,
-        Command::Rollback(args) => rollback::rollback(ctx, args).await,
+        Command::History(args) => rollback::history_page(ctx, args).await,
+        Command::Rollback(args) => rollback::rollback_page(ctx, args).await,
     }
 }

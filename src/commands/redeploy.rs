@@ -4,44 +4,38 @@
 
 use anyhow::{Result, bail};
 
-use crate::cli::{BuildArgs, PushArgs, RedeployArgs, SelectCats};
-use crate::commands::deploy::{Mode, deploy_cats};
-use crate::commands::{ExitStatus, build, push};
+use crate::cli::RedeployArgs;
+use crate::commands::ExitStatus;
+use crate::commands::shared::{deploy_handles, print_reports, progress, report_failures};
 use crate::context::Context;
-use crate::deploy::{ImageChoice, Options};
+use crate::ops::build::{BuildOptions, build_cats};
+use crate::ops::deploy::{self, ImageChoice};
+use crate::ops::push::push_cats;
+use crate::settings::redeploy_options;
 
 pub async fn run(ctx: &Context, args: &RedeployArgs) -> Result<ExitStatus> {
     let farm = ctx.farm()?;
     let cats = farm.select(&args.select.cats, args.select.all)?;
-    let select = || SelectCats {
-        cats: cats.iter().map(|c| c.name.clone()).collect(),
-        all: false,
-    };
-    let built = build::run(
-        ctx,
-        &BuildArgs {
-            select: select(),
-            no_cache: false,
-        },
-    )
-    .await?;
-    if built != ExitStatus::Success {
+    let (daemon, registry) = (ctx.daemon().await?, ctx.registry()?);
+    let lines = progress(&ctx.printer, &cats);
+    let built = build_cats(farm, daemon, &cats, BuildOptions::default(), &lines).await;
+    drop(lines);
+    if report_failures(&ctx.printer, &built) != ExitStatus::Success {
         bail!("not deploying: a build failed (see above); nothing was pushed or deployed");
     }
-    let pushed = push::run(ctx, &PushArgs { select: select() }).await?;
-    if pushed != ExitStatus::Success {
+    let lines = progress(&ctx.printer, &cats);
+    let pushed = push_cats(farm, daemon, registry, &cats, &lines).await;
+    drop(lines);
+    if report_failures(&ctx.printer, &pushed) != ExitStatus::Success {
         bail!("not deploying: a push failed (see above); nothing was deployed");
     }
-    let options = Options {
-        allow_stale: false,
-        force: args.force,
-        timeout: args.timeout,
-        restart: true,
-        atomic: args.atomic,
-    };
+    let handles = deploy_handles(ctx).await?;
     let choices = cats
-        .into_iter()
-        .map(|c| (c, ImageChoice::Declared))
+        .iter()
+        .map(|c| (c.clone(), ImageChoice::Declared))
         .collect();
-    deploy_cats(ctx, choices, &options, Mode::Apply).await
+    let lines = progress(&ctx.printer, &cats);
+    let reports = deploy::deploy(&handles, choices, &redeploy_options(args), &lines).await?;
+    drop(lines);
+    print_reports(ctx, &reports)
 }

@@ -1,25 +1,40 @@
 //! `catctl render CAT… [--out DIR]`: the manifests a deploy would apply, after the same gate
 //! (the registry digest and the Secret's checksum are part of them).
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 
 use crate::cli::RenderArgs;
 use crate::commands::ExitStatus;
-use crate::commands::deploy::{Mode, deploy_cats};
+use crate::commands::shared::{deploy_handles, print_reports};
 use crate::context::Context;
-use crate::deploy::{ImageChoice, Options};
+use crate::ops::deploy::{self, ImageChoice};
+use crate::settings::render_options;
 
-/// `catctl render CAT… [--out DIR]`: the manifests a deploy would apply, after the same gate.
 pub async fn run(ctx: &Context, args: &RenderArgs) -> Result<ExitStatus> {
     let cats = ctx.farm()?.select(&args.select.cats, args.select.all)?;
-    let options = Options::looking(args.allow_stale, false);
-    let mode = match &args.out {
-        Some(dir) => Mode::WriteTo(dir.clone()),
-        None => Mode::DryRun,
-    };
+    let handles = deploy_handles(ctx).await?;
     let choices = cats
         .into_iter()
         .map(|c| (c, ImageChoice::Declared))
         .collect();
-    deploy_cats(ctx, choices, &options, mode).await
+    let gated = deploy::prepare(&handles, choices, &render_options(args)).await;
+    for p in &gated.prepared {
+        let Some(dir) = &args.out else {
+            ctx.printer
+                .data(&format!("---\n{}", p.rendered.yaml.trim_start()));
+            continue;
+        };
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let file = dir.join(format!("{}.yaml", p.cat.name));
+        std::fs::write(&file, p.rendered.yaml.trim_start())
+            .with_context(|| format!("cannot write {}", file.display()))?;
+        let what = format!(
+            "{} ({} {})",
+            file.display(),
+            p.rendered.kind.as_str(),
+            p.cat.name
+        );
+        ctx.printer.status("Wrote", &what);
+    }
+    print_reports(ctx, &gated.refused)
 }

@@ -34,15 +34,7 @@ fn checked(ctx: &Context) -> Result<sync::Checked> {
 
 async fn sync(ctx: &Context, args: &SecretSyncArgs) -> Result<ExitStatus> {
     let checked = checked(ctx)?;
-    let namespace = &ctx.farm()?.settings.namespace;
-    let outcomes = sync::run(
-        ctx.kube().await?,
-        namespace,
-        &checked,
-        args.prune,
-        args.dry_run,
-    )
-    .await?;
+    let outcomes = sync::run(ctx.cluster().await?, &checked, args.prune, args.dry_run).await?;
     let failed = outcomes.iter().any(|o| o.error.is_some());
     if ctx.printer.format == Format::Json {
         ctx.printer.json(&outcomes)?;
@@ -93,8 +85,7 @@ struct ListRow {
 
 async fn list(ctx: &Context) -> Result<ExitStatus> {
     let checked = checked(ctx)?;
-    let namespace = &ctx.farm()?.settings.namespace;
-    let in_cluster = k8s::secrets::list(ctx.kube().await?, namespace).await?;
+    let in_cluster = k8s::secrets::list(ctx.cluster().await?).await?;
     let mut rows: BTreeMap<String, ListRow> = BTreeMap::new();
     for secret in &checked.secrets {
         rows.insert(

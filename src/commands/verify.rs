@@ -1,40 +1,24 @@
 //! `catctl verify CAT…|--all`: the image checks `up` and `deploy` make, on their own.
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 
 use crate::cli::VerifyArgs;
 use crate::commands::ExitStatus;
-use crate::commands::each::each;
 use crate::context::Context;
-use crate::docker::Daemon;
+use crate::ops::verify::{Finding, Verification, verify_cats};
 use crate::printer::Format;
-use crate::registry::Registry;
-use crate::source_digest::short;
-use crate::verify::{Verification, verify_cat};
 
 pub async fn run(ctx: &Context, args: &VerifyArgs) -> Result<ExitStatus> {
     let farm = ctx.farm()?;
     let cats = farm.select(&args.select.cats, args.select.all)?;
-    let daemon = Daemon::connect().await?;
-    let registry = Registry::new()?;
-    let results = each(&cats, farm.settings.concurrency, |cat| {
-        let (daemon, registry) = (&daemon, &registry);
-        async move {
-            verify_cat(farm, cat, registry, Some(daemon))
-                .await
-                .with_context(|| format!("verifying {}", cat.name))
-        }
-    })
-    .await;
-
+    let (daemon, registry) = (ctx.daemon().await?, ctx.registry()?);
     let mut status = ExitStatus::Success;
     let mut verified: Vec<Verification> = Vec::new();
-    for result in results {
-        match result {
+    for outcome in verify_cats(farm, registry, daemon, &cats).await {
+        match outcome.result {
+            Ok(verification) if verification.passed() => verified.push(verification),
             Ok(verification) => {
-                if !verification.passed() {
-                    status = ExitStatus::Failure;
-                }
+                status = ExitStatus::Failure;
                 verified.push(verification);
             }
             Err(err) => {
@@ -53,33 +37,29 @@ pub async fn run(ctx: &Context, args: &VerifyArgs) -> Result<ExitStatus> {
         Format::Json => ctx.printer.json(&verified)?,
         Format::Table if verified.is_empty() => {}
         Format::Table => {
+            let header = [
+                "CAT",
+                "IMAGE",
+                "REGISTRY DIGEST",
+                "LOCAL",
+                "SOURCES",
+                "RESULT",
+            ];
             let cells: Vec<Vec<String>> = verified.iter().map(row).collect();
-            ctx.printer.table(
-                &[
-                    "CAT",
-                    "IMAGE",
-                    "REGISTRY DIGEST",
-                    "LOCAL",
-                    "SOURCES",
-                    "RESULT",
-                ],
-                &cells,
-            );
+            ctx.printer.table(&header, &cells);
         }
     }
     Ok(status)
 }
 
 fn row(v: &Verification) -> Vec<String> {
+    let differs = v
+        .findings
+        .iter()
+        .any(|f| matches!(f, Finding::LocalDiffers { .. }));
     let local = match (&v.local_image_id, &v.registry_digest) {
         (None, _) => "none",
-        (Some(_), _)
-            if v.findings
-                .iter()
-                .any(|f| matches!(f, crate::verify::Finding::LocalDiffers { .. })) =>
-        {
-            "differs"
-        }
+        (Some(_), _) if differs => "differs",
         (Some(_), None) => "unpushed",
         (Some(_), Some(_)) => "pushed",
     };
@@ -95,11 +75,10 @@ fn row(v: &Verification) -> Vec<String> {
     };
     vec![
         v.cat.clone(),
-        v.image.clone(),
+        v.image.to_string(),
         v.registry_digest
-            .as_deref()
-            .map(|d| format!("sha256:{}", short(d)))
-            .unwrap_or_else(|| "-".to_string()),
+            .as_ref()
+            .map_or("-".to_string(), |d| format!("sha256:{}", d.short())),
         local.to_string(),
         sources.to_string(),
         result,

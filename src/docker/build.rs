@@ -12,13 +12,14 @@ use futures::StreamExt as _;
 use tokio::sync::mpsc;
 
 use super::{Daemon, daemon_message};
-use crate::overlay::{Entry, EntryKind};
+use crate::build_context::overlay::{Entry, EntryKind};
+use crate::image::{Digest, ImageRef};
 
 /// What a build asks for.
 #[derive(Debug, Clone)]
 pub struct BuildSpec {
     /// `<registry>/<cat>:<version>`.
-    pub tag: String,
+    pub tag: ImageRef,
     pub labels: HashMap<String, String>,
     pub no_cache: bool,
 }
@@ -33,10 +34,10 @@ pub async fn build(
     entries: Vec<Entry>,
     spec: &BuildSpec,
     on_step: impl Fn(&str),
-) -> Result<String> {
+) -> Result<Digest> {
     let options = BuildImageOptionsBuilder::default()
         .dockerfile("Dockerfile")
-        .t(&spec.tag)
+        .t(&spec.tag.tagged())
         .rm(true)
         .forcerm(true)
         .nocache(spec.no_cache)
@@ -82,7 +83,7 @@ pub async fn build(
         .await
         .map_err(|err| anyhow!("the build context writer stopped: {err}"))??;
     match image_id {
-        Some(id) => Ok(id),
+        Some(id) => Digest::parse(&id),
         None => match daemon.local_image(&spec.tag).await? {
             Some(image) => Ok(image.id),
             None => Err(anyhow!(
@@ -269,7 +270,8 @@ mod tests {
         std::fs::write(root.join("t/Dockerfile"), "FROM scratch\n").unwrap();
         std::fs::write(root.join("t/src/big.bin"), vec![7u8; 200_000]).unwrap();
         std::fs::create_dir_all(root.join("c")).unwrap();
-        let entries = crate::overlay::build_context(&root.join("t"), &root.join("c")).unwrap();
+        let entries =
+            crate::build_context::overlay::build_context(&root.join("t"), &root.join("c")).unwrap();
         let (body, writer) = tar_stream(entries);
         let chunks: Vec<Bytes> = body.map(|c| c.unwrap()).collect().await;
         writer.await.unwrap().unwrap();

@@ -16,7 +16,7 @@ use super::{Daemon, daemon_message};
 use crate::cat_runtime::{SECRET_DIR_ENV, SECRET_MOUNT_PATH};
 
 /// The label marking containers that `up` created, valued with the cat's name.
-pub const UP_LABEL: &str = "io.catctl.up";
+pub use crate::labels::UP as UP_LABEL;
 
 /// Seconds a cat gets to stop before it is killed.
 const STOP_TIMEOUT: i32 = 10;

@@ -9,8 +9,10 @@ pub mod push;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Context as _, Result, anyhow, bail};
 use bollard::Docker;
+
+use crate::image::{Digest, ImageRef};
 
 /// Where docker looks when `DOCKER_HOST` is not set.
 pub const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
@@ -32,7 +34,7 @@ pub struct Daemon {
 /// A local image: its id, the registry digests it is known under, and its labels.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalImage {
-    pub id: String,
+    pub id: Digest,
     pub repo_digests: Vec<String>,
     pub labels: HashMap<String, String>,
 }
@@ -61,7 +63,7 @@ impl Daemon {
             .with_timeout(REQUEST_TIMEOUT);
         let docker = match tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version()).await {
             Ok(Ok(docker)) => docker,
-            Ok(Err(err)) => return Err(unreachable(crate::registry::error_chain(&err))),
+            Ok(Err(err)) => return Err(unreachable(crate::errors::error_chain(&err))),
             Err(_) => {
                 return Err(unreachable(format!(
                     "no answer within {} s",
@@ -72,11 +74,13 @@ impl Daemon {
         Ok(Daemon { docker, host })
     }
 
-    /// The local image `reference` (a tag or an id), or `None` when there is none.
-    pub async fn local_image(&self, reference: &str) -> Result<Option<LocalImage>> {
-        match self.docker.inspect_image(reference).await {
+    /// The local image of `image`'s tag, or `None` when there is none.
+    pub async fn local_image(&self, image: &ImageRef) -> Result<Option<LocalImage>> {
+        let reference = image.tagged();
+        match self.docker.inspect_image(&reference).await {
             Ok(inspect) => Ok(Some(LocalImage {
-                id: inspect.id.unwrap_or_default(),
+                id: Digest::parse(inspect.id.as_deref().unwrap_or_default())
+                    .with_context(|| format!("the daemon's id of {reference}"))?,
                 repo_digests: inspect.repo_digests.unwrap_or_default(),
                 labels: inspect.config.and_then(|c| c.labels).unwrap_or_default(),
             })),
@@ -96,6 +100,6 @@ pub fn daemon_message(err: &bollard::errors::Error) -> String {
     match err {
         bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
         bollard::errors::Error::DockerStreamError { error } => error.clone(),
-        other => crate::registry::error_chain(other),
+        other => crate::errors::error_chain(other),
     }
 }

@@ -6,7 +6,8 @@ use bollard::query_parameters::PushImageOptionsBuilder;
 use futures::StreamExt as _;
 
 use super::{Daemon, daemon_message};
-use crate::registry::{Credentials, ImageRef};
+use crate::image::{Digest, ImageRef};
+use crate::registry::Credentials;
 
 /// Pushes `image` (which must exist locally); `on_status` hears the daemon's status lines.
 /// Returns the digest the registry now serves for the tag.
@@ -15,15 +16,15 @@ pub async fn push(
     image: &ImageRef,
     credentials: Option<&Credentials>,
     on_status: impl Fn(&str),
-) -> Result<String> {
-    if daemon.local_image(&image.to_string()).await?.is_none() {
+) -> Result<Digest> {
+    if daemon.local_image(image).await?.is_none() {
         bail!("there is no local image {image} to push");
     }
     let options = PushImageOptionsBuilder::new().tag(&image.tag).build();
     let creds = credentials.map(|c| c.to_bollard(&image.server()));
     let mut stream = daemon
         .docker
-        .push_image(&image.repository(), Some(options), creds);
+        .push_image(&image.name(), Some(options), creds);
     let mut digest = None;
     while let Some(item) = stream.next().await {
         match item {
@@ -42,15 +43,14 @@ pub async fn push(
 }
 
 /// The digest in a status line such as `v1: digest: sha256:ab… size: 528`.
-fn digest_in(status: &str) -> Option<String> {
+fn digest_in(status: &str) -> Option<Digest> {
     let (_, rest) = status.split_once("digest: ")?;
-    let digest = rest.split_whitespace().next()?;
-    digest.starts_with("sha256:").then(|| digest.to_string())
+    Digest::parse(rest.split_whitespace().next()?).ok()
 }
 
 /// The daemon's push error, with what to do about it.
 fn explain(image: &ImageRef, message: &str) -> anyhow::Error {
-    let host = &image.host;
+    let host = &image.registry;
     let lower = message.to_ascii_lowercase();
     if [
         "connection refused",
@@ -90,8 +90,10 @@ mod tests {
     #[test]
     fn finds_the_digest_in_the_status_line() {
         assert_eq!(
-            digest_in("v1: digest: sha256:0123abc size: 528").as_deref(),
-            Some("sha256:0123abc")
+            digest_in(&format!("v1: digest: sha256:{} size: 528", "0a".repeat(32)))
+                .map(|d| d.to_string())
+                .as_deref(),
+            Some(format!("sha256:{}", "0a".repeat(32)).as_str())
         );
         assert_eq!(digest_in("Pushed"), None);
     }

@@ -2,7 +2,6 @@
 //! `--context` and catctl.toml's `context` the way kubectl does, so tests point it at the fake
 //! API server with a kubeconfig file.
 
-pub mod logs;
 pub mod observe;
 pub mod rollout;
 pub mod secrets;
@@ -11,18 +10,35 @@ pub mod workload;
 use anyhow::{Context as _, Result};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
-use crate::farm::Settings;
+use crate::settings::Settings;
 
-/// The label every object catctl manages carries.
-pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
-pub const MANAGED_BY: &str = "catctl";
 /// The label naming the cat an object belongs to.
-pub const CAT_LABEL: &str = "app.kubernetes.io/name";
+pub use crate::labels::NAME as CAT_LABEL;
+/// The label every object catctl manages carries.
+pub use crate::labels::{MANAGED_BY as MANAGED_BY_LABEL, MANAGED_BY_CATCTL as MANAGED_BY};
 /// The field manager of catctl's server-side applies.
 pub const FIELD_MANAGER: &str = "catctl";
 
+/// The cluster catctl works on: a client for the chosen kube context and the namespace every
+/// request goes to. Created once per run (by [`crate::context::Context::cluster`]).
+#[derive(Clone)]
+pub struct Cluster {
+    pub client: kube::Client,
+    pub namespace: String,
+}
+
+impl Cluster {
+    /// Connects to the cluster of `settings`' kube context, in its namespace.
+    pub async fn connect(settings: &Settings) -> Result<Cluster> {
+        Ok(Cluster {
+            client: client(settings).await?,
+            namespace: settings.namespace.clone(),
+        })
+    }
+}
+
 /// A client for the cluster of the chosen kubeconfig context.
-pub async fn client(settings: &Settings) -> Result<kube::Client> {
+async fn client(settings: &Settings) -> Result<kube::Client> {
     let source = match std::env::var_os("KUBECONFIG") {
         Some(paths) => format!("KUBECONFIG={}", paths.to_string_lossy()),
         None => "~/.kube/config".to_string(),

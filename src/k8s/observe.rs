@@ -18,8 +18,9 @@ use kube::{Api, Client, Resource};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::k8s::managed_selector;
+use crate::image::ImageRef;
 use crate::k8s::rollout::{self, PodFailure, Progress};
+use crate::k8s::{Cluster, managed_selector};
 use crate::manifest::{Kind, RESTARTED_AT_ANNOTATION};
 
 /// Live views of the namespace, updated by watches.
@@ -71,7 +72,8 @@ where
 
 impl Observer {
     /// Starts the watches in `namespace` and waits until each has listed once.
-    pub async fn start(client: &Client, namespace: &str) -> Result<Observer> {
+    pub async fn start(cluster: &Cluster) -> Result<Observer> {
+        let (client, namespace) = (&cluster.client, cluster.namespace.as_str());
         let (notify, changed) = watch::channel(0u64);
         let notify = Arc::new(notify);
         let managed = watcher::Config::default().labels(&managed_selector());
@@ -130,7 +132,7 @@ impl Observer {
                     .metadata
                     .labels
                     .as_ref()
-                    .and_then(|l| l.get("app"))
+                    .and_then(|l| l.get(crate::labels::APP))
                     .map(String::as_str)
                     == Some(cat)
         })
@@ -264,7 +266,13 @@ impl Observer {
             Progress::Done => {
                 let strangers: Vec<&Arc<Pod>> = pods
                     .iter()
-                    .filter(|p| !rollout::runs_digest(p, &target.digest))
+                    .filter(|p| {
+                        !target
+                            .image
+                            .digest
+                            .as_ref()
+                            .is_some_and(|d| rollout::runs_digest(p, d))
+                    })
                     .collect();
                 // The pods watch may lag behind the workload's: a pod the StatefulSet counts
                 // as ready can still be ContainerCreating here, its imageID not yet known.
@@ -287,7 +295,7 @@ impl Observer {
                         format!(
                             "{} run an image other than {}",
                             strangers.join(", "),
-                            target.digest
+                            target.image.manifest_reference()
                         ),
                     ));
                 }
@@ -358,9 +366,8 @@ pub struct Target {
     pub kind: Kind,
     /// The workload's generation returned by the apply.
     pub generation: i64,
-    /// The pinned image reference the pod template runs.
-    pub image: String,
-    pub digest: String,
+    /// The image, pinned by digest, the pod template runs.
+    pub image: ImageRef,
     pub restarted_at: Option<String>,
 }
 
@@ -370,7 +377,7 @@ impl Target {
         let image_matches = pod.spec.as_ref().is_some_and(|s| {
             s.containers
                 .iter()
-                .any(|c| c.image.as_deref() == Some(&self.image))
+                .any(|c| c.image.as_deref() == Some(self.image.to_string().as_str()))
         });
         let restarted_at = pod
             .metadata
@@ -415,12 +422,8 @@ impl Failure {
 
 /// The last `lines` lines of a container's log: the previous container's when it restarted,
 /// falling back to the current one.
-pub async fn last_log_lines(
-    client: &Client,
-    namespace: &str,
-    failure: &Failure,
-    lines: i64,
-) -> Option<String> {
+pub async fn last_log_lines(cluster: &Cluster, failure: &Failure, lines: i64) -> Option<String> {
+    let (client, namespace) = (&cluster.client, cluster.namespace.as_str());
     let pod = failure.pod.as_deref()?;
     let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
     let params = |previous: bool| kube::api::LogParams {

@@ -4,6 +4,8 @@
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::Pod;
 
+use crate::image::{Digest, running_digest};
+
 /// Where a workload's rollout stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Progress {
@@ -151,15 +153,15 @@ pub fn pod_failure(pod: &Pod) -> Option<PodFailure> {
 }
 
 /// Whether every container of `pod` runs `digest` (from `containerStatuses[].imageID`).
-pub fn runs_digest(pod: &Pod, digest: &str) -> bool {
+pub fn runs_digest(pod: &Pod, digest: &Digest) -> bool {
     let statuses = pod
         .status
         .as_ref()
         .and_then(|s| s.container_statuses.as_ref());
     match statuses {
-        Some(statuses) if !statuses.is_empty() => {
-            statuses.iter().all(|c| c.image_id.ends_with(digest))
-        }
+        Some(statuses) if !statuses.is_empty() => statuses
+            .iter()
+            .all(|c| running_digest(&c.image_id).as_ref() == Some(digest)),
         _ => false,
     }
 }
@@ -290,18 +292,23 @@ status:
         assert_eq!(pod_failure(&pod).unwrap().reason, "OOMKilled");
     }
 
+    fn digest(byte: &str) -> Digest {
+        Digest::parse(&format!("sha256:{}", byte.repeat(32))).unwrap()
+    }
+
     #[test]
     fn running_digest_comes_from_image_id() {
         let pod: Pod = yaml(
-            "metadata: {name: dd-0}
+            &"metadata: {name: dd-0}
 status:
   conditions: [{type: Ready, status: 'True'}]
   containerStatuses:
   - {name: dd, image: x, ready: true, restartCount: 0,
-     imageID: 'docker-pullable://127.0.0.1:5000/dd@sha256:abc'}",
+     imageID: 'docker-pullable://127.0.0.1:5000/dd@sha256:{ABC}'}"
+                .replace("{ABC}", &"ab".repeat(32)),
         );
-        assert!(runs_digest(&pod, "sha256:abc"));
-        assert!(!runs_digest(&pod, "sha256:def"));
+        assert!(runs_digest(&pod, &digest("ab")));
+        assert!(!runs_digest(&pod, &digest("de")));
         assert!(is_ready(&pod));
         assert!(reports_image(&pod));
     }
@@ -316,7 +323,7 @@ status:
   - {name: dd, image: x, imageID: '', ready: false, restartCount: 0,
      state: {waiting: {reason: ContainerCreating}}}",
         );
-        assert!(!runs_digest(&pulling, "sha256:abc"));
+        assert!(!runs_digest(&pulling, &digest("ab")));
         assert!(!reports_image(&pulling));
     }
 }

@@ -1,12 +1,13 @@
 //! Secrets in the cluster: list, server-side apply, delete. Values stay in `SecretValue`.
 
+use crate::k8s::Cluster;
 use std::collections::BTreeMap;
 
 use anyhow::{Context as _, Result};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
+use kube::Api;
 use kube::api::{DeleteParams, ListParams, ObjectMeta, Patch, PatchParams};
-use kube::{Api, Client};
 
 use crate::k8s::{self, CAT_LABEL, FIELD_MANAGER, MANAGED_BY, MANAGED_BY_LABEL};
 use crate::secrets::{LocalSecret, SecretValue, checksum, fingerprint};
@@ -33,7 +34,8 @@ impl ClusterSecret {
 }
 
 /// The Secret `name`, if it exists (one GET).
-pub async fn get(client: &Client, namespace: &str, name: &str) -> Result<Option<ClusterSecret>> {
+pub async fn get(cluster: &Cluster, name: &str) -> Result<Option<ClusterSecret>> {
+    let (client, namespace) = (&cluster.client, cluster.namespace.as_str());
     let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
     let found = api
         .get_opt(name)
@@ -44,7 +46,8 @@ pub async fn get(client: &Client, namespace: &str, name: &str) -> Result<Option<
 }
 
 /// Every Secret of the namespace, in one request.
-pub async fn list(client: &Client, namespace: &str) -> Result<Vec<ClusterSecret>> {
+pub async fn list(cluster: &Cluster) -> Result<Vec<ClusterSecret>> {
+    let (client, namespace) = (&cluster.client, cluster.namespace.as_str());
     let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
     let list = api
         .list(&ListParams::default())
@@ -88,12 +91,8 @@ pub fn labels_for(cat: Option<&str>) -> BTreeMap<String, String> {
 /// Apply removes a key dropped from `local` only when catctl owned it; a key another manager
 /// owns (`kubectl-create`, for a Secret secret.sh made) would stay for ever, so such leftovers
 /// are removed with a second, merge patch.
-pub async fn apply(
-    client: &Client,
-    namespace: &str,
-    local: &LocalSecret,
-    cat: Option<&str>,
-) -> Result<()> {
+pub async fn apply(cluster: &Cluster, local: &LocalSecret, cat: Option<&str>) -> Result<()> {
+    let (client, namespace) = (&cluster.client, cluster.namespace.as_str());
     let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
     let secret = Secret {
         metadata: ObjectMeta {
@@ -149,7 +148,8 @@ pub async fn apply(
     Ok(())
 }
 
-pub async fn delete(client: &Client, namespace: &str, name: &str) -> Result<()> {
+pub async fn delete(cluster: &Cluster, name: &str) -> Result<()> {
+    let (client, namespace) = (&cluster.client, cluster.namespace.as_str());
     let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
     api.delete(name, &DeleteParams::default())
         .await

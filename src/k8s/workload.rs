@@ -1,17 +1,19 @@
 //! A cat's workload in the cluster (its StatefulSet or Deployment): server-side apply, reading
 //! it back, and the deploy history catctl records on it.
 
-use anyhow::{Context as _, Result, bail};
+use crate::k8s::Cluster;
+use anyhow::{Context as _, Result};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use kube::Api;
 use kube::api::{ApiResource, DynamicObject, Patch, PatchParams};
-use kube::{Api, Client};
 use serde::{Deserialize, Serialize};
 
+use crate::image::{Digest, ImageRef};
 use crate::k8s::FIELD_MANAGER;
 use crate::manifest::{Kind, Rendered};
 
 /// The annotation holding the last deploys of a cat, newest last, as JSON.
-pub const HISTORY_ANNOTATION: &str = "catctl.io/history";
+pub use crate::labels::HISTORY as HISTORY_ANNOTATION;
 /// How many deploys the history keeps.
 pub const HISTORY_LIMIT: usize = 10;
 /// The field manager that owns the history annotation, so catctl's own applies never drop it.
@@ -24,7 +26,8 @@ fn resource(kind: Kind) -> ApiResource {
     }
 }
 
-pub fn api(client: &Client, namespace: &str, kind: Kind) -> Api<DynamicObject> {
+pub fn api(cluster: &Cluster, kind: Kind) -> Api<DynamicObject> {
+    let (client, namespace) = (&cluster.client, cluster.namespace.as_str());
     Api::namespaced_with(client.clone(), namespace, &resource(kind))
 }
 
@@ -39,8 +42,7 @@ pub struct Applied {
 /// manager is an error naming that manager unless `force`; `dry_run` asks the server what
 /// would change without changing it.
 pub async fn apply(
-    client: &Client,
-    namespace: &str,
+    cluster: &Cluster,
     rendered: &Rendered,
     force: bool,
     dry_run: bool,
@@ -49,7 +51,7 @@ pub async fn apply(
     params.force = force;
     params.dry_run = dry_run;
     let what = format!("{} {}", rendered.kind.as_str(), rendered.name);
-    let object = api(client, namespace, rendered.kind)
+    let object = api(cluster, rendered.kind)
         .patch(&rendered.name, &params, &Patch::Apply(&rendered.object))
         .await
         .map_err(|err| explain_apply_error(err, &rendered.name, &what))?;
@@ -96,13 +98,9 @@ pub fn conflicting_managers(message: &str) -> Vec<String> {
 }
 
 /// The cat's workload of `kind`, if it exists.
-pub async fn get(
-    client: &Client,
-    namespace: &str,
-    kind: Kind,
-    name: &str,
-) -> Result<Option<DynamicObject>> {
-    api(client, namespace, kind)
+pub async fn get(cluster: &Cluster, kind: Kind, name: &str) -> Result<Option<DynamicObject>> {
+    let namespace = cluster.namespace.as_str();
+    api(cluster, kind)
         .get_opt(name)
         .await
         .map_err(crate::k8s::readable)
@@ -114,8 +112,9 @@ pub async fn get(
 pub struct Revision {
     pub revision: u32,
     pub tag: String,
-    pub digest: String,
-    pub image: String,
+    pub digest: Digest,
+    /// `registry/repository:tag`, without the digest.
+    pub image: ImageRef,
     pub deployed_at: String,
     pub cause: String,
 }
@@ -150,8 +149,7 @@ pub fn with_entry(mut history: Vec<Revision>, mut entry: Revision) -> Vec<Revisi
 
 /// Writes `history` onto the workload, under its own field manager.
 pub async fn record_history(
-    client: &Client,
-    namespace: &str,
+    cluster: &Cluster,
     kind: Kind,
     name: &str,
     history: &[Revision],
@@ -165,7 +163,7 @@ pub async fn record_history(
             "annotations": { HISTORY_ANNOTATION: serde_json::to_string(history)? },
         },
     });
-    api(client, namespace, kind)
+    api(cluster, kind)
         .patch(
             name,
             &PatchParams::apply(HISTORY_MANAGER).force(),
@@ -177,21 +175,6 @@ pub async fn record_history(
     Ok(())
 }
 
-/// Refuses a rendered workload that would run a singleton cat as several copies.
-pub fn check_singleton(cat: &crate::farm::Cat) -> Result<()> {
-    if !cat.config.several_copies && cat.config.replicas > 1 {
-        bail!(
-            "cats/{}/cat.toml asks for {} replicas, but {} is a singleton: every copy of a Slack \
-             bot answers every message, so two copies answer twice — set `replicas = 1`, or \
-             `several_copies = true` if the cat is really safe to run several times",
-            cat.name,
-            cat.config.replicas,
-            cat.name
-        );
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,8 +183,8 @@ mod tests {
         Revision {
             revision: 0,
             tag: "v1".into(),
-            digest: "sha256:x".into(),
-            image: image.into(),
+            digest: Digest::sha256(&[1; 32]),
+            image: ImageRef::parse(&format!("r/{image}:v1")).unwrap(),
             deployed_at: "2026-11-21T00:00:00Z".into(),
             cause: "test".into(),
         }

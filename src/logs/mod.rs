@@ -2,7 +2,8 @@
 //! whole lines, how pods are tagged, and the one writer that prints every line whole, tagged and
 //! coloured per cat. The sources are `k8s::logs` (pods) and [`local`] (the Docker daemon).
 
-pub mod local;
+pub mod docker;
+pub mod kube;
 
 use std::sync::Arc;
 use std::time::Duration;

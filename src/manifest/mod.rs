@@ -13,6 +13,8 @@ use crate::cat_runtime::{
 };
 use crate::config::Resources;
 use crate::farm::{Cat, Farm};
+use crate::image::ImageRef;
+use crate::labels;
 
 /// The template's file name, in `templates/` and as a cat's override.
 pub const TEMPLATE_FILE: &str = "deployment.yaml";
@@ -21,9 +23,10 @@ pub const HEALTH_PATH: &str = "/healthz";
 /// The uid the cat runs as (the engine image's non-root user).
 pub const RUN_AS_USER: u32 = 1000;
 /// Pod-template annotation holding the checksum of the cat's Secret data.
-pub const SECRET_CHECKSUM_ANNOTATION: &str = "catctl.io/secret-checksum";
-pub const CHANGE_CAUSE_ANNOTATION: &str = "kubernetes.io/change-cause";
-pub const RESTARTED_AT_ANNOTATION: &str = "kubectl.kubernetes.io/restartedAt";
+pub use crate::labels::{
+    CHANGE_CAUSE as CHANGE_CAUSE_ANNOTATION, RESTARTED_AT as RESTARTED_AT_ANNOTATION,
+    SECRET_CHECKSUM as SECRET_CHECKSUM_ANNOTATION,
+};
 
 /// The kind of workload a cat runs as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -49,24 +52,11 @@ impl Kind {
     }
 }
 
-/// An image reference pinned by digest: `repo:tag@sha256:…`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PinnedImage {
-    pub repository: String,
-    pub tag: String,
-    pub digest: String,
-}
-
-impl PinnedImage {
-    pub fn reference(&self) -> String {
-        format!("{}:{}@{}", self.repository, self.tag, self.digest)
-    }
-}
-
 /// What a render needs beyond the cat itself.
 #[derive(Debug, Clone)]
 pub struct RenderInput {
-    pub image: PinnedImage,
+    /// The image, pinned by digest.
+    pub image: ImageRef,
     /// Checksum of the cat's Secret data in the cluster.
     pub secret_checksum: String,
     /// Set to restart the pods although nothing else changed (redeploy).
@@ -112,11 +102,11 @@ struct TemplateValues<'a> {
 /// The labels of a cat's workload and pods.
 pub fn labels(cat: &Cat) -> BTreeMap<&'static str, String> {
     BTreeMap::from([
-        ("app", cat.name.clone()),
-        ("app.kubernetes.io/name", cat.name.clone()),
-        ("app.kubernetes.io/part-of", "catctl".to_string()),
-        ("app.kubernetes.io/managed-by", "catctl".to_string()),
-        ("app.kubernetes.io/version", cat.config.version.clone()),
+        (labels::APP, cat.name.clone()),
+        (labels::NAME, cat.name.clone()),
+        (labels::PART_OF, labels::MANAGED_BY_CATCTL.to_string()),
+        (labels::MANAGED_BY, labels::MANAGED_BY_CATCTL.to_string()),
+        (labels::VERSION, cat.config.version.clone()),
     ])
 }
 
@@ -168,8 +158,8 @@ pub fn render_source(
         namespace,
         replicas: cat.config.replicas,
         labels: labels(cat),
-        selector: BTreeMap::from([("app", cat.name.clone())]),
-        image: input.image.reference(),
+        selector: BTreeMap::from([(labels::APP, cat.name.clone())]),
+        image: input.image.to_string(),
         version: &cat.config.version,
         change_cause: input.change_cause.clone(),
         secret_name: secret_name(&cat.name),
@@ -266,11 +256,8 @@ mod tests {
 
     fn input() -> RenderInput {
         RenderInput {
-            image: PinnedImage {
-                repository: "127.0.0.1:5000/dd".to_string(),
-                tag: "v2".to_string(),
-                digest: format!("sha256:{}", "ab".repeat(32)),
-            },
+            image: ImageRef::parse(&format!("127.0.0.1:5000/dd:v2@sha256:{}", "ab".repeat(32)))
+                .unwrap(),
             secret_checksum: "0123456789ab".to_string(),
             restarted_at: None,
             change_cause: format!(

@@ -18,6 +18,9 @@ use http_body_util::{BodyExt as _, Full};
 
 pub use credentials::Credentials;
 
+use crate::errors::root_cause;
+use crate::image::{Digest, ImageRef};
+
 /// The manifest types a digest may be read for, in the order docker asks for them.
 const MANIFEST_TYPES: &str = "application/vnd.docker.distribution.manifest.v2+json, \
      application/vnd.docker.distribution.manifest.list.v2+json, \
@@ -25,71 +28,6 @@ const MANIFEST_TYPES: &str = "application/vnd.docker.distribution.manifest.v2+js
      application/vnd.oci.image.index.v1+json";
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// `host[:port]/name:tag`, split the way the registry API needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageRef {
-    /// `127.0.0.1:5000`, `gcr.io`, `docker.io`.
-    pub host: String,
-    /// The repository inside the registry: `dd`, `cream-heros/dd`.
-    pub name: String,
-    pub tag: String,
-}
-
-impl ImageRef {
-    /// Parses `host[:port]/path…/name:tag` (catctl's images always name their registry).
-    pub fn parse(image: &str) -> Result<ImageRef> {
-        let (repository, tag) = image
-            .rsplit_once(':')
-            .filter(|(_, tag)| !tag.contains('/'))
-            .ok_or_else(|| anyhow!("image '{image}' has no tag"))?;
-        let (host, name) = repository
-            .split_once('/')
-            .ok_or_else(|| anyhow!("image '{image}' does not name its registry"))?;
-        Ok(ImageRef {
-            host: host.to_string(),
-            name: name.to_string(),
-            tag: tag.to_string(),
-        })
-    }
-
-    /// `host/name`, the repository as docker names it.
-    pub fn repository(&self) -> String {
-        format!("{}/{}", self.host, self.name)
-    }
-
-    /// The key docker's config file uses for this registry.
-    pub fn server(&self) -> String {
-        if self.host == "docker.io" {
-            "https://index.docker.io/v1/".to_string()
-        } else {
-            self.host.clone()
-        }
-    }
-
-    /// The API endpoint: plain http for loopback registries (as docker allows by default),
-    /// https for everything else.
-    fn base_url(&self) -> String {
-        let host = if self.host == "docker.io" {
-            "registry-1.docker.io"
-        } else {
-            &self.host
-        };
-        let hostname = host.rsplit_once(':').map_or(host, |(h, _)| h);
-        let loopback = hostname == "localhost"
-            || hostname.starts_with("127.")
-            || hostname == "[::1]"
-            || hostname.ends_with(".localhost");
-        let scheme = if loopback { "http" } else { "https" };
-        format!("{scheme}://{host}")
-    }
-}
-
-impl fmt::Display for ImageRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}:{}", self.host, self.name, self.tag)
-    }
-}
 
 /// A client for registries; cheap to clone.
 #[derive(Clone)]
@@ -136,9 +74,9 @@ impl Registry {
         &self,
         image: &ImageRef,
         credentials: Option<&Credentials>,
-    ) -> Result<Option<String>> {
+    ) -> Result<Option<Digest>> {
         let mut session = Session::new(self, image, credentials);
-        let path = format!("manifests/{}", image.tag);
+        let path = format!("manifests/{}", image.manifest_reference());
         let Some(response) = session.fetch(Method::HEAD, &path, MANIFEST_TYPES).await? else {
             return Ok(None);
         };
@@ -146,8 +84,15 @@ impl Registry {
             .headers()
             .get("docker-content-digest")
             .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| anyhow!("{} answered without a Docker-Content-Digest", image.host))?;
-        Ok(Some(digest.to_string()))
+            .ok_or_else(|| {
+                anyhow!(
+                    "{} answered without a Docker-Content-Digest",
+                    image.registry
+                )
+            })?;
+        Digest::parse(digest)
+            .map(Some)
+            .with_context(|| format!("{} answered a bad Docker-Content-Digest", image.registry))
     }
 
     /// The labels of the image the registry serves as `digest` in `image`'s repository (from
@@ -156,7 +101,7 @@ impl Registry {
     pub async fn image_labels(
         &self,
         image: &ImageRef,
-        digest: &str,
+        digest: &Digest,
         credentials: Option<&Credentials>,
     ) -> Result<Option<BTreeMap<String, String>>> {
         let mut session = Session::new(self, image, credentials);
@@ -216,12 +161,12 @@ impl Registry {
         match tokio::time::timeout(REQUEST_TIMEOUT, self.client.request(request)).await {
             Ok(Ok(response)) => Ok(response),
             Ok(Err(err)) => Err(RegistryError::Unreachable {
-                host: image.host.clone(),
+                host: image.registry.clone(),
                 reason: root_cause(&err),
             }
             .into()),
             Err(_) => Err(RegistryError::Unreachable {
-                host: image.host.clone(),
+                host: image.registry.clone(),
                 reason: format!("no answer within {} s", REQUEST_TIMEOUT.as_secs()),
             }
             .into()),
@@ -236,7 +181,7 @@ impl Registry {
         credentials: Option<&Credentials>,
     ) -> Result<String> {
         let denied = || RegistryError::Denied {
-            host: image.host.clone(),
+            host: image.registry.clone(),
             status: StatusCode::UNAUTHORIZED,
         };
         let (scheme, params) = parse_challenge(challenge);
@@ -252,7 +197,7 @@ impl Registry {
             .find(|(k, _)| k == "realm")
             .map(|(_, v)| v.clone())
             .ok_or_else(denied)?;
-        let mut query = vec![format!("scope=repository:{}:pull", image.name)];
+        let mut query = vec![format!("scope=repository:{}:pull", image.repository)];
         if let Some((_, service)) = params.iter().find(|(k, _)| k == "service") {
             query.push(format!("service={}", encode(service)));
         }
@@ -266,7 +211,7 @@ impl Registry {
             let mut form = format!(
                 "grant_type=refresh_token&client_id=catctl&refresh_token={}&scope={}",
                 encode(token),
-                encode(&format!("repository:{}:pull", image.name))
+                encode(&format!("repository:{}:pull", image.repository))
             );
             if let Some((_, service)) = params.iter().find(|(k, _)| k == "service") {
                 form.push_str(&format!("&service={}", encode(service)));
@@ -286,7 +231,7 @@ impl Registry {
         let status = response.status();
         if !status.is_success() {
             return Err(RegistryError::Denied {
-                host: image.host.clone(),
+                host: image.registry.clone(),
                 status,
             }
             .into());
@@ -295,7 +240,7 @@ impl Registry {
             .into_body()
             .collect()
             .await
-            .with_context(|| format!("reading the token from {}", image.host))?
+            .with_context(|| format!("reading the token from {}", image.registry))?
             .to_bytes();
         #[derive(serde::Deserialize)]
         struct TokenAnswer {
@@ -303,11 +248,13 @@ impl Registry {
             access_token: Option<String>,
         }
         let answer: TokenAnswer = serde_json::from_slice(&body)
-            .with_context(|| format!("{} answered a token request with no JSON", image.host))?;
-        let token = answer
-            .token
-            .or(answer.access_token)
-            .ok_or_else(|| anyhow!("{} answered a token request without a token", image.host))?;
+            .with_context(|| format!("{} answered a token request with no JSON", image.registry))?;
+        let token = answer.token.or(answer.access_token).ok_or_else(|| {
+            anyhow!(
+                "{} answered a token request without a token",
+                image.registry
+            )
+        })?;
         Ok(format!("Bearer {token}"))
     }
 }
@@ -343,7 +290,7 @@ impl<'a> Session<'a> {
         accept: &str,
     ) -> Result<Option<http::Response<hyper::body::Incoming>>> {
         let image = self.image;
-        let url = format!("{}/v2/{}/{path}", image.base_url(), image.name);
+        let url = format!("{}/v2/{}/{path}", image.api_base_url(), image.repository);
         for attempt in 0..2 {
             let mut request = Request::builder()
                 .method(method.clone())
@@ -365,7 +312,7 @@ impl<'a> Session<'a> {
                         .headers()
                         .get(header::LOCATION)
                         .and_then(|v| v.to_str().ok())
-                        .ok_or_else(|| anyhow!("{} redirected nowhere", image.host))?;
+                        .ok_or_else(|| anyhow!("{} redirected nowhere", image.registry))?;
                     let request = Request::builder()
                         .method(method.clone())
                         .uri(location)
@@ -374,7 +321,7 @@ impl<'a> Session<'a> {
                     if !response.status().is_success() {
                         bail!(
                             "the registry {} answered {} for {path}",
-                            image.host,
+                            image.registry,
                             response.status()
                         );
                     }
@@ -395,16 +342,19 @@ impl<'a> Session<'a> {
                 }
                 StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
                     return Err(RegistryError::Denied {
-                        host: image.host.clone(),
+                        host: image.registry.clone(),
                         status,
                     }
                     .into());
                 }
-                status => bail!("the registry {} answered {status} for {image}", image.host),
+                status => bail!(
+                    "the registry {} answered {status} for {image}",
+                    image.registry
+                ),
             }
         }
         Err(RegistryError::Denied {
-            host: image.host.clone(),
+            host: image.registry.clone(),
             status: StatusCode::UNAUTHORIZED,
         }
         .into())
@@ -414,7 +364,7 @@ impl<'a> Session<'a> {
         let Some(response) = self.fetch(Method::GET, path, accept).await? else {
             return Ok(None);
         };
-        let host = &self.image.host;
+        let host = &self.image.registry;
         let body = response
             .into_body()
             .collect()
@@ -475,50 +425,9 @@ fn encode(value: &str) -> String {
         .collect()
 }
 
-/// The innermost cause of `err` ("Connection refused (os error 111)"): what a person can act on.
-pub fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut last = err;
-    while let Some(cause) = last.source() {
-        last = cause;
-    }
-    last.to_string()
-}
-
-/// An error and its causes on one line ("client error (Connect): tcp connect error: Connection
-/// refused (os error 111)").
-pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![err.to_string()];
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = cause.source();
-    }
-    parts.join(": ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn image_references() {
-        let image = ImageRef::parse("127.0.0.1:5000/dd:v1").unwrap();
-        assert_eq!(
-            (image.host.as_str(), image.name.as_str(), image.tag.as_str()),
-            ("127.0.0.1:5000", "dd", "v1")
-        );
-        assert_eq!(image.base_url(), "http://127.0.0.1:5000");
-        let image = ImageRef::parse("gcr.io/cream-heros/dd:v2").unwrap();
-        assert_eq!(image.name, "cream-heros/dd");
-        assert_eq!(image.repository(), "gcr.io/cream-heros/dd");
-        assert_eq!(image.base_url(), "https://gcr.io");
-        assert_eq!(image.to_string(), "gcr.io/cream-heros/dd:v2");
-        assert!(ImageRef::parse("127.0.0.1:5000/dd").is_err());
-        assert!(ImageRef::parse("dd:v1").is_err());
-    }
 
     #[test]
     fn challenges() {

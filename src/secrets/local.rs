@@ -71,7 +71,9 @@ pub fn checksum<'a>(data: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Stri
         hasher.update((value.len() as u64).to_be_bytes());
         hasher.update(value);
     }
-    crate::source_digest::to_hex(&hasher.finalize())
+    crate::image::Digest::sha256(&hasher.finalize())
+        .hex()
+        .to_string()
 }
 
 /// What the checks found: errors stop everything, warnings are printed and the work goes on.

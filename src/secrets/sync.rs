@@ -1,15 +1,16 @@
 //! `secret sync`: make the cluster's Secrets match `secret/` — check everything first, then
 //! create, update or (with `prune`) delete, touching only what differs.
 
+use crate::k8s::Cluster;
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Result;
 use serde::Serialize;
 
 use crate::cat_runtime::secret_name;
+use crate::errors;
 use crate::farm::{Farm, SECRET_DIR};
 use crate::k8s::secrets::{self as cluster, ClusterSecret};
-use crate::problems;
 use crate::secrets::local::{self, Findings, LocalSecret};
 
 /// The local Secrets, checked, with the warnings to show.
@@ -36,7 +37,7 @@ pub fn check(farm: &Farm) -> Result<Checked> {
         if let [one] = findings.errors.as_mut_slice() {
             one.push_str(" (nothing was written)");
         }
-        return Err(problems::combine(&summary, &findings.errors));
+        return Err(errors::combine(&summary, &findings.errors));
     }
     let cats: BTreeSet<String> = farm.cat_names()?.into_iter().collect();
     let owners = cats
@@ -142,13 +143,12 @@ fn refuse_pruning_everything(checked: &Checked, outcomes: &[Outcome]) -> Result<
 /// Carries out `plan` unless `dry_run`. A failed Secret is recorded in its outcome; the others
 /// still go ahead.
 pub async fn run(
-    client: &kube::Client,
-    namespace: &str,
+    cluster: &Cluster,
     checked: &Checked,
     prune: bool,
     dry_run: bool,
 ) -> Result<Vec<Outcome>> {
-    let in_cluster = cluster::list(client, namespace).await?;
+    let in_cluster = cluster::list(cluster).await?;
     let mut outcomes = plan(checked, &in_cluster, prune);
     if dry_run {
         return Ok(outcomes);
@@ -157,7 +157,7 @@ pub async fn run(
     let work = outcomes.iter().map(|outcome| async move {
         let result = match outcome.action {
             Action::Unchanged => Ok(()),
-            Action::Pruned => cluster::delete(client, namespace, &outcome.name).await,
+            Action::Pruned => cluster::delete(cluster, &outcome.name).await,
             Action::Created | Action::Updated => {
                 let secret = checked
                     .secrets
@@ -165,7 +165,7 @@ pub async fn run(
                     .find(|s| s.name == outcome.name)
                     .expect("planned from these secrets");
                 let owner = checked.owners.get(&secret.name).map(String::as_str);
-                cluster::apply(client, namespace, secret, owner).await
+                cluster::apply(cluster, secret, owner).await
             }
         };
         result.err().map(|err| format!("{err:#}"))

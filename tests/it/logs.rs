@@ -38,15 +38,16 @@ impl LogFarm {
     /// Applies the cat's workload as catctl renders it (and its Secret), as `deploy` would.
     fn deploy(&self, cat: &str) {
         let farm =
-            catctl::farm::Farm::discover(&catctl::farm::Overrides::default(), self.farm.path())
+            catctl::farm::Farm::discover(&catctl::settings::Overrides::default(), self.farm.path())
                 .unwrap();
         let cat = farm.cat(cat).unwrap();
         let input = catctl::manifest::RenderInput {
-            image: catctl::manifest::PinnedImage {
-                repository: format!("gcr.io/cream-heros/{}", cat.name),
-                tag: "v1".into(),
-                digest: format!("sha256:{}", "ab".repeat(32)),
-            },
+            image: catctl::image::ImageRef::parse(&format!(
+                "gcr.io/cream-heros/{}:v1@sha256:{}",
+                cat.name,
+                "ab".repeat(32)
+            ))
+            .unwrap(),
             secret_checksum: "0".into(),
             restarted_at: None,
             change_cause: "test".into(),

@@ -7,18 +7,20 @@ use std::fs::File;
 use std::io::Read;
 
 use anyhow::{Context as _, Result};
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 
-use crate::overlay::{Entry, EntryKind};
+use crate::image::Digest;
+
+use crate::build_context::overlay::{Entry, EntryKind};
 
 /// The image label holding the source digest of the context the image was built from.
-pub const LABEL: &str = "io.catctl.source-digest";
+pub use crate::labels::SOURCE_DIGEST as LABEL;
 
 /// The image label naming the cat an image belongs to.
-pub const CAT_LABEL: &str = "io.catctl.cat";
+pub use crate::labels::{CAT as CAT_LABEL, IMAGE_DIGEST as IMAGE_DIGEST_LABEL};
 
-/// `sha256:<hex>` of `entries` (as [`crate::overlay::build_context`] returns them).
-pub fn source_digest(entries: &[Entry]) -> Result<String> {
+/// `sha256:<hex>` of `entries` (as [`crate::build_context::overlay::build_context`] returns them).
+pub fn source_digest(entries: &[Entry]) -> Result<Digest> {
     let mut sorted: Vec<&Entry> = entries.iter().collect();
     sorted.sort_by(|a, b| a.path.cmp(&b.path));
     let mut hasher = Sha256::new();
@@ -51,27 +53,7 @@ pub fn source_digest(entries: &[Entry]) -> Result<String> {
             }
         }
     }
-    Ok(format!("sha256:{}", to_hex(&hasher.finalize())))
-}
-
-/// Lower-case hex of `bytes` (sha2 0.11's output does not format as hex itself).
-pub fn to_hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::new(), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
-}
-
-/// The short form shown in tables: the first 12 hex digits.
-pub fn short(digest: &str) -> &str {
-    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
-    &hex[..hex.len().min(12)]
-}
-
-/// [`short`], owned.
-pub fn short_digest(digest: &str) -> String {
-    short(digest).to_string()
+    Ok(Digest::sha256(&hasher.finalize()))
 }
 
 #[cfg(test)]
@@ -81,7 +63,7 @@ mod tests {
     use std::time::{Duration, SystemTime};
 
     use super::*;
-    use crate::overlay::build_context;
+    use crate::build_context::overlay::build_context;
 
     fn write(path: &Path, text: &str) {
         fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -97,7 +79,7 @@ mod tests {
         (template, cat)
     }
 
-    fn digest_of(template: &Path, cat: &Path) -> String {
+    fn digest_of(template: &Path, cat: &Path) -> crate::image::Digest {
         source_digest(&build_context(template, cat).unwrap()).unwrap()
     }
 
@@ -116,7 +98,7 @@ mod tests {
         reversed.reverse();
         let (tb, cb) = farm(b.path(), &reversed);
         let first = digest_of(&ta, &ca);
-        assert!(first.starts_with("sha256:") && first.len() == 71, "{first}");
+        assert_eq!(first.hex().len(), 64, "{first}");
         assert_eq!(first, digest_of(&tb, &cb));
 
         let old = SystemTime::now() - Duration::from_secs(86_400 * 365);
@@ -173,11 +155,5 @@ mod tests {
         let base = digest_of(&t, &c);
         write(&c.join("debug.log"), "noise");
         assert_eq!(base, digest_of(&t, &c));
-    }
-
-    #[test]
-    fn hex_and_short_forms() {
-        assert_eq!(to_hex(&[0, 15, 255]), "000fff");
-        assert_eq!(short("sha256:0123456789abcdef"), "0123456789ab");
     }
 }

@@ -6,6 +6,7 @@
 //! restarts. Lines are always requested with timestamps so that a dropped stream resumes where
 //! it stopped; the timestamps are removed again unless asked for.
 
+use crate::k8s::Cluster;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::pin::pin;
 use std::sync::Arc;
@@ -14,9 +15,9 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, bail};
 use futures::{AsyncBufRead, AsyncBufReadExt, StreamExt};
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
+use kube::Api;
 use kube::api::{ListParams, LogParams};
 use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Api, Client};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
@@ -26,7 +27,7 @@ use crate::logs::{LogEvent, LogOptions, Source, Stamped, pod_tag, take_line};
 use crate::manifest::Kind;
 
 /// The label every pod of a cat carries with the cat's name.
-pub const APP_LABEL: &str = "app";
+pub use crate::labels::APP as APP_LABEL;
 
 /// How long a follower whose stream ended waits for news of its pod before it reconnects to a
 /// container that still runs.
@@ -57,22 +58,22 @@ pub fn selector(cats: &[CatTarget]) -> String {
 
 /// Sends the logs of `cats` to `events`: once, or followed until `events` is closed.
 pub async fn stream(
-    client: &Client,
-    namespace: &str,
+    cluster: &Cluster,
     cats: &[CatTarget],
     options: &LogOptions,
     events: mpsc::Sender<LogEvent>,
 ) -> Result<Summary> {
+    let (client, namespace) = (&cluster.client, cluster.namespace.as_str());
     if cats.is_empty() {
         return Ok(Summary::default());
     }
     let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
     if options.follow {
-        Following::new(client, namespace, api, cats, options, events)
+        Following::new(cluster, api, cats, options, events)
             .run()
             .await
     } else {
-        once(client, namespace, api, cats, options, events).await
+        once(cluster, api, cats, options, events).await
     }
 }
 
@@ -116,12 +117,10 @@ fn sources(cat: &str, pod: &Pod) -> Vec<(String, Source)> {
 }
 
 /// Why a cat has no pods, in plain words: asleep (scaled to 0), not deployed, or starting.
-pub async fn absence(client: &Client, namespace: &str, cat: &CatTarget) -> String {
+pub async fn absence(cluster: &Cluster, cat: &CatTarget) -> String {
+    let namespace = cluster.namespace.as_str();
     let name = &cat.name;
-    match workload::api(client, namespace, cat.kind)
-        .get_opt(name)
-        .await
-    {
+    match workload::api(cluster, cat.kind).get_opt(name).await {
         Ok(Some(object)) if object.data["spec"]["replicas"].as_i64() == Some(0) => {
             format!(
                 "{name} is asleep (its {} has 0 replicas)",
@@ -149,13 +148,13 @@ fn log_error_note(tag: &str, previous: bool, err: &kube::Error) -> String {
 
 /// Every pod's log once, cat after cat and pod after pod; a few requests are opened ahead.
 async fn once(
-    client: &Client,
-    namespace: &str,
+    cluster: &Cluster,
     api: Api<Pod>,
     cats: &[CatTarget],
     options: &LogOptions,
     events: mpsc::Sender<LogEvent>,
 ) -> Result<Summary> {
+    let namespace = cluster.namespace.as_str();
     let pods = api
         .list(&ListParams::default().labels(&selector(cats)))
         .await
@@ -196,7 +195,7 @@ async fn once(
         async move {
             match job {
                 Ok((pod, params, source)) => Ok((source, api.log_stream(&pod, &params).await)),
-                Err(cat) => Err(absence(client, namespace, cat).await),
+                Err(cat) => Err(absence(cluster, cat).await),
             }
         }
     }))
@@ -291,8 +290,7 @@ struct Watched {
 
 /// The state of `catctl logs -f`: the watched pods and the followers of their containers.
 struct Following<'a> {
-    client: &'a Client,
-    namespace: &'a str,
+    cluster: &'a Cluster,
     api: Api<Pod>,
     cats: &'a [CatTarget],
     options: &'a LogOptions,
@@ -307,16 +305,14 @@ struct Following<'a> {
 
 impl<'a> Following<'a> {
     fn new(
-        client: &'a Client,
-        namespace: &'a str,
+        cluster: &'a Cluster,
         api: Api<Pod>,
         cats: &'a [CatTarget],
         options: &'a LogOptions,
         events: mpsc::Sender<LogEvent>,
     ) -> Self {
         Following {
-            client,
-            namespace,
+            cluster,
             api,
             cats,
             options,
@@ -347,7 +343,7 @@ impl<'a> Following<'a> {
                     return Err(err).with_context(|| {
                         format!(
                             "cannot watch the cats' pods in namespace {}",
-                            self.namespace
+                            self.cluster.namespace
                         )
                     });
                 }
@@ -408,7 +404,7 @@ impl<'a> Following<'a> {
         self.listed = true;
         for cat in self.cats {
             if !self.pods.values().any(|w| w.cat == cat.name) {
-                let why = absence(self.client, self.namespace, cat).await;
+                let why = absence(self.cluster, cat).await;
                 self.note(format!("{why} — waiting for its pods")).await;
             }
         }

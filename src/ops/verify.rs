@@ -8,11 +8,13 @@ use std::fmt;
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 
+use crate::build_context::{self, source_digest};
 use crate::docker::Daemon;
 use crate::farm::{Cat, Farm};
-use crate::overlay;
-use crate::registry::{Credentials, ImageRef, Registry, credentials};
-use crate::source_digest::{self, source_digest};
+use crate::image::{Digest, ImageRef};
+use crate::ops::{CatResult, each_cat};
+use crate::progress::Silent;
+use crate::registry::{Credentials, Registry, credentials};
 
 /// One problem with a cat's image, with the fix in its message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -21,22 +23,22 @@ pub enum Finding {
     /// The tag is not in the registry.
     NotInRegistry {
         cat: String,
-        image: String,
+        image: ImageRef,
         built_locally: bool,
     },
     /// The local image of the tag is not the registry's: built but not pushed.
-    LocalDiffers { cat: String, image: String },
+    LocalDiffers { cat: String, image: ImageRef },
     /// The cat's sources are not what the image was built from.
     SourceChanged {
         cat: String,
-        image: String,
+        image: ImageRef,
         /// e.g. `cats/lala`.
         cat_dir: String,
         /// e.g. `templates/cat`.
         template_dir: String,
     },
     /// The image carries no source digest: it was not built by catctl.
-    NoSourceLabel { cat: String, image: String },
+    NoSourceLabel { cat: String, image: ImageRef },
 }
 
 impl Finding {
@@ -93,15 +95,16 @@ impl fmt::Display for Finding {
 pub struct Verification {
     pub cat: String,
     /// `<registry>/<cat>:<version>`.
-    pub image: String,
+    pub image: ImageRef,
     /// The digest the registry serves for the tag.
-    pub registry_digest: Option<String>,
+    pub registry_digest: Option<Digest>,
     /// The id of the local image of the tag, when the daemon was asked and has one.
-    pub local_image_id: Option<String>,
+    pub local_image_id: Option<Digest>,
     /// The digest of the cat's sources now.
-    pub source_digest: String,
-    /// The digest recorded in the image (the local one, else the registry's).
-    pub built_source_digest: Option<String>,
+    pub source_digest: Digest,
+    /// The digest recorded in the image (the local one, else the registry's); `None` when it
+    /// carries none, or there is no image.
+    pub built_source_digest: Option<Digest>,
     pub findings: Vec<Finding>,
 }
 
@@ -119,10 +122,10 @@ impl Verification {
     }
 
     /// The image pinned by digest, `repo:tag@sha256:…`, when the registry has the tag.
-    pub fn pinned_image(&self) -> Option<String> {
+    pub fn pinned_image(&self) -> Option<ImageRef> {
         self.registry_digest
-            .as_ref()
-            .map(|digest| format!("{}@{digest}", self.image))
+            .clone()
+            .map(|digest| self.image.pinned(digest))
     }
 }
 
@@ -135,15 +138,14 @@ pub async fn verify_cat(
     registry: &Registry,
     daemon: Option<&Daemon>,
 ) -> Result<Verification> {
-    let image_name = cat.image(&farm.settings);
-    let image = ImageRef::parse(&image_name)?;
-    let sources = current_source_digest(farm, cat);
+    let image = cat.image(&farm.settings);
+    let sources = build_context::current_source_digest(farm, cat);
     let creds = registry_credentials(&image);
     let (sources, creds) = tokio::join!(sources, creds);
     let (sources, creds) = (sources?, creds?);
     let local = async {
         match daemon {
-            Some(daemon) => daemon.local_image(&image_name).await,
+            Some(daemon) => daemon.local_image(&image).await,
             None => Ok(None),
         }
     };
@@ -155,15 +157,14 @@ pub async fn verify_cat(
     match (&registry_digest, &local) {
         (None, _) => findings.push(Finding::NotInRegistry {
             cat: cat.name.clone(),
-            image: image_name.clone(),
+            image: image.clone(),
             built_locally: local.is_some(),
         }),
         (Some(digest), Some(local)) => {
-            let pushed = format!("{}@{digest}", image.repository());
-            if !local.repo_digests.contains(&pushed) {
+            if !local.repo_digests.contains(&image.by_digest(digest)) {
                 findings.push(Finding::LocalDiffers {
                     cat: cat.name.clone(),
-                    image: image_name.clone(),
+                    image: image.clone(),
                 });
             }
         }
@@ -184,15 +185,17 @@ pub async fn verify_cat(
         ),
         (None, None) => None,
     };
+    // A label that is not a digest is no record of the sources at all.
+    let built = built.map(|label| label.and_then(|text| Digest::parse(&text).ok()));
     let built_source_digest = built.clone().flatten();
     match built {
         Some(None) => findings.push(Finding::NoSourceLabel {
             cat: cat.name.clone(),
-            image: image_name.clone(),
+            image: image.clone(),
         }),
         Some(Some(recorded)) if recorded != sources => findings.push(Finding::SourceChanged {
             cat: cat.name.clone(),
-            image: image_name.clone(),
+            image: image.clone(),
             cat_dir: farm.display_path(&cat.dir).to_string(),
             template_dir: farm.display_path(&farm.template_dir()).to_string(),
         }),
@@ -200,7 +203,7 @@ pub async fn verify_cat(
     }
     Ok(Verification {
         cat: cat.name.clone(),
-        image: image_name,
+        image,
         registry_digest,
         local_image_id: local.map(|l| l.id),
         source_digest: sources,
@@ -209,17 +212,24 @@ pub async fn verify_cat(
     })
 }
 
-/// The source digest of `cat`'s build context as it is on disk now.
-pub async fn current_source_digest(farm: &Farm, cat: &Cat) -> Result<String> {
-    let (template, dir) = (farm.template_dir(), cat.dir.clone());
-    tokio::task::spawn_blocking(move || source_digest(&overlay::build_context(&template, &dir)?))
-        .await
-        .context("the source digest task stopped")?
+/// Checks every cat's image, `farm.settings.concurrency` at once.
+pub async fn verify_cats<'a>(
+    farm: &Farm,
+    registry: &Registry,
+    daemon: &Daemon,
+    cats: &'a [Cat],
+) -> Vec<CatResult<'a, Verification>> {
+    each_cat(cats, farm.settings.concurrency, &Silent, |cat| async move {
+        verify_cat(farm, cat, registry, Some(daemon))
+            .await
+            .with_context(|| format!("verifying {}", cat.name))
+    })
+    .await
 }
 
 /// The credentials for `image`'s registry from docker's config (helpers run off the runtime).
 pub async fn registry_credentials(image: &ImageRef) -> Result<Option<Credentials>> {
-    let (host, server) = (image.host.clone(), image.server());
+    let (host, server) = (image.registry.clone(), image.server());
     tokio::task::spawn_blocking(move || credentials::lookup(&host, &server))
         .await
         .context("the credentials task stopped")?
@@ -229,11 +239,19 @@ pub async fn registry_credentials(image: &ImageRef) -> Result<Option<Credentials
 mod tests {
     use super::*;
 
+    fn lala() -> ImageRef {
+        ImageRef::parse("127.0.0.1:5000/lala:v2").unwrap()
+    }
+
+    fn digest(byte: &str) -> Digest {
+        Digest::parse(&format!("sha256:{}", byte.repeat(32))).unwrap()
+    }
+
     #[test]
     fn messages_say_what_to_do() {
         let missing = Finding::NotInRegistry {
             cat: "lala".into(),
-            image: "127.0.0.1:5000/lala:v2".into(),
+            image: lala(),
             built_locally: true,
         };
         assert_eq!(
@@ -242,14 +260,14 @@ mod tests {
         );
         let differs = Finding::LocalDiffers {
             cat: "lala".into(),
-            image: "127.0.0.1:5000/lala:v2".into(),
+            image: lala(),
         };
         assert!(differs.to_string().starts_with(
             "local 127.0.0.1:5000/lala:v2 differs from the registry's (built but not pushed)"
         ));
         let changed = Finding::SourceChanged {
             cat: "lala".into(),
-            image: "127.0.0.1:5000/lala:v2".into(),
+            image: lala(),
             cat_dir: "cats/lala".into(),
             template_dir: "templates/cat".into(),
         };
@@ -259,18 +277,18 @@ mod tests {
         ));
         let v = Verification {
             cat: "lala".into(),
-            image: "127.0.0.1:5000/lala:v2".into(),
-            registry_digest: Some("sha256:ab".into()),
+            image: lala(),
+            registry_digest: Some(digest("ab")),
             local_image_id: None,
-            source_digest: "sha256:cd".into(),
-            built_source_digest: Some("sha256:ef".into()),
+            source_digest: digest("cd"),
+            built_source_digest: Some(digest("ef")),
             findings: vec![changed, differs],
         };
         assert_eq!(v.blocking(true).len(), 1);
         assert_eq!(v.blocking(false).len(), 2);
         assert_eq!(
-            v.pinned_image().as_deref(),
-            Some("127.0.0.1:5000/lala:v2@sha256:ab")
+            v.pinned_image().map(|i| i.to_string()),
+            Some(format!("127.0.0.1:5000/lala:v2@sha256:{}", "ab".repeat(32)))
         );
     }
 }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 
-use crate::dockerignore::DockerIgnore;
+use crate::build_context::dockerignore::DockerIgnore;
 
 /// Files the daemon always receives, even when `.dockerignore` names them (as the Docker CLI
 /// does): it needs them to build.

@@ -1,0 +1,111 @@
+//! What the command pages share (not a command): printing per-cat failures once the progress
+//! lines are done, the deploy summary, and times as tables show them.
+
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::commands::ExitStatus;
+use crate::context::Context;
+use crate::farm::Cat;
+use crate::ops::CatResult;
+use crate::ops::deploy::{Handles, Outcome, Report};
+use crate::printer::{Color, Format, Printer};
+use crate::progress::Progress;
+
+/// One progress line per cat.
+pub fn progress(printer: &Printer, cats: &[Cat]) -> Progress {
+    let names: Vec<String> = cats.iter().map(|c| c.name.clone()).collect();
+    Progress::new(printer, &names)
+}
+
+/// Prints each failure (with its causes); the exit status says whether every cat succeeded.
+pub fn report_failures<T>(printer: &Printer, results: &[CatResult<'_, T>]) -> ExitStatus {
+    let mut status = ExitStatus::Success;
+    for outcome in results {
+        if let Err(err) = &outcome.result {
+            printer.error(err);
+            status = ExitStatus::Failure;
+        }
+    }
+    status
+}
+
+/// `1.2s`, as the summary tables show times.
+pub fn seconds(elapsed: Duration) -> String {
+    format!("{:.1}s", elapsed.as_secs_f64())
+}
+
+/// The error of a failed cat, with its causes, for `-o json`.
+pub fn error_text<T>(result: &anyhow::Result<T>) -> Option<String> {
+    result.as_ref().err().map(|e| format!("{e:#}"))
+}
+
+/// Prints each problem (with the failing container's last log lines), the summary table or
+/// JSON, and turns the reports into the exit status.
+pub fn print_reports(ctx: &Context, reports: &[Report]) -> Result<ExitStatus> {
+    let status = if reports.iter().all(Report::succeeded) {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    };
+    if ctx.printer.format == Format::Json {
+        ctx.printer.json(reports)?;
+        return Ok(status);
+    }
+    for report in reports.iter().filter(|r| !r.succeeded()) {
+        let word = ctx.printer.paint_stderr(report.result.as_str(), Color::Red);
+        ctx.printer.warn(&format!(
+            "{} {word}: {}",
+            report.cat,
+            report.message.as_deref().unwrap_or("")
+        ));
+        if let Some(log) = &report.log {
+            ctx.printer
+                .note(&format!("last lines of its log:\n{}", indent(log)));
+        }
+    }
+    if reports.iter().any(|r| r.result != Outcome::Refused) {
+        let rows: Vec<Vec<String>> = reports
+            .iter()
+            .map(|r| {
+                vec![
+                    r.cat.clone(),
+                    r.tag.clone(),
+                    r.digest.as_ref().map_or("-", |d| d.short()).to_string(),
+                    r.result.as_str().to_string(),
+                    seconds(Duration::from_secs_f64(r.seconds)),
+                ]
+            })
+            .collect();
+        ctx.printer
+            .table(&["CAT", "TAG", "DIGEST", "RESULT", "TIME"], &rows);
+    }
+    Ok(status)
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// What a deploy reads and writes. Without a Docker daemon the local-image check is skipped,
+/// and the user is told why.
+pub async fn deploy_handles(ctx: &Context) -> Result<Handles<'_>> {
+    let daemon = match ctx.daemon_if_running().await {
+        Ok(daemon) => Some(daemon),
+        Err(why) => {
+            ctx.printer
+                .note(&format!("skipping the local-image check: {why}"));
+            None
+        }
+    };
+    Ok(Handles {
+        farm: ctx.farm()?,
+        cluster: ctx.cluster().await?,
+        registry: ctx.registry()?,
+        daemon,
+    })
+}

@@ -1,0 +1,308 @@
+//! Images and digests as types. This is the only place an image reference or a digest is taken
+//! apart or put together as text: everything else holds an [`ImageRef`] or a [`Digest`].
+
+use std::fmt;
+use std::str::FromStr;
+
+use anyhow::{Result, anyhow, bail};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A content digest, `sha256:<64 hex digits>` (the registry's manifest digest, a local image
+/// id, a source digest). Parsed once; always valid.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Digest(String);
+
+impl Digest {
+    /// Parses `algorithm:hex` as the OCI image spec defines it (`sha256` needs 64 digits).
+    pub fn parse(text: &str) -> Result<Digest> {
+        let (algorithm, hex) = text
+            .split_once(':')
+            .ok_or_else(|| anyhow!("'{text}' is not a digest (expected sha256:<hex>)"))?;
+        let hex_ok = hex.len() >= 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        let algorithm_ok = !algorithm.is_empty()
+            && algorithm
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        if !hex_ok || !algorithm_ok || (algorithm == "sha256" && hex.len() != 64) {
+            bail!("'{text}' is not a digest (expected sha256:<64 lower-case hex digits>)");
+        }
+        Ok(Digest(text.to_string()))
+    }
+
+    /// The digest of a sha256 hash's output bytes.
+    pub fn sha256(hash: &[u8]) -> Digest {
+        use std::fmt::Write as _;
+        let hex = hash.iter().fold(String::new(), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        });
+        Digest(format!("sha256:{hex}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The hex digits without the algorithm.
+    pub fn hex(&self) -> &str {
+        self.0.split_once(':').map_or(&*self.0, |(_, hex)| hex)
+    }
+
+    /// The short form tables show: the first 12 hex digits.
+    pub fn short(&self) -> &str {
+        &self.hex()[..12]
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Digest({})", self.0)
+    }
+}
+
+impl FromStr for Digest {
+    type Err = anyhow::Error;
+    fn from_str(text: &str) -> Result<Digest> {
+        Digest::parse(text)
+    }
+}
+
+impl Serialize for Digest {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Digest {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Digest, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Digest::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// `registry/repository:tag`, optionally pinned `@digest`. catctl's images always name their
+/// registry.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ImageRef {
+    /// `127.0.0.1:5000`, `gcr.io`, `docker.io`.
+    pub registry: String,
+    /// The repository inside the registry: `dd`, `cream-heros/dd`.
+    pub repository: String,
+    pub tag: String,
+    pub digest: Option<Digest>,
+}
+
+impl ImageRef {
+    /// A cat's image: `<registry prefix>/<cat>:<version>`; the prefix may hold a path
+    /// (`gcr.io/cream-heros`).
+    pub fn for_cat(registry_prefix: &str, cat: &str, version: &str) -> ImageRef {
+        let (registry, path) = match registry_prefix.split_once('/') {
+            Some((registry, path)) => (registry, format!("{path}/{cat}")),
+            None => (registry_prefix, cat.to_string()),
+        };
+        ImageRef {
+            registry: registry.to_string(),
+            repository: path,
+            tag: version.to_string(),
+            digest: None,
+        }
+    }
+
+    /// Parses `host[:port]/path…/name:tag[@algorithm:hex]`.
+    pub fn parse(image: &str) -> Result<ImageRef> {
+        let (named, digest) = match image.split_once('@') {
+            Some((named, digest)) => (named, Some(Digest::parse(digest)?)),
+            None => (image, None),
+        };
+        let (name, tag) = named
+            .rsplit_once(':')
+            .filter(|(_, tag)| !tag.contains('/'))
+            .ok_or_else(|| anyhow!("image '{image}' has no tag"))?;
+        let (registry, repository) = name
+            .split_once('/')
+            .ok_or_else(|| anyhow!("image '{image}' does not name its registry"))?;
+        if registry.is_empty() || repository.is_empty() || tag.is_empty() {
+            bail!("image '{image}' is not of the form registry/repository:tag");
+        }
+        Ok(ImageRef {
+            registry: registry.to_string(),
+            repository: repository.to_string(),
+            tag: tag.to_string(),
+            digest,
+        })
+    }
+
+    /// `registry/repository`, the name docker pushes and pulls.
+    pub fn name(&self) -> String {
+        format!("{}/{}", self.registry, self.repository)
+    }
+
+    /// `registry/repository:tag`, without any digest.
+    pub fn tagged(&self) -> String {
+        format!("{}:{}", self.name(), self.tag)
+    }
+
+    /// This image pinned to `digest`.
+    pub fn pinned(&self, digest: Digest) -> ImageRef {
+        ImageRef {
+            digest: Some(digest),
+            ..self.clone()
+        }
+    }
+
+    /// `registry/repository@digest`: how docker lists a pushed image in `RepoDigests`.
+    pub fn by_digest(&self, digest: &Digest) -> String {
+        format!("{}@{digest}", self.name())
+    }
+
+    /// What the registry API is asked for: the digest when pinned, else the tag.
+    pub fn manifest_reference(&self) -> String {
+        match &self.digest {
+            Some(digest) => digest.to_string(),
+            None => self.tag.clone(),
+        }
+    }
+
+    /// The key docker's config file uses for this registry.
+    pub fn server(&self) -> String {
+        if self.registry == "docker.io" {
+            "https://index.docker.io/v1/".to_string()
+        } else {
+            self.registry.clone()
+        }
+    }
+
+    /// The registry's API endpoint: plain http for loopback registries (as docker allows by
+    /// default), https for everything else.
+    pub fn api_base_url(&self) -> String {
+        let host = if self.registry == "docker.io" {
+            "registry-1.docker.io"
+        } else {
+            &self.registry
+        };
+        let hostname = host.rsplit_once(':').map_or(host, |(h, _)| h);
+        let loopback = hostname == "localhost"
+            || hostname.starts_with("127.")
+            || hostname == "[::1]"
+            || hostname.ends_with(".localhost");
+        let scheme = if loopback { "http" } else { "https" };
+        format!("{scheme}://{host}")
+    }
+}
+
+/// The full form: `registry/repository:tag` or `registry/repository:tag@digest`.
+impl fmt::Display for ImageRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.tagged())?;
+        if let Some(digest) = &self.digest {
+            write!(f, "@{digest}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for ImageRef {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ImageRef {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<ImageRef, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        ImageRef::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The digest a container runs, from a pod's `status.containerStatuses[].imageID`
+/// (`docker-pullable://repo@sha256:…`, `repo@sha256:…`); `None` while it is not known yet or
+/// when the runtime reports only a local image id.
+pub fn running_digest(image_id: &str) -> Option<Digest> {
+    let (_, digest) = image_id.rsplit_once('@')?;
+    Digest::parse(digest).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEX: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn digests_parse_once_and_print_short() {
+        let digest = Digest::parse(&format!("sha256:{HEX}")).unwrap();
+        assert_eq!(digest.short(), "0123456789ab");
+        assert_eq!(digest.hex(), HEX);
+        assert_eq!(digest.to_string(), format!("sha256:{HEX}"));
+        for bad in [
+            "",
+            "sha256:",
+            "sha256:abc",
+            "abc",
+            &format!("sha256:{}", HEX.to_uppercase()),
+        ] {
+            assert!(Digest::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(Digest::sha256(&[0xab; 32]).hex(), "ab".repeat(32));
+    }
+
+    #[test]
+    fn image_references() {
+        let image = ImageRef::parse("127.0.0.1:5000/dd:v1").unwrap();
+        assert_eq!(
+            (
+                image.registry.as_str(),
+                image.repository.as_str(),
+                image.tag.as_str()
+            ),
+            ("127.0.0.1:5000", "dd", "v1")
+        );
+        assert_eq!(image.api_base_url(), "http://127.0.0.1:5000");
+        assert_eq!(image.manifest_reference(), "v1");
+        let image = ImageRef::parse("gcr.io/cream-heros/dd:v2").unwrap();
+        assert_eq!(image.repository, "cream-heros/dd");
+        assert_eq!(image.name(), "gcr.io/cream-heros/dd");
+        assert_eq!(image.api_base_url(), "https://gcr.io");
+        assert_eq!(image.to_string(), "gcr.io/cream-heros/dd:v2");
+        assert!(ImageRef::parse("127.0.0.1:5000/dd").is_err());
+        assert!(ImageRef::parse("dd:v1").is_err());
+        assert_eq!(ImageRef::for_cat("gcr.io/cream-heros", "dd", "v2"), image);
+    }
+
+    #[test]
+    fn pinned_form_round_trips() {
+        let digest = Digest::parse(&format!("sha256:{HEX}")).unwrap();
+        let image = ImageRef::parse("127.0.0.1:5000/dd:v1")
+            .unwrap()
+            .pinned(digest.clone());
+        let text = format!("127.0.0.1:5000/dd:v1@sha256:{HEX}");
+        assert_eq!(image.to_string(), text);
+        assert_eq!(ImageRef::parse(&text).unwrap(), image);
+        assert_eq!(image.manifest_reference(), digest.to_string());
+        assert_eq!(
+            image.by_digest(&digest),
+            format!("127.0.0.1:5000/dd@sha256:{HEX}")
+        );
+        let json = serde_json::to_string(&image).unwrap();
+        assert_eq!(serde_json::from_str::<ImageRef>(&json).unwrap(), image);
+    }
+
+    #[test]
+    fn running_digest_from_pod_image_ids() {
+        let expected = Digest::parse(&format!("sha256:{HEX}")).unwrap();
+        for id in [
+            format!("docker-pullable://127.0.0.1:5000/dd@sha256:{HEX}"),
+            format!("127.0.0.1:5000/dd@sha256:{HEX}"),
+        ] {
+            assert_eq!(running_digest(&id), Some(expected.clone()), "{id}");
+        }
+        assert_eq!(running_digest(""), None);
+        assert_eq!(running_digest(&format!("sha256:{HEX}")), None);
+    }
+}

@@ -1,0 +1,106 @@
+//! Deploying cats: the gate (every check before any write), then server-side apply and a
+//! watched rollout per cat, concurrently, each ending in a report. `deploy`, `redeploy`,
+//! `rollback`, `render` and `diff` all come here.
+
+mod gate;
+mod report;
+mod rollout;
+
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::docker::Daemon;
+use crate::farm::{Cat, Farm};
+use crate::k8s::Cluster;
+use crate::k8s::workload::Revision;
+use crate::progress::Reporter;
+use crate::registry::Registry;
+
+pub use gate::{Gate, Gated, Prepared, check_singleton};
+pub use report::{Outcome, Report};
+pub use rollout::{LOG_LINES, roll_out};
+
+/// How a deploy goes.
+#[derive(Debug, Clone)]
+pub struct DeployOptions {
+    /// Let through images whose cat sources changed since they were built.
+    pub allow_stale: bool,
+    /// Take over fields owned by other field managers.
+    pub force: bool,
+    pub timeout: Duration,
+    /// Restart the pods even when nothing else changed (redeploy).
+    pub restart: bool,
+    /// Re-apply the previous revision of a cat whose rollout failed.
+    pub atomic: bool,
+}
+
+impl DeployOptions {
+    /// For commands that only look (render, diff): nothing is waited for or restarted.
+    pub fn looking(allow_stale: bool, force: bool) -> DeployOptions {
+        DeployOptions {
+            allow_stale,
+            force,
+            timeout: Duration::ZERO,
+            restart: false,
+            atomic: false,
+        }
+    }
+}
+
+/// Which image a cat is to run: the one its cat.toml declares, or one from its history.
+#[derive(Debug, Clone)]
+pub enum ImageChoice {
+    Declared,
+    Revision(Revision),
+}
+
+/// The outside world a deploy reads and writes.
+pub struct Handles<'a> {
+    pub farm: &'a Farm,
+    pub cluster: &'a Cluster,
+    pub registry: &'a Registry,
+    /// The local daemon, when one answers (its image check is skipped otherwise).
+    pub daemon: Option<&'a Daemon>,
+}
+
+/// Every cat through the gate, reading only.
+pub async fn prepare(
+    handles: &Handles<'_>,
+    cats: Vec<(Cat, ImageChoice)>,
+    options: &DeployOptions,
+) -> Gated {
+    let gate = Gate {
+        farm: handles.farm,
+        cluster: handles.cluster,
+        registry: handles.registry,
+        daemon: handles.daemon,
+        options,
+    };
+    gate.check_all(cats).await
+}
+
+/// The gate for every cat, then the rollout of those that passed; one report per cat, in
+/// the cats' name order.
+pub async fn deploy(
+    handles: &Handles<'_>,
+    cats: Vec<(Cat, ImageChoice)>,
+    options: &DeployOptions,
+    reporter: &dyn Reporter,
+) -> Result<Vec<Report>> {
+    let gated = prepare(handles, cats, options).await;
+    for refused in &gated.refused {
+        reporter.failed(&refused.cat, &format!("refused: {}", refused.summary()));
+    }
+    let mut reports = roll_out(
+        handles.cluster,
+        gated.prepared,
+        options,
+        handles.farm.settings.concurrency,
+        reporter,
+    )
+    .await?;
+    reports.extend(gated.refused);
+    reports.sort_by(|a, b| a.cat.cmp(&b.cat));
+    Ok(reports)
+}

@@ -1,0 +1,186 @@
+//! Per cat: what is declared, what the registry has, what runs, and where they drift apart.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context as _, Result};
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
+use kube::api::ListParams;
+use serde::Serialize;
+
+use crate::docker::Daemon;
+use crate::farm::{Cat, Farm};
+use crate::image::{Digest, running_digest};
+use crate::k8s::{Cluster, managed_selector, rollout};
+use crate::labels;
+use crate::ops::verify::{self, Finding, Verification};
+use crate::registry::Registry;
+
+/// One cat's state.
+#[derive(Debug, Serialize)]
+pub struct CatStatus {
+    pub cat: String,
+    pub tag: String,
+    pub registry_digest: Option<Digest>,
+    pub running_digests: Vec<Digest>,
+    pub ready: i32,
+    pub desired: Option<i32>,
+    pub restarts: i32,
+    pub age_seconds: Option<i64>,
+    pub drift: Vec<String>,
+}
+
+/// Where a cat runs, as the cluster says.
+#[derive(Default)]
+struct Running {
+    desired: Option<i32>,
+    ready: i32,
+    pods: Vec<Pod>,
+}
+
+/// The state of `cats`: the cluster read once for all (pods and both workload kinds), the
+/// registry and the daemon (`None`: the local-image check is skipped) once per cat.
+pub async fn status(
+    farm: &Farm,
+    cluster: &Cluster,
+    registry: &Registry,
+    daemon: Option<&Daemon>,
+    cats: &[Cat],
+) -> Result<Vec<CatStatus>> {
+    let running = read_running(cluster).await?;
+    let running = &running;
+    Ok(futures::stream::iter(cats.iter())
+        .map(|cat| async move {
+            let verification = verify::verify_cat(farm, cat, registry, daemon).await;
+            cat_status(cat, verification, running.get(&cat.name))
+        })
+        .buffered(farm.settings.concurrency)
+        .collect()
+        .await)
+}
+
+async fn read_running(cluster: &Cluster) -> Result<BTreeMap<String, Running>> {
+    let namespace = &cluster.namespace;
+    let params = ListParams::default().labels(&managed_selector());
+    let pods_api = Api::<Pod>::namespaced(cluster.client.clone(), namespace);
+    let statefulsets_api = Api::<StatefulSet>::namespaced(cluster.client.clone(), namespace);
+    let deployments_api = Api::<Deployment>::namespaced(cluster.client.clone(), namespace);
+    let (pods, statefulsets, deployments) = tokio::try_join!(
+        pods_api.list(&params),
+        statefulsets_api.list(&params),
+        deployments_api.list(&params),
+    )
+    .with_context(|| format!("reading the cats' workloads in namespace {namespace}"))?;
+    let mut running: BTreeMap<String, Running> = BTreeMap::new();
+    let workloads = statefulsets
+        .items
+        .into_iter()
+        .map(|sts| {
+            let name = sts.metadata.name;
+            (
+                name,
+                sts.spec.and_then(|s| s.replicas),
+                sts.status.and_then(|s| s.ready_replicas),
+            )
+        })
+        .chain(deployments.items.into_iter().map(|d| {
+            let name = d.metadata.name;
+            (
+                name,
+                d.spec.and_then(|s| s.replicas),
+                d.status.and_then(|s| s.ready_replicas),
+            )
+        }));
+    for (name, desired, ready) in workloads {
+        let entry = running.entry(name.unwrap_or_default()).or_default();
+        entry.desired = desired;
+        entry.ready = ready.unwrap_or(0);
+    }
+    for pod in pods.items {
+        if pod.metadata.deletion_timestamp.is_some() {
+            continue;
+        }
+        let Some(cat) = pod
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(labels::APP))
+            .cloned()
+        else {
+            continue;
+        };
+        running.entry(cat).or_default().pods.push(pod);
+    }
+    Ok(running)
+}
+
+fn cat_status(
+    cat: &Cat,
+    verification: Result<Verification>,
+    running: Option<&Running>,
+) -> CatStatus {
+    let mut drift = Vec::new();
+    let registry_digest = match verification {
+        Ok(v) => {
+            for finding in &v.findings {
+                drift.push(match finding {
+                    Finding::SourceChanged { .. } => "source changed since build".to_string(),
+                    Finding::NotInRegistry { .. } => "not pushed".to_string(),
+                    Finding::LocalDiffers { .. } => "built but not pushed".to_string(),
+                    Finding::NoSourceLabel { .. } => "image not built by catctl".to_string(),
+                });
+            }
+            v.registry_digest
+        }
+        Err(err) => {
+            drift.push(format!("registry: {}", crate::ops::first_line(&err)));
+            None
+        }
+    };
+    let pods = running.map(|r| r.pods.as_slice()).unwrap_or_default();
+    let statuses = || {
+        pods.iter().flat_map(|p| {
+            p.status
+                .iter()
+                .flat_map(|s| s.container_statuses.iter().flatten())
+        })
+    };
+    let mut running_digests: Vec<Digest> = statuses()
+        .filter_map(|c| running_digest(&c.image_id))
+        .collect();
+    running_digests.sort();
+    running_digests.dedup();
+    match running {
+        None => drift.push("not deployed".into()),
+        Some(r) if r.desired == Some(0) => drift.push("asleep".into()),
+        Some(_) => {
+            if let Some(digest) = &registry_digest
+                && running_digests.iter().any(|d| d != digest)
+            {
+                drift.push("running an older image".into());
+            }
+            if let Some(failure) = pods.iter().find_map(rollout::pod_failure) {
+                drift.push(format!("{} {}", failure.pod, failure.reason));
+            }
+        }
+    }
+    let now = jiff::Timestamp::now();
+    let age_seconds = pods
+        .iter()
+        .filter_map(|p| p.metadata.creation_timestamp.as_ref())
+        .map(|t| now.duration_since(t.0).as_secs())
+        .max();
+    CatStatus {
+        cat: cat.name.clone(),
+        tag: cat.config.version.clone(),
+        registry_digest,
+        running_digests,
+        ready: running.map_or(0, |r| r.ready),
+        desired: running.and_then(|r| r.desired),
+        restarts: statuses().map(|c| c.restart_count).sum(),
+        age_seconds,
+        drift,
+    }
+}

@@ -1,0 +1,156 @@
+//! Running cats on the local Docker daemon (`up`) and taking them down (`down`): the verified
+//! image, the token mounted read-only where the cluster mounts it, replacing the cat's
+//! previous container so there is never a second copy.
+
+use std::collections::HashMap;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use bollard::query_parameters::CreateImageOptionsBuilder;
+use futures::StreamExt as _;
+
+use crate::build_context::source_digest;
+use crate::cat_runtime::secret_name;
+use crate::docker::containers::{RunSpec, container_name, find, remove, replace};
+use crate::docker::{Daemon, daemon_message};
+use crate::errors;
+use crate::farm::{Cat, Farm, SECRET_DIR};
+use crate::image::ImageRef;
+use crate::ops::verify::{registry_credentials, verify_cat};
+use crate::ops::{CatResult, each_cat};
+use crate::progress::{Reporter, Silent};
+use crate::registry::Registry;
+
+/// What `up` asks for beyond the cats.
+#[derive(Debug, Clone)]
+pub struct UpOptions {
+    /// Run an image whose cat sources changed since it was built.
+    pub allow_stale: bool,
+    /// The docker network the containers join: `default`, `host`, `none`, or a network's name.
+    pub network: String,
+}
+
+/// Starts every cat; each result is the image (pinned by digest) its container runs.
+pub async fn up_cats<'a>(
+    farm: &Farm,
+    daemon: &Daemon,
+    registry: &Registry,
+    cats: &'a [Cat],
+    options: &UpOptions,
+    reporter: &dyn Reporter,
+) -> Vec<CatResult<'a, ImageRef>> {
+    each_cat(
+        cats,
+        farm.settings.concurrency,
+        reporter,
+        |cat| async move {
+            up_cat(farm, daemon, registry, cat, options, reporter)
+                .await
+                .with_context(|| format!("cannot start {}", cat.name))
+        },
+    )
+    .await
+}
+
+async fn up_cat(
+    farm: &Farm,
+    daemon: &Daemon,
+    registry: &Registry,
+    cat: &Cat,
+    options: &UpOptions,
+    reporter: &dyn Reporter,
+) -> Result<ImageRef> {
+    let secret = farm.root.join(SECRET_DIR).join(secret_name(&cat.name));
+    if !secret.exists() {
+        bail!(
+            "{SECRET_DIR}/{} does not exist — put the cat's token there (a file, or a directory \
+             with one file per key) before running it",
+            secret_name(&cat.name)
+        );
+    }
+    reporter.step(&cat.name, "verifying the image");
+    let verification = verify_cat(farm, cat, registry, Some(daemon)).await?;
+    let blocking = verification.blocking(options.allow_stale);
+    if !blocking.is_empty() {
+        let problems: Vec<String> = blocking.iter().map(|f| f.to_string()).collect();
+        return Err(errors::combine(
+            &format!("{} problems with its image", problems.len()),
+            &problems,
+        ));
+    }
+    let image = verification
+        .pinned_image()
+        .ok_or_else(|| anyhow!("the registry has no digest for {}", verification.image))?;
+    if verification.local_image_id.is_none() {
+        reporter.step(&cat.name, "pulling");
+        pull(daemon, &verification.image).await?;
+    }
+    reporter.step(&cat.name, "starting");
+    let labels = HashMap::from([
+        (source_digest::CAT_LABEL.to_string(), cat.name.clone()),
+        (
+            source_digest::IMAGE_DIGEST_LABEL.to_string(),
+            image.manifest_reference(),
+        ),
+        (
+            source_digest::LABEL.to_string(),
+            verification.source_digest.to_string(),
+        ),
+    ]);
+    let spec = RunSpec {
+        cat: cat.name.clone(),
+        image: verification.image.tagged(),
+        secret,
+        network: options.network.clone(),
+        labels,
+    };
+    replace(daemon, &spec).await?;
+    reporter.done(
+        &cat.name,
+        "Started",
+        &format!("{} from {}", container_name(&cat.name), verification.image),
+    );
+    Ok(image)
+}
+
+/// Pulls `image` (verified to be in the registry) when the daemon does not have it.
+async fn pull(daemon: &Daemon, image: &ImageRef) -> Result<()> {
+    let creds = registry_credentials(image).await?;
+    let options = CreateImageOptionsBuilder::new()
+        .from_image(&image.name())
+        .tag(&image.tag)
+        .build();
+    let mut stream = daemon.docker.create_image(
+        Some(options),
+        None,
+        creds.map(|c| c.to_bollard(&image.server())),
+    );
+    while let Some(item) = stream.next().await {
+        item.map_err(|err| anyhow!("pulling {image} failed: {}", daemon_message(&err)))?;
+    }
+    Ok(())
+}
+
+/// Stops and removes every cat's container; each result says whether one was running.
+pub async fn down_cats<'a>(
+    farm: &Farm,
+    daemon: &Daemon,
+    cats: &'a [Cat],
+) -> Vec<CatResult<'a, bool>> {
+    each_cat(cats, farm.settings.concurrency, &Silent, |cat| async move {
+        let found = find(daemon, &cat.name).await?;
+        for id in &found {
+            remove(daemon, id).await?;
+        }
+        Ok::<_, anyhow::Error>(!found.is_empty())
+    })
+    .await
+    .into_iter()
+    .map(|mut outcome| {
+        let name = &outcome.cat.name;
+        outcome.result = outcome
+            .result
+            .with_context(|| format!("taking {name} down"));
+        outcome
+    })
+    .collect()
+}
