@@ -150,11 +150,16 @@ pub struct DeployArgs {
     #[arg(long)]
     pub allow_stale: bool,
 
+    /// Deploy even when the cluster runs a newer revision than this one (or one not in the
+    /// farm's history); `catctl rollback` is the usual way back
+    #[arg(long)]
+    pub allow_downgrade: bool,
+
     /// Take over fields that another field manager (e.g. `kubectl scale`) owns
     #[arg(long)]
     pub force: bool,
 
-    /// How long to wait for each rollout
+    /// How long to wait for each rollout (and for another deploy of the cat to finish)
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pub timeout: std::time::Duration,
 

@@ -22,7 +22,6 @@ pub const UP: &str = "io.catctl.up";
 
 /// Pod-template annotation: the checksum of the cat's Secret data.
 pub const SECRET_CHECKSUM: &str = "catctl.io/secret-checksum";
-/// Workload annotation: catctl's deploy history.
-pub const HISTORY: &str = "catctl.io/history";
+
 pub const CHANGE_CAUSE: &str = "kubernetes.io/change-cause";
 pub const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";

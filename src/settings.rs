@@ -54,6 +54,7 @@ impl Settings {
 pub fn deploy_options(args: &DeployArgs) -> DeployOptions {
     DeployOptions {
         allow_stale: args.allow_stale,
+        allow_downgrade: args.allow_downgrade,
         force: args.force,
         timeout: args.timeout,
         restart: false,
@@ -65,6 +66,7 @@ pub fn deploy_options(args: &DeployArgs) -> DeployOptions {
 pub fn redeploy_options(args: &RedeployArgs) -> DeployOptions {
     DeployOptions {
         allow_stale: false,
+        allow_downgrade: false,
         force: args.force,
         timeout: args.timeout,
         restart: true,
@@ -76,6 +78,7 @@ pub fn redeploy_options(args: &RedeployArgs) -> DeployOptions {
 pub fn rollback_options(args: &RollbackArgs) -> DeployOptions {
     DeployOptions {
         allow_stale: true,
+        allow_downgrade: true,
         force: args.force,
         timeout: args.timeout,
         restart: false,

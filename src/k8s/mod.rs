@@ -2,6 +2,8 @@
 //! `--context` and catctl.toml's `context` the way kubectl does, so tests point it at the fake
 //! API server with a kubeconfig file.
 
+pub mod history;
+pub mod lease;
 pub mod observe;
 pub mod rollout;
 pub mod secrets;

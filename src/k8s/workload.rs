@@ -1,23 +1,17 @@
 //! A cat's workload in the cluster (its StatefulSet or Deployment): server-side apply, reading
-//! it back, and the deploy history catctl records on it.
+//! it back.
 
 use crate::k8s::Cluster;
 use anyhow::{Context as _, Result};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
-use kube::api::{ApiResource, DynamicObject, Patch, PatchParams};
-use serde::{Deserialize, Serialize};
+use kube::api::{ApiResource, DynamicObject, ListParams, Patch, PatchParams};
 
-use crate::image::{Digest, ImageRef};
+use crate::image::{Digest, running_digest};
 use crate::k8s::FIELD_MANAGER;
+use crate::labels;
 use crate::manifest::{Kind, Rendered};
-
-/// The annotation holding the last deploys of a cat, newest last, as JSON.
-pub use crate::labels::HISTORY as HISTORY_ANNOTATION;
-/// How many deploys the history keeps.
-pub const HISTORY_LIMIT: usize = 10;
-/// The field manager that owns the history annotation, so catctl's own applies never drop it.
-const HISTORY_MANAGER: &str = "catctl-history";
 
 fn resource(kind: Kind) -> ApiResource {
     match kind {
@@ -107,105 +101,42 @@ pub async fn get(cluster: &Cluster, kind: Kind, name: &str) -> Result<Option<Dyn
         .with_context(|| format!("reading {} {name} in namespace {namespace}", kind.as_str()))
 }
 
-/// One successful deploy, as recorded in the history annotation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Revision {
-    pub revision: u32,
-    pub tag: String,
-    pub digest: Digest,
-    /// `registry/repository:tag`, without the digest.
-    pub image: ImageRef,
-    pub deployed_at: String,
-    pub cause: String,
-}
-
-/// The history recorded on `object` (empty when there is none or it is unreadable).
-pub fn history(object: &DynamicObject) -> Vec<Revision> {
-    object
-        .metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(HISTORY_ANNOTATION))
-        .and_then(|text| serde_json::from_str(text).ok())
-        .unwrap_or_default()
-}
-
-/// `history` with `entry` appended (numbered after the last), trimmed to the limit. A deploy
-/// of the image already at the top is not a new revision.
-pub fn with_entry(mut history: Vec<Revision>, mut entry: Revision) -> Vec<Revision> {
-    if let Some(last) = history.last() {
-        if last.image == entry.image {
-            return history;
-        }
-        entry.revision = last.revision + 1;
-    } else {
-        entry.revision = 1;
-    }
-    history.push(entry);
-    let excess = history.len().saturating_sub(HISTORY_LIMIT);
-    history.drain(..excess);
-    history
-}
-
-/// Writes `history` onto the workload, under its own field manager.
-pub async fn record_history(
-    cluster: &Cluster,
-    kind: Kind,
-    name: &str,
-    history: &[Revision],
-) -> Result<()> {
-    let resource = resource(kind);
-    let patch = serde_json::json!({
-        "apiVersion": resource.api_version,
-        "kind": resource.kind,
-        "metadata": {
-            "name": name,
-            "annotations": { HISTORY_ANNOTATION: serde_json::to_string(history)? },
-        },
-    });
-    api(cluster, kind)
-        .patch(
-            name,
-            &PatchParams::apply(HISTORY_MANAGER).force(),
-            &Patch::Apply(&patch),
-        )
+/// The digests the cat's pods run now (from their `imageID`s), each once.
+pub async fn running_digests(cluster: &Cluster, cat: &str) -> Result<Vec<Digest>> {
+    let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let selector = format!("{}={cat},{}", labels::APP, crate::k8s::managed_selector());
+    let list = pods
+        .list(&ListParams::default().labels(&selector))
         .await
         .map_err(crate::k8s::readable)
-        .with_context(|| format!("recording the deploy history of {} {name}", kind.as_str()))?;
-    Ok(())
+        .with_context(|| {
+            format!(
+                "reading the pods of {cat} in namespace {}",
+                cluster.namespace
+            )
+        })?;
+    let mut digests: Vec<Digest> = list
+        .items
+        .iter()
+        .flat_map(|p| {
+            p.status
+                .iter()
+                .flat_map(|s| s.container_statuses.iter().flatten())
+        })
+        .filter_map(|c| running_digest(&c.image_id))
+        .collect();
+    digests.sort();
+    digests.dedup();
+    Ok(digests)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn entry(image: &str) -> Revision {
-        Revision {
-            revision: 0,
-            tag: "v1".into(),
-            digest: Digest::sha256(&[1; 32]),
-            image: ImageRef::parse(&format!("r/{image}:v1")).unwrap(),
-            deployed_at: "2026-11-21T00:00:00Z".into(),
-            cause: "test".into(),
-        }
-    }
-
     #[test]
     fn conflict_messages_name_their_managers() {
         let message = "Apply failed with 2 conflicts: conflict with \"kubectl\" using apps/v1: .spec.replicas\nconflict with \"kubectl\" using apps/v1: .spec.x";
         assert_eq!(conflicting_managers(message), ["kubectl"]);
-    }
-
-    #[test]
-    fn history_numbers_entries_skips_repeats_and_keeps_ten() {
-        let mut history = Vec::new();
-        for i in 0..12 {
-            history = with_entry(history, entry(&format!("img{i}")));
-        }
-        assert_eq!(history.len(), HISTORY_LIMIT);
-        assert_eq!(history.first().unwrap().revision, 3);
-        assert_eq!(history.last().unwrap().revision, 12);
-        let again = with_entry(history.clone(), entry("img11"));
-        assert_eq!(again, history);
     }
 }

@@ -54,8 +54,7 @@ pub async fn diff(
     })
 }
 
-/// The object as YAML without what the server alone decides (status, bookkeeping) and without
-/// catctl's deploy history.
+/// The object as YAML without what the server alone decides (status, bookkeeping).
 fn comparable(mut object: serde_json::Value) -> Result<String> {
     if let Some(map) = object.as_object_mut() {
         map.remove("status");
@@ -69,9 +68,6 @@ fn comparable(mut object: serde_json::Value) -> Result<String> {
             "creationTimestamp",
         ] {
             meta.remove(key);
-        }
-        if let Some(annotations) = meta.get_mut("annotations").and_then(|a| a.as_object_mut()) {
-            annotations.remove(workload::HISTORY_ANNOTATION);
         }
     }
     Ok(serde_saphyr::to_string(&object)?)

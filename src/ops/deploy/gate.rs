@@ -9,11 +9,16 @@ use kube::api::DynamicObject;
 use crate::cat_runtime::secret_name;
 use crate::docker::Daemon;
 use crate::farm::{Cat, Farm};
+use crate::image::Digest;
 use crate::image::ImageRef;
 use crate::k8s::Cluster;
+use crate::k8s::history::{self, Revision};
 use crate::k8s::secrets as cluster_secrets;
-use crate::k8s::workload::{self, Revision};
-use crate::manifest::{self, Kind, RESTARTED_AT_ANNOTATION, RenderInput, Rendered};
+use crate::k8s::workload;
+use crate::manifest::{
+    self, CHANGE_CAUSE_ANNOTATION, Kind, RESTARTED_AT_ANNOTATION, RenderInput, Rendered,
+    SECRET_CHECKSUM_ANNOTATION,
+};
 use crate::ops::deploy::{DeployOptions, ImageChoice, Report};
 use crate::ops::verify;
 use crate::registry::Registry;
@@ -26,8 +31,14 @@ pub struct Prepared {
     pub image: ImageRef,
     pub rendered: Rendered,
     pub restarted_at: Option<String>,
+    /// The cat's history before this deploy.
     pub history: Vec<Revision>,
     pub cause: String,
+    /// The digest recorded in the image for its sources.
+    pub source_digest: Option<Digest>,
+    /// Whether this deploy must not replace a newer revision (a declared image, not a
+    /// rollback, without `--allow-downgrade`).
+    pub guard_downgrade: bool,
 }
 
 /// What went through the gate: the cats to apply, and a report for each refused one.
@@ -78,7 +89,7 @@ impl Gate<'_> {
     /// Every check for `cat`, reading only.
     pub async fn check(&self, cat: &Cat, choice: &ImageChoice) -> Result<Prepared> {
         check_singleton(cat)?;
-        let (image, cause) = match choice {
+        let (image, cause, source_digest) = match choice {
             ImageChoice::Declared => self.declared_image(cat).await?,
             ImageChoice::Revision(revision) => self.revision_image(revision).await?,
         };
@@ -88,6 +99,51 @@ impl Gate<'_> {
             bail!("secret {secret} not found in namespace {namespace} — run `catctl secret sync`");
         };
         let kind = Kind::for_cat(cat);
+        self.refuse_other_kind(cat, kind).await?;
+        let live = workload::get(self.cluster, kind, &cat.name).await?;
+        let history = history::read(self.cluster, &cat.name).await?;
+        let guard_downgrade =
+            matches!(choice, ImageChoice::Declared) && !self.options.allow_downgrade;
+        if guard_downgrade && let Some(digest) = &image.digest {
+            let running = workload::running_digests(self.cluster, &cat.name).await?;
+            if let Some(refusal) = downgrade(&cat.name, &history, &running, &image, digest) {
+                bail!("{refusal}");
+            }
+        }
+        let restarted_at = if self.options.restart {
+            Some(jiff::Timestamp::now().to_string())
+        } else {
+            live.as_ref().and_then(live_restarted_at)
+        };
+        let rendered = match choice {
+            ImageChoice::Declared => {
+                let input = RenderInput {
+                    image: image.clone(),
+                    secret_checksum: secret.checksum(),
+                    restarted_at: restarted_at.clone(),
+                    change_cause: cause.clone(),
+                };
+                manifest::render(self.farm, cat, &input)?
+            }
+            ImageChoice::Revision(revision) => {
+                recorded(revision, kind, &cat.name, &cause, &secret.checksum())?
+            }
+        };
+        Ok(Prepared {
+            cat: cat.clone(),
+            image,
+            rendered,
+            restarted_at,
+            history,
+            cause,
+            source_digest,
+            guard_downgrade,
+        })
+    }
+
+    /// A workload of the other kind beside the cat's would run a second copy.
+    async fn refuse_other_kind(&self, cat: &Cat, kind: Kind) -> Result<()> {
+        let namespace = &self.cluster.namespace;
         let other = match kind {
             Kind::StatefulSet => Kind::Deployment,
             Kind::Deployment => Kind::StatefulSet,
@@ -106,32 +162,11 @@ impl Gate<'_> {
                 cat.name
             );
         }
-        let live = workload::get(self.cluster, kind, &cat.name).await?;
-        let history = live.as_ref().map(workload::history).unwrap_or_default();
-        let restarted_at = if self.options.restart {
-            Some(jiff::Timestamp::now().to_string())
-        } else {
-            live.as_ref().and_then(live_restarted_at)
-        };
-        let input = RenderInput {
-            image: image.clone(),
-            secret_checksum: secret.checksum(),
-            restarted_at: restarted_at.clone(),
-            change_cause: cause.clone(),
-        };
-        let rendered = manifest::render(self.farm, cat, &input)?;
-        Ok(Prepared {
-            cat: cat.clone(),
-            image,
-            rendered,
-            restarted_at,
-            history,
-            cause,
-        })
+        Ok(())
     }
 
     /// The image cat.toml declares, verified and pinned to the registry's digest.
-    async fn declared_image(&self, cat: &Cat) -> Result<(ImageRef, String)> {
+    async fn declared_image(&self, cat: &Cat) -> Result<(ImageRef, String, Option<Digest>)> {
         let verification = verify::verify_cat(self.farm, cat, self.registry, self.daemon).await?;
         let blocking = verification.blocking(self.options.allow_stale);
         if !blocking.is_empty() {
@@ -142,11 +177,14 @@ impl Gate<'_> {
             .pinned_image()
             .context("the registry gave no digest")?;
         let cause = format!("catctl deploy {image}");
-        Ok((image, cause))
+        Ok((image, cause, verification.built_source_digest))
     }
 
     /// The image of a recorded revision, still in the registry.
-    async fn revision_image(&self, revision: &Revision) -> Result<(ImageRef, String)> {
+    async fn revision_image(
+        &self,
+        revision: &Revision,
+    ) -> Result<(ImageRef, String, Option<Digest>)> {
         let image = revision.image.pinned(revision.digest.clone());
         let creds = verify::registry_credentials(&image).await?;
         if self
@@ -158,7 +196,99 @@ impl Gate<'_> {
             bail!("{image} is no longer in the registry — it cannot be rolled back to");
         }
         let cause = format!("catctl rollback to revision {} {image}", revision.revision);
-        Ok((image, cause))
+        Ok((image, cause, revision.source_digest.clone()))
+    }
+}
+
+/// The whole workload `revision` applied, to apply again: its own image, labels and spec, with
+/// today's change cause and Secret checksum (a token changed since then must not restart the
+/// cat with the old one's checksum).
+fn recorded(
+    revision: &Revision,
+    kind: Kind,
+    name: &str,
+    cause: &str,
+    secret_checksum: &str,
+) -> Result<Rendered> {
+    let mut object = revision.workload.clone();
+    if object.get("kind").and_then(|k| k.as_str()) != Some(kind.as_str()) {
+        bail!(
+            "revision {} of {name} ran as a {}, but {name} is now a {} — deploy it instead of \
+             rolling back across that change",
+            revision.revision,
+            object.get("kind").and_then(|k| k.as_str()).unwrap_or("?"),
+            kind.as_str()
+        );
+    }
+    object["metadata"]["annotations"][CHANGE_CAUSE_ANNOTATION] = cause.into();
+    object["spec"]["template"]["metadata"]["annotations"][SECRET_CHECKSUM_ANNOTATION] =
+        secret_checksum.into();
+    let yaml = serde_saphyr::to_string(&object)?;
+    Ok(Rendered {
+        kind,
+        name: name.to_string(),
+        template: std::path::PathBuf::from(format!("revision {}", revision.revision)),
+        yaml,
+        object,
+    })
+}
+
+/// Why deploying `image` (pinned to `digest`) would be a downgrade, if it would: the cluster
+/// runs a digest this farm's history recorded after `digest` last ran, or one the history does
+/// not know at all.
+pub fn downgrade(
+    cat: &str,
+    history: &[Revision],
+    running: &[Digest],
+    image: &ImageRef,
+    digest: &Digest,
+) -> Option<String> {
+    let newest_with = |d: &Digest| history.iter().rposition(|r| &r.digest == d);
+    let deploying = newest_with(digest);
+    for now in running.iter().filter(|d| *d != digest) {
+        let Some(index) = newest_with(now) else {
+            return Some(format!(
+                "{cat} runs {} in the cluster, which is not in this farm's history (set outside \
+                 catctl?) — deploying {image} would replace it; pass --allow-downgrade if that \
+                 is what you want",
+                now.short()
+            ));
+        };
+        if let Some(older) = deploying
+            && older < index
+        {
+            let (new, old) = (&history[index], &history[older]);
+            return Some(format!(
+                "{cat} runs {} ({}, revision {}, deployed by {} at {}{}) but you are deploying \
+                 {} ({}, revision {}, deployed by {} at {}{}) — an older revision: is this \
+                 checkout behind? Pull, or go back on purpose with `catctl rollback {cat}` or \
+                 `catctl deploy {cat} --allow-downgrade`",
+                new.tag,
+                new.digest.short(),
+                new.revision,
+                new.by,
+                new.deployed_at,
+                commit(new),
+                old.tag,
+                old.digest.short(),
+                old.revision,
+                old.by,
+                old.deployed_at,
+                commit(old),
+            ));
+        }
+    }
+    None
+}
+
+fn commit(revision: &Revision) -> String {
+    match &revision.git_commit {
+        Some(commit) => format!(
+            ", commit {}{}",
+            &commit[..commit.len().min(12)],
+            if revision.git_dirty { " (dirty)" } else { "" }
+        ),
+        None => String::new(),
     }
 }
 

@@ -13,11 +13,11 @@ use anyhow::Result;
 use crate::docker::Daemon;
 use crate::farm::{Cat, Farm};
 use crate::k8s::Cluster;
-use crate::k8s::workload::Revision;
+use crate::k8s::history::Revision;
 use crate::progress::Reporter;
 use crate::registry::Registry;
 
-pub use gate::{Gate, Gated, Prepared, check_singleton};
+pub use gate::{Gate, Gated, Prepared, check_singleton, downgrade};
 pub use report::{Outcome, Report};
 pub use rollout::{LOG_LINES, roll_out};
 
@@ -26,6 +26,8 @@ pub use rollout::{LOG_LINES, roll_out};
 pub struct DeployOptions {
     /// Let through images whose cat sources changed since they were built.
     pub allow_stale: bool,
+    /// Replace a newer revision (or one unknown to the history) with this one.
+    pub allow_downgrade: bool,
     /// Take over fields owned by other field managers.
     pub force: bool,
     pub timeout: Duration,
@@ -40,6 +42,7 @@ impl DeployOptions {
     pub fn looking(allow_stale: bool, force: bool) -> DeployOptions {
         DeployOptions {
             allow_stale,
+            allow_downgrade: true,
             force,
             timeout: Duration::ZERO,
             restart: false,
@@ -52,7 +55,7 @@ impl DeployOptions {
 #[derive(Debug, Clone)]
 pub enum ImageChoice {
     Declared,
-    Revision(Revision),
+    Revision(Box<Revision>),
 }
 
 /// The outside world a deploy reads and writes.

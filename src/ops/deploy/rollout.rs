@@ -1,16 +1,21 @@
 //! Applying prepared cats and waiting for their rollouts, concurrently, with one set of watches
 //! for all of them; `--atomic` re-applies the previous revision of a cat that failed.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
 
+use anyhow::bail;
+use tokio::time::Instant as Deadline;
+
 use crate::image::ImageRef;
 use crate::k8s::Cluster;
+use crate::k8s::history::{self, Ran, Revision, manifest_checksum};
+use crate::k8s::lease;
 use crate::k8s::observe::{self, Failure, Observer, Target};
-use crate::k8s::workload::{self, Revision};
-use crate::manifest::{self, Rendered};
-use crate::ops::deploy::{DeployOptions, Outcome, Prepared, Report};
+use crate::k8s::workload;
+use crate::manifest::{CHANGE_CAUSE_ANNOTATION, Rendered};
+use crate::ops::deploy::{DeployOptions, Outcome, Prepared, Report, downgrade};
 use crate::progress::Reporter;
 
 /// How many log lines of a failing container are shown.
@@ -30,6 +35,7 @@ pub async fn roll_out(
     let observer = Observer::start(cluster).await?;
     let rollout = Rollout {
         cluster,
+        holder: format!("{} (pid {})", history::who(), std::process::id()),
         observer: &observer,
         options,
         reporter,
@@ -40,7 +46,7 @@ pub async fn roll_out(
         let mut report = rollout.one(&p).await;
         if report.result == Outcome::Failed
             && options.atomic
-            && let Some(previous) = p.history.last()
+            && let Some(previous) = p.history.iter().rev().find(|r| r.ran())
         {
             rollout.undo(&p, previous, &mut report).await;
         }
@@ -71,6 +77,8 @@ pub async fn roll_out(
 /// What every cat's rollout of one command shares.
 struct Rollout<'a> {
     cluster: &'a Cluster,
+    /// Who holds the cats' deploy locks: `user@host`, with this process.
+    holder: String,
     observer: &'a Observer,
     options: &'a DeployOptions,
     reporter: &'a dyn Reporter,
@@ -84,18 +92,28 @@ impl Rollout<'_> {
             &format!("rolling back to revision {}", previous.revision),
         );
         let failure = report.message.clone().unwrap_or_default();
-        let back = rerender(p, previous);
-        let undone = self.one(&back).await;
-        report.result = Outcome::RolledBack;
-        let state = if undone.succeeded() {
-            "ready".to_string()
-        } else {
-            undone.message.unwrap_or_default()
+        let undone = match rerender(p, previous) {
+            Ok(back) => self.one(&back).await,
+            Err(err) => {
+                report.message = Some(format!("{failure} — rollback impossible: {err:#}"));
+                return;
+            }
         };
-        report.message = Some(format!(
-            "{failure} — rolled back to revision {} ({}): {state}",
-            previous.revision, previous.image
-        ));
+        // "Rolled back" only when the rollback itself became ready.
+        report.message = Some(if undone.succeeded() {
+            report.result = Outcome::RolledBack;
+            format!(
+                "{failure} — rolled back to revision {} ({}), which is ready again",
+                previous.revision, previous.image
+            )
+        } else {
+            format!(
+                "{failure} — and the rollback to revision {} ({}) failed too: {}",
+                previous.revision,
+                previous.image,
+                undone.message.unwrap_or_default()
+            )
+        });
     }
 
     /// Applies one cat and waits for its rollout.
@@ -111,13 +129,39 @@ impl Rollout<'_> {
             seconds: 0.0,
             pods: Vec::new(),
         };
+        let deadline = Deadline::now() + self.options.timeout;
+        let on_wait = |message: &str| self.reporter.step(cat, message);
+        let lock = match lease::acquire(self.cluster, cat, &self.holder, deadline, &on_wait).await {
+            Ok(lock) => lock,
+            Err(err) => {
+                report.message = Some(format!("{err:#}"));
+                return report;
+            }
+        };
+        self.apply_and_wait(p, deadline, &mut report).await;
+        lock.release().await;
+        report
+    }
+
+    /// With the cat's lock held: the downgrade check again (another deploy may have finished
+    /// while this one waited), the apply, the wait, and the record of what happened.
+    async fn apply_and_wait(&self, p: &Prepared, deadline: Deadline, report: &mut Report) {
+        let cat = &p.cat.name;
+        let history = match self.still_allowed(p).await {
+            Ok(history) => history,
+            Err(err) => {
+                report.result = Outcome::Refused;
+                report.message = Some(format!("{err:#}"));
+                return;
+            }
+        };
         self.reporter.step(cat, "applying");
         let applied =
             match workload::apply(self.cluster, &p.rendered, self.options.force, false).await {
                 Ok(applied) => applied,
                 Err(err) => {
                     report.message = Some(format!("{err:#}"));
-                    return report;
+                    return;
                 }
             };
         let target = Target {
@@ -128,78 +172,104 @@ impl Rollout<'_> {
             restarted_at: p.restarted_at.clone(),
         };
         let on_progress = |message: &str| self.reporter.step(cat, message);
-        match self
-            .observer
-            .wait(&target, self.options.timeout, &on_progress)
-            .await
-        {
+        // What is left of --timeout after waiting for the lock, in whole seconds as given.
+        let left = deadline.saturating_duration_since(Deadline::now());
+        let left = Duration::from_secs(left.as_secs_f64().ceil() as u64);
+        let ran = match self.observer.wait(&target, left, &on_progress).await {
             Ok(pods) => {
                 report.pods = pods;
-                if let Err(err) = self.record(p).await {
-                    report.message = Some(format!("deployed, but {err:#}"));
-                }
                 report.result = Outcome::Deployed;
+                Ran::Ran
             }
             Err(failure) => {
                 report.log = observe::last_log_lines(self.cluster, &failure, LOG_LINES).await;
                 report.message = Some(describe(&failure));
+                Ran::Failed
             }
+        };
+        if let Err(err) = self.record(p, history, ran).await {
+            let before = report
+                .message
+                .take()
+                .map_or(String::new(), |m| format!("{m}; "));
+            report.message = Some(format!("{before}not recorded in the history: {err:#}"));
         }
-        report
     }
 
-    /// Adds the deploy of `p` to the cat's history on its workload.
-    async fn record(&self, p: &Prepared) -> anyhow::Result<()> {
+    /// The cat's history now; an error when this deploy has become a downgrade.
+    async fn still_allowed(&self, p: &Prepared) -> anyhow::Result<Vec<Revision>> {
+        let history = history::read(self.cluster, &p.cat.name).await?;
+        if p.guard_downgrade
+            && history != p.history
+            && let Some(digest) = &p.image.digest
+        {
+            let running = workload::running_digests(self.cluster, &p.cat.name).await?;
+            if let Some(refusal) = downgrade(&p.cat.name, &history, &running, &p.image, digest) {
+                bail!("{refusal}");
+            }
+        }
+        Ok(history)
+    }
+
+    /// Adds the deploy of `p` to the cat's history: what ran, or that it failed.
+    async fn record(&self, p: &Prepared, before: Vec<Revision>, ran: Ran) -> anyhow::Result<()> {
         let Some(digest) = p.image.digest.clone() else {
             return Ok(());
         };
         let entry = Revision {
             revision: 0,
+            result: ran,
             tag: p.image.tag.clone(),
             digest,
             image: ImageRef {
                 digest: None,
                 ..p.image.clone()
             },
+            source_digest: p.source_digest.clone(),
+            git_commit: None,
+            git_dirty: false,
+            manifest_checksum: manifest_checksum(&p.rendered.object),
+            workload: p.rendered.object.clone(),
             deployed_at: now_to_the_second(),
+            by: history::who(),
             cause: p.cause.clone(),
         };
-        let history = workload::with_entry(p.history.clone(), entry);
-        if history == p.history {
+        let after = history::with_entry(before.clone(), entry);
+        if after == before {
             return Ok(());
         }
-        workload::record_history(self.cluster, p.rendered.kind, &p.cat.name, &history).await
+        history::write(self.cluster, &p.cat.name, &after).await
     }
 }
 
-/// `prepared` with its image replaced by `previous`'s, for `--atomic`.
-fn rerender(prepared: &Prepared, previous: &Revision) -> Prepared {
-    let image = previous.image.pinned(previous.digest.clone());
-    let mut object = prepared.rendered.object.clone();
-    let reference = image.to_string();
-    if let Some(containers) = object
-        .pointer_mut("/spec/template/spec/containers")
-        .and_then(|c| c.as_array_mut())
-    {
-        for container in containers {
-            container["image"] = serde_json::Value::String(reference.clone());
-        }
+/// `previous`'s whole workload in place of `prepared`'s, for `--atomic`.
+fn rerender(prepared: &Prepared, previous: &Revision) -> anyhow::Result<Prepared> {
+    let kind = prepared.rendered.kind;
+    let mut object = previous.workload.clone();
+    if object.get("kind").and_then(|k| k.as_str()) != Some(kind.as_str()) {
+        bail!(
+            "revision {} ran as another kind of workload",
+            previous.revision
+        );
     }
+    let image = previous.image.pinned(previous.digest.clone());
     let cause = format!(
-        "catctl deploy --atomic: back to revision {} {reference}",
+        "catctl deploy --atomic: back to revision {} {image}",
         previous.revision
     );
-    object["metadata"]["annotations"][manifest::CHANGE_CAUSE_ANNOTATION] =
-        serde_json::Value::String(cause.clone());
-    Prepared {
+    object["metadata"]["annotations"][CHANGE_CAUSE_ANNOTATION] = cause.clone().into();
+    Ok(Prepared {
         image,
         rendered: Rendered {
+            yaml: serde_saphyr::to_string(&object)?,
             object,
             ..prepared.rendered.clone()
         },
         cause,
+        source_digest: previous.source_digest.clone(),
+        guard_downgrade: false,
         ..prepared.clone()
-    }
+    })
 }
 
 /// The current time in RFC 3339, to the second.

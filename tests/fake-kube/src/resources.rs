@@ -167,10 +167,20 @@ pub static RESOURCES: &[ResourceDef] = &[
         &["status"],
         &["all"]
     ),
+    res!(
+        "coordination.k8s.io",
+        "leases",
+        "lease",
+        "Lease",
+        true,
+        &[],
+        &[],
+        &[]
+    ),
 ];
 
 /// The API groups besides core, with their single version.
-pub const GROUPS: [&str; 2] = ["apps", "batch"];
+pub const GROUPS: [&str; 3] = ["apps", "batch", "coordination.k8s.io"];
 
 impl ResourceDef {
     pub fn api_version(&self) -> String {
