@@ -57,6 +57,7 @@ export function vendor(from, to, lock) {
     const nested = resolve(source, 'node_modules');
     cpSync(source, join(to, path), {
       recursive: true,
+      verbatimSymlinks: true,
       filter: (file) => resolve(file) !== nested && !resolve(file).startsWith(`${nested}${sep}`),
     });
   }
@@ -74,7 +75,13 @@ export function install(dir, lock, { run = spawnSync } = {}) {
       );
     }
     rmSync(join(dir, 'node_modules'), { recursive: true, force: true });
-    renameSync(join(vendored, 'node_modules'), join(dir, 'node_modules'));
+    try {
+      renameSync(join(vendored, 'node_modules'), join(dir, 'node_modules'));
+    } catch (err) {
+      if (err.code !== 'EXDEV') throw err; // an image layer below: copy instead
+      cpSync(join(vendored, 'node_modules'), join(dir, 'node_modules'), { recursive: true, verbatimSymlinks: true });
+      rmSync(join(vendored, 'node_modules'), { recursive: true, force: true });
+    }
     return 'deps/node_modules';
   }
   const result = run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], {
