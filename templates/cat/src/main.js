@@ -10,7 +10,7 @@ import bolt from '@slack/bolt';
 import { Cat } from './brain.js';
 import { loadCharacterFile } from './character.js';
 import { ConnectionState, startHealthServer } from './health.js';
-import { makeLogger } from './log.js';
+import { boltLogger, makeLogger } from './log.js';
 import { settingsFromEnv } from './runtime.js';
 import { listen } from './slack.js';
 import { startSchedule } from './schedule.js';
@@ -40,8 +40,11 @@ async function main() {
     timeout: 10_000,
     retryConfig: { retries: 3, factor: 2, minTimeout: 500 },
   };
+  // Failures to connect are reported by this file, once, with the token file's name.
+  const logger = boltLogger(log, { suppress: [/Failed to retrieve a new WSS URL/] });
   const receiver = new SocketModeReceiver({
     appToken: tokens.appToken,
+    logger,
     logLevel: LogLevel.WARN,
     installerOptions: { clientOptions },
   });
@@ -52,6 +55,7 @@ async function main() {
     token: tokens.botToken,
     receiver,
     clientOptions,
+    logger,
     logLevel: LogLevel.WARN,
     deferInitialization: true,
   });
