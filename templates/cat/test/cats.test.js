@@ -67,7 +67,10 @@ test("this package's cat.toml is a valid character", () => {
   assert.equal(talk(cat, '사진').kind, 'picture');
 });
 
-test('a cat made from the template (an eighth cat) passes the same checks as the others', () => {
+const TEMPLATE_TEXT = readFileSync(join(PACKAGE, 'cat.toml'), 'utf8');
+const isTemplate = { skip: !TEMPLATE_TEXT.includes('{{ name }}') && "this package's cat.toml is a cat's own, not the template" };
+
+test('a cat made from the template (an eighth cat) passes the same checks as the others', isTemplate, () => {
   const text = render(readFileSync(join(PACKAGE, 'cat.toml'), 'utf8'), 'nabi');
   const cat = new Cat(parseCharacter(text, 'cats/nabi/cat.toml'));
   assert.equal(cat.name, 'nabi');
