@@ -18,6 +18,15 @@
 //   answers = [{ triggers = [..], replies = [..] }]   with ask: replies chosen by the answer
 //   otherwise = ["{answer}"]                with ask: when no answer matches ({answer} = the text)
 //   wait_seconds = 300                      with ask: how long the question stays open
+//   [[character.schedule]]                  optional: feeding time, posted by the cat itself
+//   name = "dinner"                         optional: the entry's name in logs
+//   at = "18:00"                            required: time of day, HH:MM (24 h)
+//   time_zone = "Asia/Seoul"                optional: an IANA time zone (UTC)
+//   channel = "C0123ABCD"                   required: the channel id to post in
+//   replies = ["밥 먹자!"]                   required: one is picked at random
+//
+// The same rules are in cat.schema.json (JSON Schema), which catctl checks before a build;
+// test/schema.test.js keeps both in agreement.
 
 import { readFileSync } from 'node:fs';
 
@@ -75,7 +84,7 @@ function checkCharacter(table) {
   const path = 'character';
   if (table === undefined) fail(path, 'missing: cat.toml needs a [character] table');
   const c = fields(table, path, [
-    'name', 'greeting', 'greeting_triggers', 'picture', 'picture_triggers', 'rules',
+    'name', 'greeting', 'greeting_triggers', 'picture', 'picture_triggers', 'rules', 'schedule',
   ]);
   const picture = c.optional('picture', checkUrl);
   const greetingTriggers = c.required('greeting_triggers', checkWords);
@@ -91,7 +100,41 @@ function checkCharacter(table) {
     pictureTriggers,
     matchesPicture: compileTriggers(pictureTriggers),
     rules,
+    schedule: (c.optional('schedule', checkArray) ?? []).map((entry, index) =>
+      checkSchedule(entry, `${path}.schedule[${index}]`)),
   };
+}
+
+function checkSchedule(table, path) {
+  const s = fields(table, path, ['name', 'at', 'time_zone', 'channel', 'replies']);
+  const at = s.required('at', checkText);
+  if (!/^([01][0-9]|2[0-3]):[0-5][0-9]$/.test(at)) fail(`${path}.at`, `must be a time of day HH:MM (24 h), found ${JSON.stringify(at)}`);
+  const timeZone = s.optional('time_zone', checkTimeZone) ?? 'UTC';
+  const channel = s.required('channel', checkText);
+  if (!/^[CG][A-Z0-9]{2,}$/.test(channel)) {
+    fail(`${path}.channel`, `must be a Slack channel id such as C0123ABCD (channel details → About), found ${JSON.stringify(channel)}`);
+  }
+  return {
+    label: s.optional('name', checkText) ?? path.replace(/^character\./, ''),
+    at,
+    timeZone,
+    channel,
+    replies: s.required('replies', checkReplies),
+  };
+}
+
+function checkTimeZone(value, path) {
+  const zone = checkText(value, path);
+  let known = /^(UTC|[A-Za-z_]+(\/[A-Za-z0-9_+-]+)+)$/.test(zone);
+  if (known) {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: zone });
+    } catch {
+      known = false;
+    }
+  }
+  if (!known) fail(path, `must be an IANA time zone such as Asia/Seoul or UTC, found ${JSON.stringify(zone)}`);
+  return zone;
 }
 
 function checkRule(table, path) {
@@ -144,7 +187,10 @@ function fields(table, path, known) {
     fail(path, `must be a table, found ${describe(table)}`);
   }
   for (const key of Object.keys(table)) {
-    if (!known.includes(key)) fail(`${path}.${key}`, `unknown key; known keys: ${known.join(', ')}`);
+    if (!known.includes(key)) {
+      const near = closest(key, known);
+      fail(`${path}.${key}`, near ? `unknown key (did you mean ${near}?)` : `unknown key; known keys: ${known.join(', ')}`);
+    }
   }
   return {
     required(key, check) {
@@ -155,6 +201,25 @@ function fields(table, path, known) {
       return key in table ? check(table[key], `${path}.${key}`) : undefined;
     },
   };
+}
+
+/** The known key nearest to `key` (edit distance at most 2), if any. */
+function closest(key, known) {
+  const distance = (a, b) => {
+    const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i += 1) {
+      let previous = row[0];
+      row[0] = i;
+      for (let j = 1; j <= b.length; j += 1) {
+        const current = row[j];
+        row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+        previous = current;
+      }
+    }
+    return row[b.length];
+  };
+  const [best] = known.map((candidate) => [candidate, distance(key, candidate)]).sort((a, b) => a[1] - b[1]);
+  return best && best[1] <= 2 ? best[0] : undefined;
 }
 
 function checkText(value, path) {

@@ -2,6 +2,8 @@
 // 503 otherwise (starting, reconnecting, gone). Any GET path answers; /healthz is the one to use.
 
 import { createServer } from 'node:http';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** Follows a Socket Mode client's connection events. */
 export class ConnectionState {
@@ -43,4 +45,24 @@ export function startHealthServer({ port, host, isUp }) {
       resolve(server);
     });
   });
+}
+
+/**
+ * `node src/health.js --check`: the image's HEALTHCHECK. Exits 0 when this container's cat
+ * answers 200 on its health port ($CAT_HEALTH_PORT), 1 otherwise, within 4 seconds.
+ */
+async function check(env) {
+  const port = env.CAT_HEALTH_PORT?.trim() || '8080';
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(4000) });
+    process.stdout.write(`health: ${response.status} ${await response.text()}`);
+    return response.status === 200 ? 0 : 1;
+  } catch (err) {
+    process.stdout.write(`health: no answer on port ${port} (${err.cause?.code ?? err.name})\n`);
+    return 1;
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url) && process.argv[2] === '--check') {
+  process.exitCode = await check(process.env);
 }

@@ -10,10 +10,11 @@ import bolt from '@slack/bolt';
 import { Cat } from './brain.js';
 import { loadCharacterFile } from './character.js';
 import { ConnectionState, startHealthServer } from './health.js';
-import { makeLogger } from './log.js';
+import { boltLogger, makeLogger } from './log.js';
 import { settingsFromEnv } from './runtime.js';
 import { listen } from './slack.js';
-import { readTokens } from './tokens.js';
+import { startSchedule } from './schedule.js';
+import { readTokens, refused } from './tokens.js';
 
 const { App, LogLevel, SocketModeReceiver } = bolt;
 const STOP_TIMEOUT_MS = 5000;
@@ -32,14 +33,32 @@ async function main() {
   }).catch((err) => {
     throw new Error(`cannot serve the health endpoint on port ${settings.healthPort}: ${err.message}`);
   });
-  const clientOptions = settings.slackApiUrl ? { slackApiUrl: settings.slackApiUrl } : {};
+  // Bounded: a Slack (or network) that does not answer ends the start with a clear line after a
+  // few tries, instead of Bolt's default of retrying for half an hour.
+  const clientOptions = {
+    ...(settings.slackApiUrl ? { slackApiUrl: settings.slackApiUrl } : {}),
+    timeout: 10_000,
+    retryConfig: { retries: 3, factor: 2, minTimeout: 500 },
+  };
+  // Failures to connect are reported by this file, once, with the token file's name.
+  const logger = boltLogger(log, { suppress: [/Failed to retrieve a new WSS URL/] });
   const receiver = new SocketModeReceiver({
     appToken: tokens.appToken,
+    logger,
     logLevel: LogLevel.WARN,
     installerOptions: { clientOptions },
   });
   connection.watch(receiver.client, (state) => log({ slack: state }));
-  const app = new App({ token: tokens.botToken, receiver, clientOptions, logLevel: LogLevel.WARN });
+  // deferInitialization: Bolt's auth.test of the bot token is awaited in init() below, so that a
+  // refused token is caught here, not an unhandled rejection with a stack trace.
+  const app = new App({
+    token: tokens.botToken,
+    receiver,
+    clientOptions,
+    logger,
+    logLevel: LogLevel.WARN,
+    deferInitialization: true,
+  });
   listen(app, cat, log);
 
   let stopping = false;
@@ -62,15 +81,22 @@ async function main() {
     health: `:${health.address().port}`,
   });
   try {
+    await app.init();
+  } catch (err) {
+    throw new Error(refused(tokens, 'botToken', character.name, err));
+  }
+  try {
     await app.start();
   } catch (err) {
-    const reason = err.data?.error ?? err.message;
-    throw new Error(`Slack refused to connect with the tokens in ${settings.secretDir}: ${reason}`);
+    throw new Error(refused(tokens, 'appToken', character.name, err));
   }
+  startSchedule({ cat: character, post: (message) => app.client.chat.postMessage(message), log });
 }
 
 main().catch((err) => {
-  const lines = err.message.split('\n').map((line) => `cat: ${line}\n`);
+  // One line per problem, never a stack trace: this is what `catctl logs` and `catctl deploy` show.
+  const message = err instanceof Error ? err.message : String(err);
+  const lines = message.split('\n').map((line) => `cat: ${line}\n`);
   process.stderr.write(lines.join(''));
   process.exit(1);
 });

@@ -24,9 +24,10 @@ const KINDS = [
  * Throws one TokenError listing every problem, each naming its file.
  */
 export function readTokens(dir) {
-  const tokens = {};
+  const tokens = { files: {} };
   const problems = [];
   for (const kind of KINDS) {
+    tokens.files[kind.key] = join(dir, kind.file);
     try {
       tokens[kind.key] = readToken(dir, kind);
     } catch (err) {
@@ -67,4 +68,33 @@ function readToken(dir, { file, what, prefix }) {
     throw new TokenError(`${path} holds more than one word; it must hold only the ${what}`);
   }
   return token;
+}
+
+const REFUSALS = {
+  invalid_auth: 'the token is not valid (revoked, regenerated, or of another app)',
+  account_inactive: "the token's app or its workspace is deactivated",
+  token_revoked: 'the token was revoked',
+  token_expired: 'the token expired',
+  not_authed: 'no token was sent',
+  not_allowed_token_type: 'the file holds the wrong kind of token',
+  missing_scope: 'the app lacks a scope: reinstall it from its manifest (`catctl slack-manifest`)',
+};
+
+/**
+ * The one line for an error of Slack's while starting with token `key` ('botToken' or
+ * 'appToken') of `tokens` (from readTokens): the file and Slack's error code, never the token.
+ */
+export function refused(tokens, key, cat, err) {
+  const kind = KINDS.find((candidate) => candidate.key === key);
+  const file = tokens.files[key];
+  const code = err?.data?.error;
+  if (code) {
+    const why = REFUSALS[code] ? ` — ${REFUSALS[code]}` : '';
+    const fix = REFUSALS[code]
+      ? `; put a valid ${kind.what} in secret/${cat}-token/${kind.file} and run \`catctl secret sync\``
+      : '';
+    return `Slack refused the ${kind.what} in ${file}: ${code}${why}${fix}`;
+  }
+  const cause = err?.original?.code ?? err?.original?.message ?? err?.code ?? err?.message ?? String(err);
+  return `cannot reach Slack to check the ${kind.what} in ${file}: ${cause}`;
 }

@@ -65,7 +65,9 @@ test('errors name the file and the key', () => {
   refused(BASE.replace('greeting = "Meow."', 'greeting = " "'), /character\.greeting: must not be empty/);
   refused(BASE.replace('["hi", "dd"]', '[]'), /character\.greeting_triggers: must list at least one word/);
   refused(BASE.replace('["hi", "dd"]', '["hi", 2]'), /character\.greeting_triggers\[1\]: must be a string/);
-  refused(`${BASE}greetings = "typo"\n`, /character\.greetings: unknown key; known keys: name, greeting/);
+  refused(`${BASE}greetings = "typo"\n`, /character\.greetings: unknown key \(did you mean greeting\?\)/);
+  refused(`${BASE}mood = "grumpy"\n`, /character\.mood: unknown key; known keys: name, greeting/);
+  refused(`${BASE}\n[[character.rules]]\ntrigers = ["x"]\nreplies = ["y"]\n`, /character\.rules\[0\]\.trigers: unknown key \(did you mean triggers\?\)/);
   refused(`${BASE}picture = "not a url"\n`, /character\.picture: must be an http\(s\) URL/);
   refused(`${BASE}rules = "none"\n`, /character\.rules: must be an array/);
 });

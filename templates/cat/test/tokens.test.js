@@ -35,7 +35,11 @@ test('the file names are the contract: bot-token and app-token', () => {
 
 test('reads both tokens, trimming the newline echo leaves', () => {
   const dir = secretDir({ 'bot-token': `${BOT}\n`, 'app-token': `  ${APP}\r\n` });
-  assert.deepEqual(readTokens(dir), { botToken: BOT, appToken: APP });
+  assert.deepEqual(readTokens(dir), {
+    botToken: BOT,
+    appToken: APP,
+    files: { botToken: join(dir, 'bot-token'), appToken: join(dir, 'app-token') },
+  });
 });
 
 test('a missing file is named, with the fix', () => {
