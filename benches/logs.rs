@@ -202,6 +202,7 @@ fn deploy(
         );
         let cat = farm.cat(name).map_err(|e| format!("{e:#}"))?;
         let input = catctl::manifest::RenderInput {
+            namespace: "default".into(),
             image: catctl::image::ImageRef::parse(&format!(
                 "gcr.io/cream-heros/{name}:v1@sha256:{}",
                 "ab".repeat(32)

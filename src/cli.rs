@@ -223,6 +223,10 @@ pub struct StatusArgs {
     /// The cats [default: all]
     #[arg(value_name = "CAT", add = ArgValueCompleter::new(complete_cat_names))]
     pub cats: Vec<String>,
+
+    /// Exit non-zero when any cat is not ok (for cron and CI)
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Debug, Args)]

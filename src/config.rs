@@ -16,19 +16,15 @@ use serde::{Deserialize, Serialize};
 pub struct FarmConfig {
     /// Where images go, e.g. `gcr.io/cream-heros` or `127.0.0.1:5000`.
     pub registry: String,
-    /// The Kubernetes namespace the cats live in.
-    #[serde(default = "default_namespace")]
-    pub namespace: String,
+    /// The Kubernetes namespace the cats live in [default: the kube context's, else `default`].
+    #[serde(default)]
+    pub namespace: Option<String>,
     /// The kubeconfig context to use instead of the current one.
     #[serde(default)]
     pub context: Option<String>,
     /// How many cats are built, pushed or deployed at once.
     #[serde(default = "default_concurrency")]
     pub concurrency: u16,
-}
-
-fn default_namespace() -> String {
-    "default".to_string()
 }
 
 fn default_concurrency() -> u16 {
@@ -224,7 +220,7 @@ mod tests {
     #[test]
     fn farm_defaults() {
         let farm: FarmConfig = parse(Path::new("catctl.toml"), "registry = \"r\"").unwrap();
-        assert_eq!(farm.namespace, "default");
+        assert_eq!(farm.namespace, None);
         assert_eq!(farm.concurrency, 4);
         assert_eq!(farm.context, None);
     }

@@ -56,6 +56,11 @@ impl Context {
             .await
     }
 
+    /// The cluster, when this run has already connected to it.
+    pub fn cluster_if_connected(&self) -> Option<&Cluster> {
+        self.cluster.get()
+    }
+
     /// The Docker daemon (`DOCKER_HOST` or the default socket), connected on first use.
     pub async fn daemon(&self) -> Result<&Daemon> {
         self.daemon

@@ -26,7 +26,8 @@ pub struct Overrides {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     pub registry: String,
-    pub namespace: String,
+    /// `-n`, else catctl.toml's; `None`: the kube context's namespace, else `default`.
+    pub namespace: Option<String>,
     pub context: Option<String>,
     pub concurrency: usize,
 }
@@ -40,7 +41,7 @@ impl Settings {
     ) -> Result<Settings> {
         let settings = Settings {
             registry: overrides.registry.clone().unwrap_or(config.registry),
-            namespace: overrides.namespace.clone().unwrap_or(config.namespace),
+            namespace: overrides.namespace.clone().or(config.namespace),
             context: overrides.context.clone().or(config.context),
             concurrency: usize::from(config.concurrency.max(1)),
         };

@@ -8,6 +8,7 @@ use anyhow::Result;
 use crate::commands::ExitStatus;
 use crate::context::Context;
 use crate::farm::Cat;
+use crate::k8s::Cluster;
 use crate::ops::CatResult;
 use crate::ops::deploy::{Handles, Outcome, Report};
 use crate::printer::{Color, Format, Printer};
@@ -39,6 +40,14 @@ pub fn seconds(elapsed: Duration) -> String {
 /// The error of a failed cat, with its causes, for `-o json`.
 pub fn error_text<T>(result: &anyhow::Result<T>) -> Option<String> {
     result.as_ref().err().map(|e| format!("{e:#}"))
+}
+
+/// Where the cluster commands write: context, namespace and API server.
+pub fn where_to(cluster: &Cluster) -> String {
+    format!(
+        "kube context {}, namespace {} ({})",
+        cluster.context, cluster.namespace, cluster.url
+    )
 }
 
 /// Prints each problem (with the failing container's last log lines), the summary table or
@@ -80,6 +89,9 @@ pub fn print_reports(ctx: &Context, reports: &[Report]) -> Result<ExitStatus> {
             .collect();
         ctx.printer
             .table(&["CAT", "TAG", "DIGEST", "RESULT", "TIME"], &rows);
+        if let Some(cluster) = ctx.cluster_if_connected() {
+            ctx.printer.note(&format!("in {}", where_to(cluster)));
+        }
     }
     Ok(status)
 }
@@ -102,9 +114,11 @@ pub async fn deploy_handles(ctx: &Context) -> Result<Handles<'_>> {
             None
         }
     };
+    let cluster = ctx.cluster().await?;
+    ctx.printer.detail(&where_to(cluster));
     Ok(Handles {
         farm: ctx.farm()?,
-        cluster: ctx.cluster().await?,
+        cluster,
         registry: ctx.registry()?,
         daemon,
     })

@@ -49,7 +49,12 @@ pub async fn run(ctx: &Context, args: &StatusArgs) -> Result<ExitStatus> {
             },
         ]
     })?;
-    Ok(ExitStatus::Success)
+    let all_ok = rows.iter().all(|r| r.drift.is_empty());
+    Ok(if args.check && !all_ok {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    })
 }
 
 /// An age as kubectl prints it: 45s, 12m, 5h, 3d.

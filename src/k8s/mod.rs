@@ -27,20 +27,35 @@ pub const FIELD_MANAGER: &str = "catctl";
 pub struct Cluster {
     pub client: kube::Client,
     pub namespace: String,
+    /// The kube context's name and the API server's URL, for messages.
+    pub context: String,
+    pub url: String,
 }
 
 impl Cluster {
     /// Connects to the cluster of `settings`' kube context, in its namespace.
+    /// The namespace is `-n`, else catctl.toml's, else the kube context's, else `default`
+    /// (kubectl's order).
     pub async fn connect(settings: &Settings) -> Result<Cluster> {
+        let (config, context) = config(settings).await?;
+        let namespace = settings
+            .namespace
+            .clone()
+            .unwrap_or_else(|| config.default_namespace.clone());
+        let cluster = config.cluster_url.to_string();
+        let client = kube::Client::try_from(config)
+            .with_context(|| format!("cannot create a client for the cluster at {cluster}"))?;
         Ok(Cluster {
-            client: client(settings).await?,
-            namespace: settings.namespace.clone(),
+            client,
+            namespace,
+            context,
+            url: cluster,
         })
     }
 }
 
-/// A client for the cluster of the chosen kubeconfig context.
-async fn client(settings: &Settings) -> Result<kube::Client> {
+/// The client configuration of the chosen kubeconfig context.
+async fn config(settings: &Settings) -> Result<(kube::Config, String)> {
     let source = match std::env::var_os("KUBECONFIG") {
         Some(paths) => format!("KUBECONFIG={}", paths.to_string_lossy()),
         None => "~/.kube/config".to_string(),
@@ -66,9 +81,7 @@ async fn client(settings: &Settings) -> Result<kube::Client> {
                  get-contexts`, or pass --context"
             )
         })?;
-    let cluster = config.cluster_url.to_string();
-    kube::Client::try_from(config)
-        .with_context(|| format!("cannot create a client for the cluster at {cluster}"))
+    Ok((config, context_name))
 }
 
 /// A kube-rs error as one readable line: an API server refusal is its status message, code and

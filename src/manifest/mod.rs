@@ -55,6 +55,8 @@ impl Kind {
 /// What a render needs beyond the cat itself.
 #[derive(Debug, Clone)]
 pub struct RenderInput {
+    /// The namespace the workload goes to.
+    pub namespace: String,
     /// The image, pinned by digest.
     pub image: ImageRef,
     /// Checksum of the cat's Secret data in the cluster.
@@ -131,13 +133,13 @@ pub fn render(farm: &Farm, cat: &Cat, input: &RenderInput) -> Result<Rendered> {
             let source = std::fs::read_to_string(&template).with_context(|| {
                 format!("cannot read the manifest template {}", template.display())
             })?;
-            render_source(&template, &source, cat, &farm.settings.namespace, input)
+            render_source(&template, &source, cat, &input.namespace, input)
         }
         None => render_source(
             Path::new("(catctl's built-in deployment.yaml)"),
             BUILT_IN_TEMPLATE,
             cat,
-            &farm.settings.namespace,
+            &input.namespace,
             input,
         ),
     }
@@ -256,6 +258,7 @@ mod tests {
 
     fn input() -> RenderInput {
         RenderInput {
+            namespace: "default".to_string(),
             image: ImageRef::parse(&format!("127.0.0.1:5000/dd:v2@sha256:{}", "ab".repeat(32)))
                 .unwrap(),
             secret_checksum: "0123456789ab".to_string(),

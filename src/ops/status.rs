@@ -10,13 +10,18 @@ use kube::Api;
 use kube::api::ListParams;
 use serde::Serialize;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use crate::cat_runtime::secret_name;
 use crate::docker::Daemon;
-use crate::farm::{Cat, Farm};
+use crate::farm::{Cat, Farm, SECRET_DIR};
 use crate::image::{Digest, running_digest};
-use crate::k8s::{Cluster, managed_selector, rollout};
+use crate::k8s::secrets as cluster_secrets;
+use crate::k8s::{Cluster, FIELD_MANAGER, managed_selector, rollout};
 use crate::labels;
 use crate::ops::verify::{self, Finding, Verification};
 use crate::registry::Registry;
+use crate::secrets::local::{self, Findings};
 
 /// One cat's state.
 #[derive(Debug, Serialize)]
@@ -38,6 +43,16 @@ struct Running {
     desired: Option<i32>,
     ready: i32,
     pods: Vec<Pod>,
+    /// The field managers other than catctl that set a container's image.
+    image_managers: Vec<String>,
+    /// The Secret checksum in the pod template: the token the pods were started with.
+    applied_secret: Option<String>,
+}
+
+/// The cluster's Secrets and the local ones, by Secret name: checksums.
+struct Tokens {
+    cluster: BTreeMap<String, String>,
+    local: BTreeMap<String, String>,
 }
 
 /// The state of `cats`: the cluster read once for all (pods and both workload kinds), the
@@ -49,12 +64,18 @@ pub async fn status(
     daemon: Option<&Daemon>,
     cats: &[Cat],
 ) -> Result<Vec<CatStatus>> {
-    let running = read_running(cluster).await?;
-    let running = &running;
+    let (running, cluster_tokens) = tokio::try_join!(read_running(cluster), read_tokens(cluster))?;
+    let tokens = Tokens {
+        cluster: cluster_tokens,
+        local: local_tokens(farm),
+    };
+    let (running, tokens) = (&running, &tokens);
     Ok(futures::stream::iter(cats.iter())
         .map(|cat| async move {
             let verification = verify::verify_cat(farm, cat, registry, daemon).await;
-            cat_status(cat, verification, running.get(&cat.name))
+            let mut status = cat_status(cat, verification, running.get(&cat.name));
+            token_drift(cat, tokens, running.get(&cat.name), &mut status.drift);
+            status
         })
         .buffered(farm.settings.concurrency)
         .collect()
@@ -78,25 +99,34 @@ async fn read_running(cluster: &Cluster) -> Result<BTreeMap<String, Running>> {
         .items
         .into_iter()
         .map(|sts| {
-            let name = sts.metadata.name;
+            let template = sts.spec.as_ref().map(|s| s.template.clone());
             (
-                name,
+                sts.metadata,
                 sts.spec.and_then(|s| s.replicas),
                 sts.status.and_then(|s| s.ready_replicas),
+                template,
             )
         })
         .chain(deployments.items.into_iter().map(|d| {
-            let name = d.metadata.name;
+            let template = d.spec.as_ref().map(|s| s.template.clone());
             (
-                name,
+                d.metadata,
                 d.spec.and_then(|s| s.replicas),
                 d.status.and_then(|s| s.ready_replicas),
+                template,
             )
         }));
-    for (name, desired, ready) in workloads {
-        let entry = running.entry(name.unwrap_or_default()).or_default();
+    for (metadata, desired, ready, template) in workloads {
+        let entry = running
+            .entry(metadata.name.clone().unwrap_or_default())
+            .or_default();
         entry.desired = desired;
         entry.ready = ready.unwrap_or(0);
+        entry.image_managers = image_managers(&metadata);
+        entry.applied_secret = template
+            .and_then(|t| t.metadata)
+            .and_then(|m| m.annotations)
+            .and_then(|a| a.get(labels::SECRET_CHECKSUM).cloned());
     }
     for pod in pods.items {
         if pod.metadata.deletion_timestamp.is_some() {
@@ -114,6 +144,83 @@ async fn read_running(cluster: &Cluster) -> Result<BTreeMap<String, Running>> {
         running.entry(cat).or_default().pods.push(pod);
     }
     Ok(running)
+}
+
+/// The managers other than catctl's that own a container image of the workload: who ran
+/// `kubectl set image` (or edited it).
+fn image_managers(metadata: &ObjectMeta) -> Vec<String> {
+    let mut managers: Vec<String> = metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .filter(|entry| entry.manager.as_deref() != Some(FIELD_MANAGER))
+        .filter(|entry| {
+            entry
+                .fields_v1
+                .as_ref()
+                .and_then(|f| f.0.pointer("/f:spec/f:template/f:spec/f:containers"))
+                .and_then(|c| c.as_object())
+                .is_some_and(|containers| containers.values().any(|c| c.get("f:image").is_some()))
+        })
+        .filter_map(|entry| entry.manager.clone())
+        .collect();
+    managers.sort();
+    managers.dedup();
+    managers
+}
+
+/// Checksums of the catctl-managed Secrets in the cluster, by name.
+async fn read_tokens(cluster: &Cluster) -> Result<BTreeMap<String, String>> {
+    Ok(cluster_secrets::list(cluster)
+        .await?
+        .into_iter()
+        .filter(|s| s.managed)
+        .map(|s| {
+            let checksum = s.checksum();
+            (s.name, checksum)
+        })
+        .collect())
+}
+
+/// Checksums of the Secrets in `secret/`, by name (unreadable entries are left out: `secret
+/// sync` reports them).
+fn local_tokens(farm: &Farm) -> BTreeMap<String, String> {
+    let mut findings = Findings::default();
+    local::scan(&farm.root.join(SECRET_DIR), SECRET_DIR, &mut findings)
+        .into_iter()
+        .map(|s| {
+            let checksum = s.checksum();
+            (s.name, checksum)
+        })
+        .collect()
+}
+
+/// The cat's token: missing in the cluster, changed in `secret/` and not synced, or synced and
+/// not yet applied to the pods.
+fn token_drift(cat: &Cat, tokens: &Tokens, running: Option<&Running>, drift: &mut Vec<String>) {
+    let name = secret_name(&cat.name);
+    let Some(in_cluster) = tokens.cluster.get(&name) else {
+        drift.push(format!("Secret {name} missing — run `catctl secret sync`"));
+        return;
+    };
+    if let Some(local) = tokens.local.get(&name)
+        && local != in_cluster
+    {
+        drift.push(format!(
+            "token changed in {SECRET_DIR}/ but not synced — run `catctl secret sync`, then \
+             `catctl deploy {}`",
+            cat.name
+        ));
+        return;
+    }
+    if let Some(applied) = running.and_then(|r| r.applied_secret.as_ref())
+        && applied != in_cluster
+    {
+        drift.push(format!(
+            "token changed but not applied — run `catctl deploy {}`",
+            cat.name
+        ));
+    }
 }
 
 fn cat_status(
@@ -155,8 +262,21 @@ fn cat_status(
     match running {
         None => drift.push("not deployed".into()),
         Some(r) if r.desired == Some(0) => drift.push("asleep".into()),
-        Some(_) => {
-            if let Some(digest) = &registry_digest
+        Some(r) => {
+            let copies = r.desired.unwrap_or(0).max(pods.len() as i32);
+            if !cat.config.several_copies && copies > 1 {
+                drift.push(format!(
+                    "{copies} copies of {} are running — Slack will answer twice",
+                    cat.name
+                ));
+            }
+            if !r.image_managers.is_empty() {
+                drift.push(format!(
+                    "image set by {} (not catctl) — `catctl deploy {} --force` puts catctl's back",
+                    r.image_managers.join(", "),
+                    cat.name
+                ));
+            } else if let Some(digest) = &registry_digest
                 && running_digests.iter().any(|d| d != digest)
             {
                 drift.push("running an older image".into());

@@ -50,6 +50,11 @@ impl LocalSecret {
     pub fn fingerprint(&self) -> String {
         fingerprint(self.data.iter().map(|(k, v)| (k.as_str(), v.expose())))
     }
+
+    /// The full checksum of the data, as the cluster's Secret of the same data has.
+    pub fn checksum(&self) -> String {
+        checksum(self.data.iter().map(|(k, v)| (k.as_str(), v.expose())))
+    }
 }
 
 /// A short, stable fingerprint of a Secret's data (the first 12 hex digits of [`checksum`]):

@@ -42,6 +42,7 @@ impl LogFarm {
                 .unwrap();
         let cat = farm.cat(cat).unwrap();
         let input = catctl::manifest::RenderInput {
+            namespace: "default".into(),
             image: catctl::image::ImageRef::parse(&format!(
                 "gcr.io/cream-heros/{}:v1@sha256:{}",
                 cat.name,

@@ -118,6 +118,7 @@ impl Gate<'_> {
         let rendered = match choice {
             ImageChoice::Declared => {
                 let input = RenderInput {
+                    namespace: namespace.clone(),
                     image: image.clone(),
                     secret_checksum: secret.checksum(),
                     restarted_at: restarted_at.clone(),
