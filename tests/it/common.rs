@@ -249,6 +249,8 @@ impl Farm {
             settings.add_filter(&literal(cat), "[CAT]");
         }
         settings.add_filter(r"sha256:[0-9a-f]{64}", "sha256:[DIGEST]");
+        // Other SHA-256s (checksums of the tokens, which hold the cat's name).
+        settings.add_filter(r"\b[0-9a-f]{64}\b", "[SHA256]");
         settings.add_filter(
             r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})",
             "[TIME]",
