@@ -32,9 +32,9 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The binary under test.
+/// The binary under test (cargo builds it for integration tests).
 pub fn catctl_bin() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("catctl")
+    PathBuf::from(env!("CARGO_BIN_EXE_catctl"))
 }
 
 /// The template of a farm `with_services`: a `FROM scratch` image holding a static busybox.

@@ -59,7 +59,7 @@ fn sync_creates_then_leaves_alone_then_updates() {
     let farm = farm_and_cluster();
     let cluster = farm.cluster();
 
-    let out = farm.run(&["secret", "sync"]).ok().text();
+    let out = farm.run(["secret", "sync"]).ok().text();
     assert!(
         out.contains("Created Secret dd-token [app-token, bot-token]"),
         "{out}"
@@ -80,7 +80,7 @@ fn sync_creates_then_leaves_alone_then_updates() {
     );
 
     cluster.reset_requests();
-    let out = farm.run(&["secret", "sync"]).ok().text();
+    let out = farm.run(["secret", "sync"]).ok().text();
     assert!(out.contains("Unchanged Secret dd-token"), "{out}");
     assert!(out.contains("Unchanged Secret tt-token"), "{out}");
     assert!(
@@ -92,7 +92,7 @@ fn sync_creates_then_leaves_alone_then_updates() {
 
     farm.secret("dd-token/bot-token", "xoxb-dd-rotated");
     cluster.reset_requests();
-    let out = farm.run(&["secret", "sync"]).ok().text();
+    let out = farm.run(["secret", "sync"]).ok().text();
     assert!(out.contains("Updated Secret dd-token"), "{out}");
     assert!(out.contains("Unchanged Secret tt-token"), "{out}");
     assert_eq!(
@@ -115,7 +115,7 @@ fn entries_mean_what_kubectl_from_file_means_and_are_labelled() {
     farm.secret("webhook", "https://hooks.example/T1\n");
     farm.secret("blob", [0xff_u8, 0x00, 0x7f, 0x80]);
 
-    let out = farm.run(&["secret", "sync"]).ok().text();
+    let out = farm.run(["secret", "sync"]).ok().text();
     assert!(out.contains("Created Secret webhook [webhook]"), "{out}");
     assert!(out.contains("secret/webhook ends with a newline"), "{out}");
 
@@ -188,7 +188,7 @@ fn duplicate_tokens_are_refused_before_any_request() {
     let cluster = farm.cluster();
     // The same bot token in a directory entry and in a file entry.
     farm.secret("spare-token", DD_BOT);
-    let output = farm.run(&["secret", "sync"]);
+    let output = farm.run(["secret", "sync"]);
     assert!(!output.success());
     let stderr = output.stderr();
     assert!(
@@ -204,7 +204,7 @@ fn duplicate_tokens_are_refused_before_any_request() {
 fn prune_deletes_only_managed_secrets_whose_entry_is_gone() {
     let farm = farm_and_cluster();
     let cluster = farm.cluster();
-    farm.run(&["secret", "sync"]).ok().text();
+    farm.run(["secret", "sync"]).ok().text();
     cluster
         .insert(json!({
             "apiVersion": "v1", "kind": "Secret",
@@ -224,7 +224,7 @@ fn prune_deletes_only_managed_secrets_whose_entry_is_gone() {
 
     // Without --prune a Secret whose entry is gone stays.
     cluster.reset_requests();
-    let out = farm.run(&["secret", "sync"]).ok().text();
+    let out = farm.run(["secret", "sync"]).ok().text();
     assert!(!out.contains("tt-token"), "{out}");
     assert!(
         cluster.write_counts().is_empty(),
@@ -233,7 +233,7 @@ fn prune_deletes_only_managed_secrets_whose_entry_is_gone() {
     );
 
     cluster.reset_requests();
-    let out = farm.run(&["secret", "sync", "--prune"]).ok().text();
+    let out = farm.run(["secret", "sync", "--prune"]).ok().text();
     assert!(out.contains("Pruned Secret tt-token"), "{out}");
     assert!(out.contains("Unchanged Secret dd-token"), "{out}");
     assert!(
@@ -253,7 +253,7 @@ fn prune_deletes_only_managed_secrets_whose_entry_is_gone() {
 fn dry_run_writes_nothing_and_says_what_would_happen() {
     let farm = farm_and_cluster();
     let cluster = farm.cluster();
-    let out = farm.run(&["secret", "sync", "--dry-run"]).ok().text();
+    let out = farm.run(["secret", "sync", "--dry-run"]).ok().text();
     assert!(out.contains("Would create Secret dd-token"), "{out}");
     assert!(out.contains("Would create Secret tt-token"), "{out}");
     assert!(out.contains("(dry run)"), "{out}");
@@ -264,7 +264,7 @@ fn dry_run_writes_nothing_and_says_what_would_happen() {
     );
     assert!(secret_names(cluster).is_empty());
 
-    farm.run(&["secret", "sync"]).ok().text();
+    farm.run(["secret", "sync"]).ok().text();
     farm.secret("dd-token/bot-token", "xoxb-dd-rotated");
     farm.secret("coco-token", "xoxb-coco");
     farm.remove("secret/tt-token");
@@ -272,13 +272,13 @@ fn dry_run_writes_nothing_and_says_what_would_happen() {
 
     cluster.reset_requests();
     let out = farm
-        .run(&["secret", "sync", "--prune", "--dry-run"])
+        .run(["secret", "sync", "--prune", "--dry-run"])
         .ok()
         .text();
     assert!(out.contains("Would update Secret dd-token"), "{out}");
     assert!(out.contains("Would create Secret coco-token"), "{out}");
     assert!(out.contains("Would prune Secret tt-token"), "{out}");
-    let output = farm.run(&["secret", "sync", "--prune", "--dry-run", "-o", "json"]);
+    let output = farm.run(["secret", "sync", "--prune", "--dry-run", "-o", "json"]);
     assert!(output.success());
     let outcomes: Value = output.json();
     let action = |name: &str| {
@@ -306,11 +306,11 @@ fn a_key_dropped_from_a_directory_leaves_the_cluster_secret() {
     let farm = farm_and_cluster();
     let cluster = farm.cluster();
     farm.secret("dd-token/signing-secret", "old-signing-secret");
-    farm.run(&["secret", "sync"]).ok().text();
+    farm.run(["secret", "sync"]).ok().text();
     assert!(data_of(cluster, "dd-token").contains_key("signing-secret"));
 
     farm.remove("secret/dd-token/signing-secret");
-    let out = farm.run(&["secret", "sync"]).ok().text();
+    let out = farm.run(["secret", "sync"]).ok().text();
     assert!(
         out.contains("Updated Secret dd-token [app-token, bot-token]"),
         "{out}"
@@ -320,7 +320,7 @@ fn a_key_dropped_from_a_directory_leaves_the_cluster_secret() {
         bytes(&[("bot-token", DD_BOT), ("app-token", DD_APP)])
     );
     cluster.reset_requests();
-    let out = farm.run(&["secret", "sync"]).ok().text();
+    let out = farm.run(["secret", "sync"]).ok().text();
     assert!(out.contains("Unchanged Secret dd-token"), "{out}");
     assert!(
         cluster.write_counts().is_empty(),
@@ -362,7 +362,7 @@ fn secrets_made_by_kubectl_create_are_taken_over() {
     };
     assert_eq!(manager("dd-token"), "kubectl-create");
 
-    let out = farm.run(&["secret", "sync"]).ok().text();
+    let out = farm.run(["secret", "sync"]).ok().text();
     assert!(!out.contains("conflict"), "{out}");
     assert!(out.contains("Updated Secret dd-token"), "{out}");
     assert!(out.contains("Updated Secret tt-token"), "{out}");
@@ -381,7 +381,7 @@ fn secrets_made_by_kubectl_create_are_taken_over() {
     }
 
     cluster.reset_requests();
-    let out = farm.run(&["secret", "sync"]).ok().text();
+    let out = farm.run(["secret", "sync"]).ok().text();
     assert!(out.contains("Unchanged Secret dd-token"), "{out}");
     assert!(out.contains("Unchanged Secret tt-token"), "{out}");
     assert!(
@@ -397,7 +397,7 @@ fn every_state() -> Farm {
     let farm = farm_and_cluster();
     let cluster = farm.cluster();
     farm.secret("lala-token", "xoxb-lala");
-    farm.run(&["secret", "sync"]).ok().text();
+    farm.run(["secret", "sync"]).ok().text();
     cluster
         .insert(json!({
             "apiVersion": "v1", "kind": "Secret",
@@ -416,7 +416,7 @@ fn list_shows_every_state_as_a_table() {
     let farm = every_state();
     let cluster = farm.cluster();
     cluster.reset_requests();
-    let output = farm.run(&["secret", "list"]);
+    let output = farm.run(["secret", "list"]);
     assert!(output.success(), "{}", output.stderr());
     let stdout = output.stdout();
     let rows: Vec<Vec<&str>> = stdout
@@ -428,7 +428,7 @@ fn list_shows_every_state_as_a_table() {
                 .collect()
         })
         .collect();
-    let json: Value = farm.run(&["secret", "list", "-o", "json"]).json();
+    let json: Value = farm.run(["secret", "list", "-o", "json"]).json();
     let fp = |name: &str| {
         json.as_array()
             .unwrap()
@@ -492,7 +492,7 @@ fn list_shows_every_state_as_a_table() {
 #[test]
 fn list_shows_every_state_as_json() {
     let farm = every_state();
-    let output = farm.run(&["secret", "list", "-o", "json"]);
+    let output = farm.run(["secret", "list", "-o", "json"]);
     assert!(output.success(), "{}", output.stderr());
     let rows: Value = output.json();
     let states: Vec<(String, String)> = rows
@@ -613,7 +613,7 @@ fn cluster_errors_are_clear_and_leak_nothing() {
 fn a_refusal_by_the_api_server_is_reported_per_secret_in_one_line() {
     let farm = farm_and_cluster();
     let cluster = farm.cluster();
-    let output = farm.run(&["secret", "sync", "-n", "nowhere"]);
+    let output = farm.run(["secret", "sync", "-n", "nowhere"]);
     assert_eq!(output.exit_code(), Some(1), "{output:?}");
     let stderr = output.stderr();
     for name in ["dd-token", "tt-token"] {
@@ -628,7 +628,7 @@ fn a_refusal_by_the_api_server_is_reported_per_secret_in_one_line() {
     assert!(!stderr.contains("Status {"), "{stderr}");
     assert_no_token_in(&format!("{}{stderr}", output.stdout()), "an API refusal");
 
-    let output = farm.run(&["secret", "sync", "-n", "nowhere", "-o", "json"]);
+    let output = farm.run(["secret", "sync", "-n", "nowhere", "-o", "json"]);
     assert_eq!(output.exit_code(), Some(1));
     let outcomes: Value = output.json();
     assert_eq!(outcomes.as_array().unwrap().len(), 2);
@@ -645,7 +645,7 @@ fn a_refusal_by_the_api_server_is_reported_per_secret_in_one_line() {
 
 /// The local fingerprint `secret list -o json` shows for `name`.
 fn fingerprint_in_list(farm: &Farm, name: &str) -> String {
-    let output = farm.run(&["secret", "list", "-o", "json"]);
+    let output = farm.run(["secret", "list", "-o", "json"]);
     let rows: Value = output.json();
     rows.as_array()
         .unwrap()
@@ -660,18 +660,18 @@ fn fingerprint_in_list(farm: &Farm, name: &str) -> String {
 fn prune_with_an_empty_secret_dir_is_refused() {
     let farm = farm_and_cluster();
     let cluster = farm.cluster();
-    farm.run(&["secret", "sync"]).ok().text();
+    farm.run(["secret", "sync"]).ok().text();
     // A fresh clone: secret/ is git-ignored, so only its README is there.
     farm.remove("secret");
     farm.secret("README.md", "# secret/\n");
 
     cluster.reset_requests();
     let out = farm
-        .run(&["secret", "sync", "--prune", "--dry-run"])
+        .run(["secret", "sync", "--prune", "--dry-run"])
         .ok()
         .text();
     assert!(out.contains("Would prune Secret dd-token"), "{out}");
-    let output = farm.run(&["secret", "sync", "--prune"]);
+    let output = farm.run(["secret", "sync", "--prune"]);
     assert_eq!(output.exit_code(), Some(1), "{output:?}");
     let stderr = output.stderr();
     assert!(
