@@ -127,9 +127,9 @@ pub enum Command {
     Diff(DiffArgs),
     /// Per cat: declared tag, registry and running digests, readiness, restarts and drift
     Status(StatusArgs),
-    /// The revisions catctl recorded for a cat at each successful deploy
+    /// What ran at each deploy of a cat (and which deploys failed), newest last
     History(HistoryArgs),
-    /// Go back to the previous (or a chosen) deployed revision, and wait for it
+    /// Go back to the last revision that ran before the current one (or a chosen one)
     Rollback(RollbackArgs),
     /// Every pod of the named cats in one stream, each line tagged with its cat and pod
     Logs(LogsArgs),

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use catctl::cat_runtime;
 
-use crate::common::{catctl, repo, stdout_of};
+use crate::common::{Catctl, repo};
 
 const SEVEN: [&str; 7] = ["chuchu", "coco", "dd", "lala", "lulu", "momo", "tt"];
 
@@ -31,13 +31,11 @@ fn files_under(root: &Path, dir: &Path) -> Vec<String> {
 
 #[test]
 fn list_shows_the_seven_cats() {
-    let output = catctl()
+    let cats = Catctl::new(["list", "-o", "json"])
         .current_dir(repo())
-        .args(["list", "-o", "json"])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{output:?}");
-    let cats: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        .run()
+        .ok()
+        .json();
     let names: Vec<&str> = cats
         .as_array()
         .unwrap()
@@ -51,9 +49,9 @@ fn list_shows_the_seven_cats() {
             "a Slack socket bot runs as one copy: {cat}"
         );
     }
-    let table = catctl().current_dir(repo()).arg("list").output().unwrap();
+    let table = Catctl::new(["list"]).current_dir(repo()).run();
     for name in SEVEN {
-        assert!(stdout_of(&table).contains(&format!("\n{name} ")), "{name}");
+        assert!(table.stdout().contains(&format!("\n{name} ")), "{name}");
     }
 }
 
@@ -79,12 +77,10 @@ fn every_cat_has_a_complete_context() {
     let out = tempfile::tempdir().unwrap();
     for name in SEVEN {
         let dir = out.path().join(name);
-        catctl()
+        Catctl::new(["context", name, "--out", dir.to_str().unwrap()])
             .current_dir(repo())
-            .args(["context", name, "--out"])
-            .arg(&dir)
-            .assert()
-            .success();
+            .run()
+            .ok();
         assert_eq!(
             files_under(&dir, &dir),
             engine,

@@ -1,19 +1,14 @@
 //! `catctl context CAT --out DIR`: the template with the cat's files laid over it.
 
-use predicates::prelude::*;
-
-use crate::common::TestFarm;
+use crate::common::Farm;
 
 #[test]
 fn merges_the_template_and_the_cat() {
-    let farm = TestFarm::new();
-    farm.catctl().args(["copycat", "dd"]).assert().success();
+    let farm = Farm::new();
+    farm.run(["copycat", "dd"]).ok();
     farm.write("cats/dd/extra/fish.txt", "tuna\n");
     let out = farm.path().join("X");
-    farm.catctl()
-        .args(["context", "dd", "--out", "X"])
-        .assert()
-        .success();
+    farm.run(["context", "dd", "--out", "X"]).ok();
     assert_eq!(
         std::fs::read(out.join("Dockerfile")).unwrap(),
         std::fs::read(farm.path().join("templates/cat/Dockerfile")).unwrap()
@@ -31,28 +26,24 @@ fn merges_the_template_and_the_cat() {
 
 #[test]
 fn refuses_a_non_empty_directory() {
-    let farm = TestFarm::new();
-    farm.catctl().args(["copycat", "dd"]).assert().success();
+    let farm = Farm::new();
+    farm.run(["copycat", "dd"]).ok();
     farm.write("X/precious.txt", "keep me\n");
-    farm.catctl()
-        .args(["context", "dd", "--out", "X"])
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("not empty"));
+    farm.run(["context", "dd", "--out", "X"])
+        .fails()
+        .stderr_has("not empty");
     assert_eq!(farm.read("X/precious.txt"), "keep me\n");
     assert!(!farm.path().join("X/Dockerfile").exists());
 }
 
 #[test]
 fn unknown_cat_suggests_copycat() {
-    let farm = TestFarm::new();
-    farm.catctl().args(["copycat", "dd"]).assert().success();
-    farm.catctl()
-        .args(["context", "tt", "--out", "X"])
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("no cat named 'tt'"))
-        .stderr(predicate::str::contains("known cats: dd"))
-        .stderr(predicate::str::contains("catctl copycat tt"));
+    let farm = Farm::new();
+    farm.run(["copycat", "dd"]).ok();
+    farm.run(["context", "tt", "--out", "X"])
+        .fails()
+        .stderr_has("no cat named 'tt'")
+        .stderr_has("known cats: dd")
+        .stderr_has("catctl copycat tt");
     assert!(!farm.path().join("X").exists());
 }

@@ -1,122 +1,109 @@
 //! `catctl logs` end to end: the real binary against the fake API server (pods scripted to print
 //! lines, crash, be replaced), and `--local` against the real Docker daemon.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command as StdCommand, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fake_kube::PodScript;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::DeleteParams;
+use kube::api::{DeleteParams, LogParams};
 use serde_json::{Value, json};
 
-use crate::cluster::Cluster;
-use crate::common::{TestFarm, stderr_of, stdout_of};
-use crate::services::services;
+use crate::common::{Farm, wait_until};
 
-/// A farm and a fake cluster to deploy its cats into.
-struct LogFarm {
-    fake: Cluster,
-    farm: TestFarm,
+/// A farm with these cats (`cat.toml` text after `version`) and a fake cluster, nothing
+/// deployed yet.
+fn farm_with(cats: &[(&str, &str)]) -> Farm {
+    cats.iter()
+        .fold(Farm::new().with_cluster(), |farm, (cat, extra)| {
+            farm.cat(cat, extra)
+        })
 }
 
-impl LogFarm {
-    /// A farm with these cats (`cat.toml` text after `version`), nothing deployed yet.
-    fn new(cats: &[(&str, &str)]) -> LogFarm {
-        let fake = Cluster::start();
-        let farm = TestFarm::new();
-        for (cat, extra) in cats {
-            farm.write(
-                &format!("cats/{cat}/cat.toml"),
-                &format!("version = \"v1\"\n{extra}"),
-            );
-        }
-        LogFarm { fake, farm }
-    }
+/// Applies the cat's workload as catctl renders it (and its Secret), as `deploy` would.
+fn deploy(farm: &Farm, cat: &str) {
+    let catalog =
+        catctl::farm::Farm::discover(&catctl::settings::Overrides::default(), farm.path()).unwrap();
+    let cat = catalog.cat(cat).unwrap();
+    let input = catctl::manifest::RenderInput {
+        namespace: "default".into(),
+        image: catctl::image::ImageRef::parse(&format!(
+            "gcr.io/cream-heros/{}:v1@sha256:{}",
+            cat.name,
+            "ab".repeat(32)
+        ))
+        .unwrap(),
+        secret_checksum: "0".into(),
+        restarted_at: None,
+        change_cause: "test".into(),
+    };
+    let rendered = catctl::manifest::render(&catalog, &cat, &input).unwrap();
+    let secret = json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": format!("{}-token", cat.name), "namespace": "default"},
+        "data": {"token": "eA=="}});
+    farm.cluster().insert(secret).unwrap();
+    farm.cluster().insert(rendered.object).unwrap();
+}
 
-    /// Applies the cat's workload as catctl renders it (and its Secret), as `deploy` would.
-    fn deploy(&self, cat: &str) {
-        let farm =
-            catctl::farm::Farm::discover(&catctl::settings::Overrides::default(), self.farm.path())
-                .unwrap();
-        let cat = farm.cat(cat).unwrap();
-        let input = catctl::manifest::RenderInput {
-            namespace: "default".into(),
-            image: catctl::image::ImageRef::parse(&format!(
-                "gcr.io/cream-heros/{}:v1@sha256:{}",
-                cat.name,
-                "ab".repeat(32)
-            ))
-            .unwrap(),
-            secret_checksum: "0".into(),
-            restarted_at: None,
-            change_cause: "test".into(),
-        };
-        let rendered = catctl::manifest::render(&farm, &cat, &input).unwrap();
-        let secret = json!({"apiVersion": "v1", "kind": "Secret",
-            "metadata": {"name": format!("{}-token", cat.name), "namespace": "default"},
-            "data": {"token": "eA=="}});
-        self.fake.insert(secret).unwrap();
-        self.fake.insert(rendered.object).unwrap();
-    }
+/// Waits until `check` holds for the running pods of `cat`.
+fn wait_for(farm: &Farm, cat: &str, what: &str, check: impl Fn(&[&Value]) -> bool) {
+    let fake = farm.cluster();
+    let ok = fake.block_on(
+        fake.wait_for_pods("default", Duration::from_secs(20), |pods| {
+            let of_cat: Vec<&Value> = pods
+                .iter()
+                .filter(|p| p["metadata"]["labels"]["app"] == cat)
+                .collect();
+            check(&of_cat)
+        }),
+    );
+    assert!(
+        ok,
+        "{cat}: {what} within 20 s: {:#?}",
+        fake.list("pods", Some("default"))
+    );
+}
 
-    /// Waits until `check` holds for the running pods of `cat`.
-    fn wait_for(&self, cat: &str, what: &str, check: impl Fn(&[&Value]) -> bool) {
-        let ok = self.fake.block_on(self.fake.wait_for_pods(
-            "default",
-            Duration::from_secs(20),
-            |pods| {
-                let of_cat: Vec<&Value> = pods
-                    .iter()
-                    .filter(|p| p["metadata"]["labels"]["app"] == cat)
-                    .collect();
-                check(&of_cat)
-            },
-        ));
-        assert!(
-            ok,
-            "{cat}: {what} within 20 s: {:#?}",
-            self.fake.list("pods", Some("default"))
-        );
-    }
+/// Waits until `cat` has `n` pods whose container runs.
+fn wait_running(farm: &Farm, cat: &str, n: usize) {
+    wait_for(farm, cat, &format!("{n} running pods"), |pods| {
+        pods.len() == n && pods.iter().all(|p| running(p))
+    });
+}
 
-    /// Waits until `cat` has `n` pods whose container runs.
-    fn wait_running(&self, cat: &str, n: usize) {
-        self.wait_for(cat, &format!("{n} running pods"), |pods| {
-            pods.len() == n && pods.iter().all(|p| running(p))
-        });
-    }
+/// The pods API of the fake cluster, through a kube client of the test's own.
+fn pods_api(farm: &Farm) -> kube::Api<Pod> {
+    let fake = farm.cluster();
+    fake.block_on(async {
+        let config = kube::Config::from_custom_kubeconfig(
+            kube::config::Kubeconfig::read_from(fake.kubeconfig()).unwrap(),
+            &kube::config::KubeConfigOptions::default(),
+        )
+        .await
+        .unwrap();
+        let client = kube::Client::try_from(config).unwrap();
+        kube::Api::namespaced(client, "default")
+    })
+}
 
-    fn catctl(&self) -> assert_cmd::Command {
-        let mut cmd = self.farm.catctl();
-        cmd.env("KUBECONFIG", self.fake.kubeconfig());
-        cmd
-    }
+fn delete_pod(farm: &Farm, name: &str) {
+    let pods = pods_api(farm);
+    farm.cluster().block_on(async {
+        pods.delete(name, &DeleteParams::default()).await.unwrap();
+    });
+}
 
-    /// `catctl ARGS…` as a child whose stdout is read line by line.
-    fn spawn(&self, args: &[&str]) -> Running {
-        let mut command = StdCommand::new(assert_cmd::cargo::cargo_bin("catctl"));
-        command
-            .args(args)
-            .current_dir(self.farm.path())
-            .env("KUBECONFIG", self.fake.kubeconfig());
-        Running::start(command)
-    }
-
-    fn delete_pod(&self, name: &str) {
-        self.fake.block_on(async {
-            let config = kube::Config::from_custom_kubeconfig(
-                kube::config::Kubeconfig::read_from(self.fake.kubeconfig()).unwrap(),
-                &kube::config::KubeConfigOptions::default(),
-            )
-            .await
-            .unwrap();
-            let client = kube::Client::try_from(config).unwrap();
-            let pods: kube::Api<Pod> = kube::Api::namespaced(client, "default");
-            pods.delete(name, &DeleteParams::default()).await.unwrap();
-        });
-    }
+/// Waits until the pod's log, as the fake API server serves it, has a line `line`.
+fn wait_for_log_line(farm: &Farm, pod: &str, line: &str) {
+    let pods = pods_api(farm);
+    wait_until(
+        &format!("{pod} to log {line:?}"),
+        Duration::from_secs(20),
+        || {
+            farm.cluster()
+                .block_on(pods.logs(pod, &LogParams::default()))
+                .is_ok_and(|log| log.lines().any(|l| l == line))
+        },
+    );
 }
 
 fn running(pod: &Value) -> bool {
@@ -131,110 +118,24 @@ fn restarts(pod: &Value) -> i64 {
         .unwrap_or(0)
 }
 
-/// A `catctl` child process and the stdout lines read from it so far.
-struct Running {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Running {
-    fn start(mut command: StdCommand) -> Running {
-        let mut child = command
-            .env("NO_COLOR", "1")
-            .env_remove("CATCTL_CONFIG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (sender, lines) = mpsc::channel();
-        let stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                if sender.send(line.unwrap()).is_err() {
-                    break;
-                }
-            }
-        });
-        Running {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Reads lines until one satisfies `want`; fails after `timeout` with what was seen.
-    fn until(&mut self, timeout: Duration, want: impl Fn(&str) -> bool) -> usize {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line);
-                    if want(self.seen.last().unwrap()) {
-                        return self.seen.len() - 1;
-                    }
-                }
-                Err(_) => {
-                    let _ = self.child.kill();
-                    let output = self.child.wait_with_output_ref();
-                    panic!(
-                        "the line wanted did not come; stdout:\n{}\n{output}",
-                        self.seen.join("\n")
-                    );
-                }
-            }
-        }
-    }
-}
-
-trait WaitOutput {
-    fn wait_with_output_ref(&mut self) -> String;
-}
-
-impl WaitOutput for Child {
-    fn wait_with_output_ref(&mut self) -> String {
-        let _ = self.wait();
-        let mut stderr = String::new();
-        if let Some(mut pipe) = self.stderr.take() {
-            let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
-        }
-        format!("stderr:\n{stderr}")
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn two_cats_lines_are_merged_with_their_tags() {
-    let cluster = LogFarm::new(&[
+    let farm = farm_with(&[
         ("dd", ""),
         ("coco", "several_copies = true\nreplicas = 2\n"),
     ]);
-    cluster.fake.script(
+    farm.cluster().script(
         "dd",
         PodScript::healthy().log(["dd says hello", "dd says bye"]),
     );
-    cluster
-        .fake
+    farm.cluster()
         .script("coco", PodScript::healthy().log(["coco purrs"]));
-    cluster.deploy("dd");
-    cluster.deploy("coco");
-    cluster.wait_running("dd", 1);
-    cluster.wait_running("coco", 2);
+    deploy(&farm, "dd");
+    deploy(&farm, "coco");
+    wait_running(&farm, "dd", 1);
+    wait_running(&farm, "coco", 2);
 
-    let output = cluster
-        .catctl()
-        .args(["logs", "dd", "coco"])
-        .output()
-        .unwrap();
-    let stdout = stdout_of(&output);
-    assert!(output.status.success(), "{stdout}{}", stderr_of(&output));
+    let stdout = farm.run(["logs", "dd", "coco"]).ok().stdout();
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 4, "{stdout}");
     // Tags padded to the widest (`coco/xxxxx`), the cats in the order named.
@@ -251,12 +152,7 @@ fn two_cats_lines_are_merged_with_their_tags() {
     assert_ne!(lines[2], lines[3], "two different coco pods: {stdout}");
 
     // --all is every cat; colours only when asked, a cat's colour the same every time.
-    let all = cluster
-        .catctl()
-        .args(["logs", "--all", "--color", "always"])
-        .output()
-        .unwrap();
-    let all_out = stdout_of(&all);
+    let all_out = farm.run(["logs", "--all", "--color", "always"]).stdout();
     assert_eq!(all_out.lines().count(), 4, "{all_out}");
     let dd_tag = all_out
         .lines()
@@ -266,46 +162,36 @@ fn two_cats_lines_are_merged_with_their_tags() {
         dd_tag.starts_with("\x1b[") && dd_tag.contains("dd-0"),
         "{dd_tag:?}"
     );
-    let again = cluster
-        .catctl()
-        .args(["logs", "dd", "--color", "always"])
-        .output()
-        .unwrap();
-    assert!(stdout_of(&again).starts_with(&dd_tag[..dd_tag.find('m').unwrap() + 1]));
+    let again = farm.run(["logs", "dd", "--color", "always"]);
+    assert!(
+        again
+            .stdout()
+            .starts_with(&dd_tag[..dd_tag.find('m').unwrap() + 1])
+    );
 }
 
 #[test]
 fn tail_and_since_are_honoured() {
-    let cluster = LogFarm::new(&[("dd", "")]);
-    cluster.fake.script(
+    let farm = farm_with(&[("dd", "")]);
+    farm.cluster().script(
         "dd",
         PodScript::healthy()
             .log(["boot 1", "boot 2", "boot 3", "boot 4", "boot 5"])
             .every(Duration::from_millis(400), "tick {n}"),
     );
-    cluster.deploy("dd");
-    cluster.wait_running("dd", 1);
-    std::thread::sleep(Duration::from_millis(2600));
+    deploy(&farm, "dd");
+    wait_running(&farm, "dd", 1);
+    // Six ticks mean 2.4 s since the boot lines: they are then older than `--since 1s`.
+    wait_for_log_line(&farm, "dd-0", "tick 6");
 
-    let tail = cluster
-        .catctl()
-        .args(["logs", "dd", "--tail", "2"])
-        .output()
-        .unwrap();
-    let tail_out = stdout_of(&tail);
-    assert!(tail.status.success(), "{}", stderr_of(&tail));
+    let tail_out = farm.run(["logs", "dd", "--tail", "2"]).ok().stdout();
     assert_eq!(tail_out.lines().count(), 2, "{tail_out}");
     assert!(
         tail_out.lines().all(|l| l.starts_with("dd-0 tick ")),
         "{tail_out}"
     );
 
-    let since = cluster
-        .catctl()
-        .args(["logs", "dd", "--since", "1s"])
-        .output()
-        .unwrap();
-    let since_out = stdout_of(&since);
+    let since_out = farm.run(["logs", "dd", "--since", "1s"]).stdout();
     assert!(
         !since_out.contains("boot"),
         "lines older than 1 s: {since_out}"
@@ -316,15 +202,10 @@ fn tail_and_since_are_honoured() {
         .count();
     let all_ticks = since_out.lines().last().unwrap_or_default();
     let newest: usize = all_ticks.rsplit(' ').next().unwrap().parse().unwrap();
-    // About 6 ticks were written in 2.6 s; those of the last second only.
+    // Six ticks or more were written; those of the last second only.
     assert!(ticks >= 1 && ticks < newest, "{since_out}");
 
-    let everything = cluster
-        .catctl()
-        .args(["logs", "dd", "--timestamps"])
-        .output()
-        .unwrap();
-    let everything = stdout_of(&everything);
+    let everything = farm.run(["logs", "dd", "--timestamps"]).stdout();
     assert!(everything.lines().count() >= 5 + 5, "{everything}");
     let first = everything.lines().next().unwrap();
     let stamp = first
@@ -338,29 +219,29 @@ fn tail_and_since_are_honoured() {
 
 #[test]
 fn follow_survives_a_pod_replacement() {
-    let cluster = LogFarm::new(&[("dd", "")]);
-    cluster.fake.script(
+    let farm = farm_with(&[("dd", "")]);
+    farm.cluster().script(
         "dd",
         PodScript::healthy()
             .log(["first life"])
             .every(Duration::from_millis(100), "old {n}"),
     );
-    cluster.deploy("dd");
-    cluster.wait_running("dd", 1);
-    let old_uid = cluster.fake.get("pods", "default", "dd-0").unwrap()["metadata"]["uid"].clone();
+    deploy(&farm, "dd");
+    wait_running(&farm, "dd", 1);
+    let old_uid = farm.cluster().get("pods", "default", "dd-0").unwrap()["metadata"]["uid"].clone();
 
-    let mut logs = cluster.spawn(&["logs", "dd", "-f"]);
+    let mut logs = farm.spawn(["logs", "dd", "-f"]);
     let first = logs.until(Duration::from_secs(20), |l| l == "dd-0 first life");
     logs.until(Duration::from_secs(5), |l| l == "dd-0 old 3");
 
-    cluster.fake.script(
+    farm.cluster().script(
         "dd",
         PodScript::healthy()
             .log(["second life"])
             .every(Duration::from_millis(100), "new {n}"),
     );
-    cluster.delete_pod("dd-0");
-    cluster.wait_for("dd", "a new pod dd-0", |pods| {
+    delete_pod(&farm, "dd-0");
+    wait_for(&farm, "dd", "a new pod dd-0", |pods| {
         pods.iter()
             .any(|p| p["metadata"]["uid"] != old_uid && running(p))
     });
@@ -375,47 +256,26 @@ fn follow_survives_a_pod_replacement() {
         "{:#?}",
         logs.seen
     );
-    assert!(
-        logs.child.try_wait().unwrap().is_none(),
-        "-f must not end with its first pod"
-    );
+    assert!(logs.running(), "-f must not end with its first pod");
 }
 
 #[test]
 fn follow_waits_for_a_cat_deployed_later_and_ends_on_ctrl_c_with_130() {
-    let cluster = LogFarm::new(&[("dd", ""), ("tt", "")]);
-    cluster.deploy("dd");
-    cluster.wait_running("dd", 1);
-    let mut logs = cluster.spawn(&["logs", "dd", "tt", "-f"]);
+    let farm = farm_with(&[("dd", ""), ("tt", "")]);
+    deploy(&farm, "dd");
+    wait_running(&farm, "dd", 1);
+    let mut logs = farm.spawn(["logs", "dd", "tt", "-f"]);
     logs.until(Duration::from_secs(20), |l| l.starts_with("dd-0 "));
-    cluster
-        .fake
+    farm.cluster()
         .script("tt", PodScript::healthy().log(["tt is here"]));
-    cluster.deploy("tt");
+    deploy(&farm, "tt");
     let marker = logs.until(Duration::from_secs(20), |l| l == "--- tt: new pod tt-0");
     let line = logs.until(Duration::from_secs(20), |l| l == "tt-0 tt is here");
     assert!(marker < line);
-    let pid = logs.child.id().to_string();
-    assert!(
-        StdCommand::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = logs.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "catctl logs -f did not end on SIGINT"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    logs.interrupt();
+    let status = logs.wait_exit(Duration::from_secs(10));
     assert_eq!(status.code(), Some(130));
-    let stderr = logs.child.wait_with_output_ref();
+    let stderr = logs.take_stderr();
     assert!(
         stderr.contains("tt is not deployed (namespace default) — waiting for its pods"),
         "{stderr}"
@@ -424,13 +284,13 @@ fn follow_waits_for_a_cat_deployed_later_and_ends_on_ctrl_c_with_130() {
 
 #[test]
 fn follow_reads_each_run_of_a_crash_looping_container() {
-    let cluster = LogFarm::new(&[("lala", "")]);
-    cluster.fake.script(
+    let farm = farm_with(&[("lala", "")]);
+    farm.cluster().script(
         "lala",
         PodScript::crash_loop(["Error: Specify $LALA_TOKEN in environment"]),
     );
-    cluster.deploy("lala");
-    let mut logs = cluster.spawn(&["logs", "lala", "-f"]);
+    deploy(&farm, "lala");
+    let mut logs = farm.spawn(["logs", "lala", "-f"]);
     logs.until(Duration::from_secs(20), |l| {
         l == "lala-0 Error: Specify $LALA_TOKEN in environment"
     });
@@ -445,28 +305,23 @@ fn follow_reads_each_run_of_a_crash_looping_container() {
 
 #[test]
 fn previous_shows_why_a_cat_crashed_and_notes_pods_that_never_restarted() {
-    let cluster = LogFarm::new(&[("lala", ""), ("dd", "")]);
-    cluster.fake.script(
+    let farm = farm_with(&[("lala", ""), ("dd", "")]);
+    farm.cluster().script(
         "lala",
         PodScript::crash_loop(["Error: Specify $LALA_TOKEN in environment"]),
     );
-    cluster.deploy("lala");
-    cluster.deploy("dd");
-    cluster.wait_running("dd", 1);
-    cluster.wait_for("lala", "two restarts", |pods| {
+    deploy(&farm, "lala");
+    deploy(&farm, "dd");
+    wait_running(&farm, "dd", 1);
+    wait_for(&farm, "lala", "two restarts", |pods| {
         pods.len() == 1 && restarts(pods[0]) >= 2
     });
 
-    let output = cluster
-        .catctl()
-        .args(["logs", "lala", "dd", "--previous"])
-        .output()
-        .unwrap();
-    let stdout = stdout_of(&output);
-    let stderr = stderr_of(&output);
-    assert!(output.status.success(), "{stdout}{stderr}");
+    let output = farm.run(["logs", "lala", "dd", "--previous"]).ok();
+    let stderr = output.stderr();
     assert_eq!(
-        stdout, "lala-0 Error: Specify $LALA_TOKEN in environment\n",
+        output.stdout(),
+        "lala-0 Error: Specify $LALA_TOKEN in environment\n",
         "{stderr}"
     );
     assert_eq!(
@@ -477,88 +332,56 @@ fn previous_shows_why_a_cat_crashed_and_notes_pods_that_never_restarted() {
 
 #[test]
 fn a_cat_without_pods_says_why() {
-    let cluster = LogFarm::new(&[("tt", ""), ("mimi", "replicas = 0\n"), ("dd", "")]);
-    cluster.deploy("mimi");
-    cluster.deploy("dd");
-    cluster.wait_running("dd", 1);
+    let farm = farm_with(&[("tt", ""), ("mimi", "replicas = 0\n"), ("dd", "")]);
+    deploy(&farm, "mimi");
+    deploy(&farm, "dd");
+    wait_running(&farm, "dd", 1);
 
-    let output = cluster.catctl().args(["logs", "tt"]).output().unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    assert_eq!(stdout_of(&output), "");
+    let output = farm.run(["logs", "tt"]).code(1);
+    assert_eq!(output.stdout(), "");
     assert_eq!(
-        stderr_of(&output).trim(),
+        output.stderr().trim(),
         "tt is not deployed (namespace default)"
     );
 
-    let output = cluster
-        .catctl()
-        .args(["logs", "mimi", "dd"])
-        .output()
-        .unwrap();
-    assert!(output.status.success());
+    let output = farm.run(["logs", "mimi", "dd"]).ok();
     assert_eq!(
-        stderr_of(&output).trim(),
+        output.stderr().trim(),
         "mimi is asleep (its StatefulSet has 0 replicas)"
     );
-    assert!(
-        stdout_of(&output).starts_with("dd-0 "),
-        "{}",
-        stdout_of(&output)
-    );
+    assert!(output.stdout().starts_with("dd-0 "), "{output}");
 
-    let output = cluster
-        .catctl()
-        .args(["logs", "nosuchcat"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    assert!(stderr_of(&output).contains("no cat named 'nosuchcat'"));
+    farm.run(["logs", "nosuchcat"])
+        .code(1)
+        .stderr_has("no cat named 'nosuchcat'");
 }
 
 #[test]
 fn piping_into_head_ends_quietly() {
-    let cluster = LogFarm::new(&[
+    let farm = farm_with(&[
         ("dd", ""),
         ("coco", "several_copies = true\nreplicas = 2\n"),
     ]);
     for cat in ["dd", "coco"] {
-        cluster.fake.script(
+        farm.cluster().script(
             cat,
             PodScript::healthy().every(Duration::from_millis(20), "line {n}"),
         );
-        cluster.deploy(cat);
+        deploy(&farm, cat);
     }
-    cluster.wait_running("dd", 1);
-    cluster.wait_running("coco", 2);
+    wait_running(&farm, "dd", 1);
+    wait_running(&farm, "coco", 2);
     let dir = tempfile::tempdir().unwrap();
     let status_file = dir.path().join("status");
     let script = "{ \"$CATCTL\" logs --all -f 2>\"$ERR\"; echo $? >\"$STATUS\"; } | head -5";
-    let mut child = StdCommand::new("sh")
-        .args(["-c", script])
-        .current_dir(cluster.farm.path())
-        .env("CATCTL", assert_cmd::cargo::cargo_bin("catctl"))
+    let mut pipeline = farm
+        .shell(script)
         .env("STATUS", &status_file)
         .env("ERR", dir.path().join("stderr"))
-        .env("KUBECONFIG", cluster.fake.kubeconfig())
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("`catctl logs --all -f | head -5` did not end within 30 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let output = child.wait_with_output().unwrap();
-    assert_eq!(
-        stdout_of(&output).lines().count(),
-        5,
-        "{}",
-        stdout_of(&output)
-    );
+        .spawn();
+    pipeline.wait_exit(Duration::from_secs(30));
+    let stdout = pipeline.rest();
+    assert_eq!(stdout.len(), 5, "{stdout:#?}");
     let stderr = std::fs::read_to_string(dir.path().join("stderr")).unwrap();
     assert_eq!(stderr, "", "catctl said something on a closed pipe");
     let status = std::fs::read_to_string(&status_file).unwrap();
@@ -567,46 +390,28 @@ fn piping_into_head_ends_quietly() {
 
 #[test]
 fn local_reads_the_container_up_started() {
-    let services = services();
     let cat = format!("loglocal{}", std::process::id());
-    let farm = TestFarm::new();
-    farm.write(&format!("cats/{cat}/cat.toml"), "version = \"v1\"\n");
+    let farm = Farm::new().with_services().cat(&cat, "");
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(&services.busybox, dir.path().join("busybox")).unwrap();
+    std::fs::copy(&farm.services().busybox, dir.path().join("busybox")).unwrap();
     std::fs::write(
         dir.path().join("Dockerfile"),
         "FROM scratch\nCOPY busybox /bin/busybox\nCMD [\"/bin/busybox\", \"sh\", \"-c\", \
          \"echo local one; echo local two >&2; echo local three; exec /bin/busybox sleep 600\"]\n",
     )
     .unwrap();
-    let docker = |args: &[&str]| {
-        let output = StdCommand::new("docker")
-            .args(args)
-            .env("DOCKER_HOST", &services.docker_host)
-            .env("DOCKER_BUILDKIT", "0")
-            .output()
-            .expect("the docker CLI runs");
-        assert!(output.status.success(), "docker {args:?}: {output:?}");
-        stdout_of(&output)
-    };
     let image = format!("catctl-logs-test:{}", std::process::id());
     let container = format!("catctl-{cat}");
-    docker(&["build", "-q", "-t", &image, dir.path().to_str().unwrap()]);
-    let _ = StdCommand::new("docker")
-        .args(["rm", "-f", &container])
-        .env("DOCKER_HOST", &services.docker_host)
-        .output();
-    struct Cleanup(String, String);
-    impl Drop for Cleanup {
+    farm.docker(&["build", "-q", "-t", &image, dir.path().to_str().unwrap()]);
+    farm.docker_output(&["rm", "-f", &container]);
+    struct Cleanup<'a>(&'a Farm, String);
+    impl Drop for Cleanup<'_> {
         fn drop(&mut self) {
-            let _ = StdCommand::new("docker")
-                .args(["rm", "-f", &self.0])
-                .env("DOCKER_HOST", &self.1)
-                .output();
+            self.0.docker_output(&["rm", "-f", &self.1]);
         }
     }
-    let _cleanup = Cleanup(container.clone(), services.docker_host.clone());
-    docker(&[
+    let _cleanup = Cleanup(&farm, container.clone());
+    farm.docker(&[
         "run",
         "-d",
         "--name",
@@ -616,25 +421,19 @@ fn local_reads_the_container_up_started() {
         &image,
     ]);
 
-    let read = || {
-        let mut deadline = 50;
-        loop {
-            let output = farm
-                .catctl()
-                .env("DOCKER_HOST", &services.docker_host)
-                .args(["logs", &cat, "--local"])
-                .output()
-                .unwrap();
-            let stdout = stdout_of(&output);
-            if stdout.lines().count() >= 3 || deadline == 0 {
-                assert!(output.status.success(), "{stdout}{}", stderr_of(&output));
-                return stdout;
-            }
-            deadline -= 1;
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    };
-    let stdout = read();
+    // The container prints its three lines as it starts: wait until catctl shows them.
+    let mut last = None;
+    wait_until(
+        "three lines from logs --local",
+        Duration::from_secs(10),
+        || {
+            let run = farm.run(["logs", &cat, "--local"]);
+            let done = run.stdout().lines().count() >= 3;
+            last = Some(run);
+            done
+        },
+    );
+    let stdout = last.unwrap().ok().stdout();
     let mut lines: Vec<&str> = stdout.lines().collect();
     lines.sort();
     let expected: Vec<String> = ["local one", "local three", "local two"]
@@ -644,26 +443,17 @@ fn local_reads_the_container_up_started() {
     assert_eq!(lines, expected, "{stdout}");
 
     let tail = farm
-        .catctl()
-        .env("DOCKER_HOST", &services.docker_host)
-        .args(["logs", &cat, "--local", "--tail", "1", "--timestamps"])
-        .output()
-        .unwrap();
-    let tail = stdout_of(&tail);
+        .run(["logs", &cat, "--local", "--tail", "1", "--timestamps"])
+        .stdout();
     assert_eq!(tail.lines().count(), 1, "{tail}");
     let stamp = tail.split(' ').nth(1).unwrap();
     assert!(stamp.parse::<jiff::Timestamp>().is_ok(), "{tail}");
 
     // Followed, a restarted container is picked up again, without repeating its old lines.
-    let mut command = StdCommand::new(assert_cmd::cargo::cargo_bin("catctl"));
-    command
-        .args(["logs", &cat, "--local", "-f"])
-        .current_dir(farm.path())
-        .env("DOCKER_HOST", &services.docker_host);
-    let mut follow = Running::start(command);
+    let mut follow = farm.spawn(["logs", &cat, "--local", "-f"]);
     let three = format!("{cat} local three");
     follow.until(Duration::from_secs(20), |l| l == three);
-    docker(&["restart", "-t", "0", &container]);
+    farm.docker(&["restart", "-t", "0", &container]);
     let restarted = format!("--- {cat}: container {container} restarted");
     let marker = follow.until(Duration::from_secs(20), |l| l == restarted);
     assert_eq!(marker, 3, "{:#?}", follow.seen);
@@ -673,29 +463,18 @@ fn local_reads_the_container_up_started() {
     let mut after: Vec<&str> = follow.seen[4..].iter().map(String::as_str).collect();
     after.sort();
     assert_eq!(after, expected, "{:#?}", follow.seen);
+    // Nothing more may come: a quiet half second is the only way to see an absence.
     assert!(
-        follow
-            .lines
-            .recv_timeout(Duration::from_millis(500))
-            .is_err(),
+        follow.next_within(Duration::from_millis(500)).is_none(),
         "lines repeated: {:#?}",
         follow.seen
     );
 
     let other = format!("{cat}x");
     farm.write(&format!("cats/{other}/cat.toml"), "version = \"v1\"\n");
-    let missing = farm
-        .catctl()
-        .env("DOCKER_HOST", &services.docker_host)
-        .args(["logs", &other, "--local"])
-        .output()
-        .unwrap();
-    assert_eq!(missing.status.code(), Some(1));
-    assert!(
-        stderr_of(&missing).contains(&format!(
+    farm.run(["logs", &other, "--local"])
+        .code(1)
+        .stderr_has(&format!(
             "{other} is not running locally (no container catctl-{other})"
-        )),
-        "{}",
-        stderr_of(&missing)
-    );
+        ));
 }

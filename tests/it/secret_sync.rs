@@ -2,35 +2,22 @@
 //! counters), what is said, and that no token byte is ever shown.
 
 use std::collections::BTreeMap;
-use std::process::Output;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
 
 use crate::cluster::Cluster;
-use crate::common::{TestFarm, stderr_of, stdout_of};
-use crate::secret::{DD_BOT, TT_BOT, chmod_private, farm_with_tokens};
+use crate::common::Farm;
+use crate::secret::{DD_BOT, TT_BOT, farm_with_tokens, with_tokens};
 use crate::slack;
 
 const DD_APP: &str = "xapp-dd-app-token";
 const TT_APP: &str = "xapp-tt-app-token";
 
-/// Runs `catctl ARGS` in `farm` against `cluster`.
-fn catctl(farm: &TestFarm, cluster: &Cluster, args: &[&str]) -> Output {
-    farm.catctl()
-        .env("KUBECONFIG", cluster.kubeconfig())
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-/// Like [`catctl`], and the command must succeed.
-fn ok(farm: &TestFarm, cluster: &Cluster, args: &[&str]) -> String {
-    let output = catctl(farm, cluster, args);
-    let all = format!("{}{}", stdout_of(&output), stderr_of(&output));
-    assert!(output.status.success(), "catctl {args:?} failed: {all}");
-    all
+/// A fake cluster and a farm with cats dd and tt and their tokens.
+fn farm_and_cluster() -> Farm {
+    with_tokens(Farm::new().with_cluster(), DD_BOT, TT_BOT)
 }
 
 /// The stored Secret's data, decoded.
@@ -69,10 +56,10 @@ fn secret_names(cluster: &Cluster) -> Vec<String> {
 
 #[test]
 fn sync_creates_then_leaves_alone_then_updates() {
-    let cluster = Cluster::start();
-    let farm = farm_with_tokens(DD_BOT, TT_BOT);
+    let farm = farm_and_cluster();
+    let cluster = farm.cluster();
 
-    let out = ok(&farm, &cluster, &["secret", "sync"]);
+    let out = farm.run(["secret", "sync"]).ok().text();
     assert!(
         out.contains("Created Secret dd-token [app-token, bot-token]"),
         "{out}"
@@ -88,12 +75,12 @@ fn sync_creates_then_leaves_alone_then_updates() {
         cluster.requests()
     );
     assert_eq!(
-        data_of(&cluster, "dd-token"),
+        data_of(cluster, "dd-token"),
         bytes(&[("bot-token", DD_BOT), ("app-token", DD_APP)])
     );
 
     cluster.reset_requests();
-    let out = ok(&farm, &cluster, &["secret", "sync"]);
+    let out = farm.run(["secret", "sync"]).ok().text();
     assert!(out.contains("Unchanged Secret dd-token"), "{out}");
     assert!(out.contains("Unchanged Secret tt-token"), "{out}");
     assert!(
@@ -103,10 +90,9 @@ fn sync_creates_then_leaves_alone_then_updates() {
     );
     assert_eq!(cluster.count("list", "secrets"), 1);
 
-    farm.write("secret/dd-token/bot-token", "xoxb-dd-rotated");
-    chmod_private(farm.path());
+    farm.secret("dd-token/bot-token", "xoxb-dd-rotated");
     cluster.reset_requests();
-    let out = ok(&farm, &cluster, &["secret", "sync"]);
+    let out = farm.run(["secret", "sync"]).ok().text();
     assert!(out.contains("Updated Secret dd-token"), "{out}");
     assert!(out.contains("Unchanged Secret tt-token"), "{out}");
     assert_eq!(
@@ -114,36 +100,35 @@ fn sync_creates_then_leaves_alone_then_updates() {
         BTreeMap::from([("patch secrets".to_string(), 1)])
     );
     assert_eq!(
-        data_of(&cluster, "dd-token"),
+        data_of(cluster, "dd-token"),
         bytes(&[("bot-token", "xoxb-dd-rotated"), ("app-token", DD_APP)])
     );
 }
 
 #[test]
 fn entries_mean_what_kubectl_from_file_means_and_are_labelled() {
-    let cluster = Cluster::start();
-    let farm = farm_with_tokens(DD_BOT, TT_BOT);
+    let farm = farm_and_cluster();
+    let cluster = farm.cluster();
     // A hidden file in a directory is not a key; a file entry is one key named after the file;
     // values are the exact bytes, trailing newline and non-UTF-8 included.
-    farm.write("secret/dd-token/.bot-token.swp", "editor junk");
-    farm.write("secret/webhook", "https://hooks.example/T1\n");
-    std::fs::write(farm.path().join("secret/blob"), [0xff_u8, 0x00, 0x7f, 0x80]).unwrap();
-    chmod_private(farm.path());
+    farm.secret("dd-token/.bot-token.swp", "editor junk");
+    farm.secret("webhook", "https://hooks.example/T1\n");
+    farm.secret("blob", [0xff_u8, 0x00, 0x7f, 0x80]);
 
-    let out = ok(&farm, &cluster, &["secret", "sync"]);
+    let out = farm.run(["secret", "sync"]).ok().text();
     assert!(out.contains("Created Secret webhook [webhook]"), "{out}");
     assert!(out.contains("secret/webhook ends with a newline"), "{out}");
 
     assert_eq!(
-        data_of(&cluster, "dd-token"),
+        data_of(cluster, "dd-token"),
         bytes(&[("bot-token", DD_BOT), ("app-token", DD_APP)])
     );
     assert_eq!(
-        data_of(&cluster, "webhook"),
+        data_of(cluster, "webhook"),
         bytes(&[("webhook", "https://hooks.example/T1\n")])
     );
     assert_eq!(
-        data_of(&cluster, "blob"),
+        data_of(cluster, "blob"),
         BTreeMap::from([("blob".to_string(), vec![0xff, 0x00, 0x7f, 0x80])])
     );
 
@@ -175,18 +160,17 @@ fn entries_mean_what_kubectl_from_file_means_and_are_labelled() {
 
 #[test]
 fn an_underscore_name_is_refused_before_any_request() {
-    let cluster = Cluster::start();
-    let farm = farm_with_tokens(DD_BOT, TT_BOT);
-    farm.write("secret/dd_token", "xoxb-dd-other");
-    chmod_private(farm.path());
+    let farm = farm_and_cluster();
+    let cluster = farm.cluster();
+    farm.secret("dd_token", "xoxb-dd-other");
     for args in [
         &["secret", "sync"][..],
         &["secret", "sync", "--prune"],
         &["secret", "sync", "--dry-run"],
     ] {
-        let output = catctl(&farm, &cluster, args);
-        assert_eq!(output.status.code(), Some(1), "{output:?}");
-        let stderr = stderr_of(&output);
+        let output = farm.run(args);
+        assert_eq!(output.exit_code(), Some(1), "{output:?}");
+        let stderr = output.stderr();
         assert!(
             stderr.contains(
                 "secret/dd_token: Kubernetes names cannot contain '_' — rename it to secret/dd-token"
@@ -195,33 +179,32 @@ fn an_underscore_name_is_refused_before_any_request() {
         );
         assert!(stderr.contains("nothing was written"), "{stderr}");
     }
-    assert_eq!(total_requests(&cluster), 0, "{:?}", cluster.requests());
+    assert_eq!(total_requests(cluster), 0, "{:?}", cluster.requests());
 }
 
 #[test]
 fn duplicate_tokens_are_refused_before_any_request() {
-    let cluster = Cluster::start();
-    let farm = farm_with_tokens(DD_BOT, TT_BOT);
+    let farm = farm_and_cluster();
+    let cluster = farm.cluster();
     // The same bot token in a directory entry and in a file entry.
-    farm.write("secret/spare-token", DD_BOT);
-    chmod_private(farm.path());
-    let output = catctl(&farm, &cluster, &["secret", "sync"]);
-    assert!(!output.status.success());
-    let stderr = stderr_of(&output);
+    farm.secret("spare-token", DD_BOT);
+    let output = farm.run(["secret", "sync"]);
+    assert!(!output.success());
+    let stderr = output.stderr();
     assert!(
         stderr.contains("dd-token and spare-token hold the same token"),
         "{stderr}"
     );
     assert!(!stderr.contains(DD_BOT), "the token leaked: {stderr}");
-    assert_eq!(total_requests(&cluster), 0, "{:?}", cluster.requests());
-    assert!(secret_names(&cluster).is_empty());
+    assert_eq!(total_requests(cluster), 0, "{:?}", cluster.requests());
+    assert!(secret_names(cluster).is_empty());
 }
 
 #[test]
 fn prune_deletes_only_managed_secrets_whose_entry_is_gone() {
-    let cluster = Cluster::start();
-    let farm = farm_with_tokens(DD_BOT, TT_BOT);
-    ok(&farm, &cluster, &["secret", "sync"]);
+    let farm = farm_and_cluster();
+    let cluster = farm.cluster();
+    farm.run(["secret", "sync"]).ok().text();
     cluster
         .insert(json!({
             "apiVersion": "v1", "kind": "Secret",
@@ -237,11 +220,11 @@ fn prune_deletes_only_managed_secrets_whose_entry_is_gone() {
             "data": {"token": BASE64.encode("helm")},
         }))
         .unwrap();
-    std::fs::remove_dir_all(farm.path().join("secret/tt-token")).unwrap();
+    farm.remove("secret/tt-token");
 
     // Without --prune a Secret whose entry is gone stays.
     cluster.reset_requests();
-    let out = ok(&farm, &cluster, &["secret", "sync"]);
+    let out = farm.run(["secret", "sync"]).ok().text();
     assert!(!out.contains("tt-token"), "{out}");
     assert!(
         cluster.write_counts().is_empty(),
@@ -250,7 +233,7 @@ fn prune_deletes_only_managed_secrets_whose_entry_is_gone() {
     );
 
     cluster.reset_requests();
-    let out = ok(&farm, &cluster, &["secret", "sync", "--prune"]);
+    let out = farm.run(["secret", "sync", "--prune"]).ok().text();
     assert!(out.contains("Pruned Secret tt-token"), "{out}");
     assert!(out.contains("Unchanged Secret dd-token"), "{out}");
     assert!(
@@ -261,16 +244,16 @@ fn prune_deletes_only_managed_secrets_whose_entry_is_gone() {
         cluster.write_counts(),
         BTreeMap::from([("delete secrets".to_string(), 1)])
     );
-    let mut names = secret_names(&cluster);
+    let mut names = secret_names(cluster);
     names.sort();
     assert_eq!(names, ["dd-token", "helm-token", "registry-creds"]);
 }
 
 #[test]
 fn dry_run_writes_nothing_and_says_what_would_happen() {
-    let cluster = Cluster::start();
-    let farm = farm_with_tokens(DD_BOT, TT_BOT);
-    let out = ok(&farm, &cluster, &["secret", "sync", "--dry-run"]);
+    let farm = farm_and_cluster();
+    let cluster = farm.cluster();
+    let out = farm.run(["secret", "sync", "--dry-run"]).ok().text();
     assert!(out.contains("Would create Secret dd-token"), "{out}");
     assert!(out.contains("Would create Secret tt-token"), "{out}");
     assert!(out.contains("(dry run)"), "{out}");
@@ -279,27 +262,25 @@ fn dry_run_writes_nothing_and_says_what_would_happen() {
         "{:?}",
         cluster.requests()
     );
-    assert!(secret_names(&cluster).is_empty());
+    assert!(secret_names(cluster).is_empty());
 
-    ok(&farm, &cluster, &["secret", "sync"]);
-    farm.write("secret/dd-token/bot-token", "xoxb-dd-rotated");
-    farm.write("secret/coco-token", "xoxb-coco");
-    std::fs::remove_dir_all(farm.path().join("secret/tt-token")).unwrap();
-    chmod_private(farm.path());
+    farm.run(["secret", "sync"]).ok().text();
+    farm.secret("dd-token/bot-token", "xoxb-dd-rotated");
+    farm.secret("coco-token", "xoxb-coco");
+    farm.remove("secret/tt-token");
     let before = cluster.list("secrets", Some("default"));
 
     cluster.reset_requests();
-    let out = ok(&farm, &cluster, &["secret", "sync", "--prune", "--dry-run"]);
+    let out = farm
+        .run(["secret", "sync", "--prune", "--dry-run"])
+        .ok()
+        .text();
     assert!(out.contains("Would update Secret dd-token"), "{out}");
     assert!(out.contains("Would create Secret coco-token"), "{out}");
     assert!(out.contains("Would prune Secret tt-token"), "{out}");
-    let output = catctl(
-        &farm,
-        &cluster,
-        &["secret", "sync", "--prune", "--dry-run", "-o", "json"],
-    );
-    assert!(output.status.success());
-    let outcomes: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let output = farm.run(["secret", "sync", "--prune", "--dry-run", "-o", "json"]);
+    assert!(output.success());
+    let outcomes: Value = output.json();
     let action = |name: &str| {
         outcomes
             .as_array()
@@ -322,25 +303,24 @@ fn dry_run_writes_nothing_and_says_what_would_happen() {
 
 #[test]
 fn a_key_dropped_from_a_directory_leaves_the_cluster_secret() {
-    let cluster = Cluster::start();
-    let farm = farm_with_tokens(DD_BOT, TT_BOT);
-    farm.write("secret/dd-token/signing-secret", "old-signing-secret");
-    chmod_private(farm.path());
-    ok(&farm, &cluster, &["secret", "sync"]);
-    assert!(data_of(&cluster, "dd-token").contains_key("signing-secret"));
+    let farm = farm_and_cluster();
+    let cluster = farm.cluster();
+    farm.secret("dd-token/signing-secret", "old-signing-secret");
+    farm.run(["secret", "sync"]).ok().text();
+    assert!(data_of(cluster, "dd-token").contains_key("signing-secret"));
 
-    std::fs::remove_file(farm.path().join("secret/dd-token/signing-secret")).unwrap();
-    let out = ok(&farm, &cluster, &["secret", "sync"]);
+    farm.remove("secret/dd-token/signing-secret");
+    let out = farm.run(["secret", "sync"]).ok().text();
     assert!(
         out.contains("Updated Secret dd-token [app-token, bot-token]"),
         "{out}"
     );
     assert_eq!(
-        data_of(&cluster, "dd-token"),
+        data_of(cluster, "dd-token"),
         bytes(&[("bot-token", DD_BOT), ("app-token", DD_APP)])
     );
     cluster.reset_requests();
-    let out = ok(&farm, &cluster, &["secret", "sync"]);
+    let out = farm.run(["secret", "sync"]).ok().text();
     assert!(out.contains("Unchanged Secret dd-token"), "{out}");
     assert!(
         cluster.write_counts().is_empty(),
@@ -350,36 +330,39 @@ fn a_key_dropped_from_a_directory_leaves_the_cluster_secret() {
 }
 
 /// `kubectl create secret generic` as secret.sh ran it, against the fake.
-fn kubectl_create_secret(cluster: &Cluster, farm: &TestFarm, name: &str) {
+fn kubectl_create_secret(farm: &Farm, name: &str) {
     let from = format!(
         "--from-file={}",
         farm.path().join("secret").join(name).display()
     );
     let output = std::process::Command::new("kubectl")
         .args(["create", "secret", "generic", name, &from])
-        .env("KUBECONFIG", cluster.kubeconfig())
+        .env("KUBECONFIG", farm.cluster().kubeconfig())
         .output()
         .expect("kubectl runs");
-    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 #[test]
 fn secrets_made_by_kubectl_create_are_taken_over() {
-    let cluster = Cluster::start();
-    let farm = farm_with_tokens(DD_BOT, TT_BOT);
+    let farm = farm_and_cluster();
+    let cluster = farm.cluster();
     // secret.sh's Secrets: one with the same data, one with an old key since removed locally.
-    farm.write("secret/tt-token/signing-secret", "old-signing-secret");
-    kubectl_create_secret(&cluster, &farm, "dd-token");
-    kubectl_create_secret(&cluster, &farm, "tt-token");
-    std::fs::remove_file(farm.path().join("secret/tt-token/signing-secret")).unwrap();
-    chmod_private(farm.path());
+    farm.secret("tt-token/signing-secret", "old-signing-secret");
+    kubectl_create_secret(&farm, "dd-token");
+    kubectl_create_secret(&farm, "tt-token");
+    farm.remove("secret/tt-token/signing-secret");
     let manager = |name: &str| {
         cluster.get("secrets", "default", name).unwrap()["metadata"]["managedFields"][0]["manager"]
             .clone()
     };
     assert_eq!(manager("dd-token"), "kubectl-create");
 
-    let out = ok(&farm, &cluster, &["secret", "sync"]);
+    let out = farm.run(["secret", "sync"]).ok().text();
     assert!(!out.contains("conflict"), "{out}");
     assert!(out.contains("Updated Secret dd-token"), "{out}");
     assert!(out.contains("Updated Secret tt-token"), "{out}");
@@ -388,7 +371,7 @@ fn secrets_made_by_kubectl_create_are_taken_over() {
         ("tt-token", "tt", TT_BOT, TT_APP),
     ] {
         assert_eq!(
-            data_of(&cluster, name),
+            data_of(cluster, name),
             bytes(&[("bot-token", bot), ("app-token", app)]),
             "{name}"
         );
@@ -398,7 +381,7 @@ fn secrets_made_by_kubectl_create_are_taken_over() {
     }
 
     cluster.reset_requests();
-    let out = ok(&farm, &cluster, &["secret", "sync"]);
+    let out = farm.run(["secret", "sync"]).ok().text();
     assert!(out.contains("Unchanged Secret dd-token"), "{out}");
     assert!(out.contains("Unchanged Secret tt-token"), "{out}");
     assert!(
@@ -410,12 +393,11 @@ fn secrets_made_by_kubectl_create_are_taken_over() {
 
 /// A farm and cluster with one Secret in each state: dd-token in sync, tt-token differs,
 /// coco-token only local, lala-token only in cluster (and an unmanaged Secret, not listed).
-fn every_state() -> (Cluster, TestFarm) {
-    let cluster = Cluster::start();
-    let farm = farm_with_tokens(DD_BOT, TT_BOT);
-    farm.write("secret/lala-token", "xoxb-lala");
-    chmod_private(farm.path());
-    ok(&farm, &cluster, &["secret", "sync"]);
+fn every_state() -> Farm {
+    let farm = farm_and_cluster();
+    let cluster = farm.cluster();
+    farm.secret("lala-token", "xoxb-lala");
+    farm.run(["secret", "sync"]).ok().text();
     cluster
         .insert(json!({
             "apiVersion": "v1", "kind": "Secret",
@@ -423,20 +405,20 @@ fn every_state() -> (Cluster, TestFarm) {
             "data": {"password": BASE64.encode("hunter2")},
         }))
         .unwrap();
-    std::fs::remove_file(farm.path().join("secret/lala-token")).unwrap();
-    farm.write("secret/tt-token/bot-token", "xoxb-tt-rotated");
-    farm.write("secret/coco-token", "xoxb-coco");
-    chmod_private(farm.path());
-    (cluster, farm)
+    farm.remove("secret/lala-token");
+    farm.secret("tt-token/bot-token", "xoxb-tt-rotated");
+    farm.secret("coco-token", "xoxb-coco");
+    farm
 }
 
 #[test]
 fn list_shows_every_state_as_a_table() {
-    let (cluster, farm) = every_state();
+    let farm = every_state();
+    let cluster = farm.cluster();
     cluster.reset_requests();
-    let output = catctl(&farm, &cluster, &["secret", "list"]);
-    assert!(output.status.success(), "{}", stderr_of(&output));
-    let stdout = stdout_of(&output);
+    let output = farm.run(["secret", "list"]);
+    assert!(output.success(), "{}", output.stderr());
+    let stdout = output.stdout();
     let rows: Vec<Vec<&str>> = stdout
         .lines()
         .map(|l| {
@@ -446,9 +428,7 @@ fn list_shows_every_state_as_a_table() {
                 .collect()
         })
         .collect();
-    let json: Value =
-        serde_json::from_slice(&catctl(&farm, &cluster, &["secret", "list", "-o", "json"]).stdout)
-            .unwrap();
+    let json: Value = farm.run(["secret", "list", "-o", "json"]).json();
     let fp = |name: &str| {
         json.as_array()
             .unwrap()
@@ -511,10 +491,10 @@ fn list_shows_every_state_as_a_table() {
 
 #[test]
 fn list_shows_every_state_as_json() {
-    let (cluster, farm) = every_state();
-    let output = catctl(&farm, &cluster, &["secret", "list", "-o", "json"]);
-    assert!(output.status.success(), "{}", stderr_of(&output));
-    let rows: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let farm = every_state();
+    let output = farm.run(["secret", "list", "-o", "json"]);
+    assert!(output.success(), "{}", output.stderr());
+    let rows: Value = output.json();
     let states: Vec<(String, String)> = rows
         .as_array()
         .unwrap()
@@ -582,21 +562,17 @@ fn no_secret_command_shows_a_token_verbose_or_json() {
         &["secret", "sync", "--prune"],
     ];
     for extra in [&["-v"][..], &["-o", "json"], &["-v", "-o", "json"]] {
-        let (cluster, farm) = every_state();
+        let farm = every_state();
         for command in commands {
             let args: Vec<&str> = command.iter().chain(extra).copied().collect();
             let output = farm
-                .catctl()
-                .env("KUBECONFIG", cluster.kubeconfig())
+                .command(&args)
                 .env("CATCTL_SLACK_API_URL", &slack.url)
-                .args(&args)
-                .output()
-                .unwrap();
-            let all = format!("{}{}", stdout_of(&output), stderr_of(&output));
-            assert!(output.status.success(), "catctl {args:?}: {all}");
+                .run()
+                .ok();
+            let all = output.text();
             if extra.contains(&"json") {
-                serde_json::from_slice::<Value>(&output.stdout)
-                    .unwrap_or_else(|e| panic!("catctl {args:?}: stdout is not JSON ({e}): {all}"));
+                output.json();
             }
             assert_no_token_in(&all, &format!("catctl {}", args.join(" ")));
         }
@@ -616,57 +592,45 @@ fn cluster_errors_are_clear_and_leak_nothing() {
         &["secret", "sync", "-o", "json", "-v"],
     ] {
         let started = std::time::Instant::now();
-        let output = farm
-            .catctl()
-            .env("KUBECONFIG", &kubeconfig)
-            .args(args)
-            .output()
-            .unwrap();
+        let output = farm.command(args).env("KUBECONFIG", &kubeconfig).run();
         assert!(
             started.elapsed() < std::time::Duration::from_secs(30),
             "{args:?} hung"
         );
-        assert_eq!(output.status.code(), Some(1), "{output:?}");
-        let stderr = stderr_of(&output);
+        assert_eq!(output.exit_code(), Some(1), "{output:?}");
+        let stderr = output.stderr();
         assert!(
             stderr.starts_with("error: listing Secrets in namespace default\n"),
             "{stderr}"
         );
         assert!(stderr.contains("Connection refused"), "{stderr}");
-        assert!(stdout_of(&output).is_empty(), "{args:?}");
-        assert_no_token_in(
-            &format!("{}{stderr}", stdout_of(&output)),
-            "a cluster error",
-        );
+        assert!(output.stdout().is_empty(), "{args:?}");
+        assert_no_token_in(&format!("{}{stderr}", output.stdout()), "a cluster error");
     }
 }
 
 #[test]
 fn a_refusal_by_the_api_server_is_reported_per_secret_in_one_line() {
-    let cluster = Cluster::start();
-    let farm = farm_with_tokens(DD_BOT, TT_BOT);
-    let output = catctl(&farm, &cluster, &["secret", "sync", "-n", "nowhere"]);
-    assert_eq!(output.status.code(), Some(1), "{output:?}");
-    let stderr = stderr_of(&output);
+    let farm = farm_and_cluster();
+    let cluster = farm.cluster();
+    let output = farm.run(["secret", "sync", "-n", "nowhere"]);
+    assert_eq!(output.exit_code(), Some(1), "{output:?}");
+    let stderr = output.stderr();
     for name in ["dd-token", "tt-token"] {
         let line = format!(
             "warning: Failed Secret {name} [app-token, bot-token] {fp}: applying Secret {name} in \
              namespace nowhere: the API server refused: namespaces \"nowhere\" not found (404 \
              NotFound)\n",
-            fp = fingerprint_in_list(&farm, &cluster, name)
+            fp = fingerprint_in_list(&farm, name)
         );
         assert!(stderr.contains(&line), "{line}\nnot in\n{stderr}");
     }
     assert!(!stderr.contains("Status {"), "{stderr}");
-    assert_no_token_in(&format!("{}{stderr}", stdout_of(&output)), "an API refusal");
+    assert_no_token_in(&format!("{}{stderr}", output.stdout()), "an API refusal");
 
-    let output = catctl(
-        &farm,
-        &cluster,
-        &["secret", "sync", "-n", "nowhere", "-o", "json"],
-    );
-    assert_eq!(output.status.code(), Some(1));
-    let outcomes: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let output = farm.run(["secret", "sync", "-n", "nowhere", "-o", "json"]);
+    assert_eq!(output.exit_code(), Some(1));
+    let outcomes: Value = output.json();
     assert_eq!(outcomes.as_array().unwrap().len(), 2);
     for outcome in outcomes.as_array().unwrap() {
         assert!(
@@ -676,13 +640,13 @@ fn a_refusal_by_the_api_server_is_reported_per_secret_in_one_line() {
             "{outcome}"
         );
     }
-    assert!(secret_names(&cluster).is_empty());
+    assert!(secret_names(cluster).is_empty());
 }
 
 /// The local fingerprint `secret list -o json` shows for `name`.
-fn fingerprint_in_list(farm: &TestFarm, cluster: &Cluster, name: &str) -> String {
-    let output = catctl(farm, cluster, &["secret", "list", "-o", "json"]);
-    let rows: Value = serde_json::from_slice(&output.stdout).unwrap();
+fn fingerprint_in_list(farm: &Farm, name: &str) -> String {
+    let output = farm.run(["secret", "list", "-o", "json"]);
+    let rows: Value = output.json();
     rows.as_array()
         .unwrap()
         .iter()
@@ -694,19 +658,22 @@ fn fingerprint_in_list(farm: &TestFarm, cluster: &Cluster, name: &str) -> String
 
 #[test]
 fn prune_with_an_empty_secret_dir_is_refused() {
-    let cluster = Cluster::start();
-    let farm = farm_with_tokens(DD_BOT, TT_BOT);
-    ok(&farm, &cluster, &["secret", "sync"]);
+    let farm = farm_and_cluster();
+    let cluster = farm.cluster();
+    farm.run(["secret", "sync"]).ok().text();
     // A fresh clone: secret/ is git-ignored, so only its README is there.
-    std::fs::remove_dir_all(farm.path().join("secret")).unwrap();
-    farm.write("secret/README.md", "# secret/\n");
+    farm.remove("secret");
+    farm.secret("README.md", "# secret/\n");
 
     cluster.reset_requests();
-    let out = ok(&farm, &cluster, &["secret", "sync", "--prune", "--dry-run"]);
+    let out = farm
+        .run(["secret", "sync", "--prune", "--dry-run"])
+        .ok()
+        .text();
     assert!(out.contains("Would prune Secret dd-token"), "{out}");
-    let output = catctl(&farm, &cluster, &["secret", "sync", "--prune"]);
-    assert_eq!(output.status.code(), Some(1), "{output:?}");
-    let stderr = stderr_of(&output);
+    let output = farm.run(["secret", "sync", "--prune"]);
+    assert_eq!(output.exit_code(), Some(1), "{output:?}");
+    let stderr = output.stderr();
     assert!(
         stderr.contains(
             "secret/ has no entries, so --prune would delete every Secret catctl manages \
@@ -719,7 +686,7 @@ fn prune_with_an_empty_secret_dir_is_refused() {
         "{:?}",
         cluster.requests()
     );
-    let mut names = secret_names(&cluster);
+    let mut names = secret_names(cluster);
     names.sort();
     assert_eq!(names, ["dd-token", "tt-token"]);
 }

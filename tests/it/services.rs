@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::sync::OnceLock;
 
-use crate::common::repo;
+use crate::common::{Farm, repo};
 
 /// Where the test daemon and registry are.
 #[derive(Debug, Clone)]
@@ -61,29 +61,16 @@ pub fn services() -> &'static Services {
 
 #[test]
 fn daemon_builds_and_registry_serves_a_scratch_image() {
-    let services = services();
+    let farm = Farm::new().with_services();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(&services.busybox, dir.path().join("busybox")).unwrap();
+    std::fs::copy(&farm.services().busybox, dir.path().join("busybox")).unwrap();
     std::fs::write(
         dir.path().join("Dockerfile"),
         "FROM scratch\nCOPY busybox /bin/busybox\nCMD [\"/bin/busybox\", \"true\"]\n",
     )
     .unwrap();
-    let image = format!("{}/catctl-selftest:v1", services.registry);
-    let docker = |args: &[&str]| {
-        let output = Command::new("docker")
-            .args(args)
-            .env("DOCKER_HOST", &services.docker_host)
-            .env("DOCKER_BUILDKIT", "0")
-            .output()
-            .expect("the docker CLI runs");
-        assert!(
-            output.status.success(),
-            "docker {args:?} failed: {output:?}"
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    };
-    docker(&["build", "-q", "-t", &image, dir.path().to_str().unwrap()]);
-    let pushed = docker(&["push", &image]);
+    let image = format!("{}/catctl-selftest:v1", farm.registry());
+    farm.docker(&["build", "-q", "-t", &image, dir.path().to_str().unwrap()]);
+    let pushed = farm.docker(&["push", &image]);
     assert!(pushed.contains("digest: sha256:"), "{pushed}");
 }
