@@ -514,7 +514,7 @@ fn up_twice_leaves_one_container_and_down_removes_it() {
 fn up_refuses_an_unverified_image_or_a_missing_token_and_starts_nothing() {
     let farm = ImageFarm::new();
     let cat = farm.new_cat("refuse");
-    farm.ok(&["build", &cat]);
+    // Neither built nor pushed (a local build runs unpushed: see image_promise.rs).
     let text = farm.fails(&["up", &cat, "--network", "none"]);
     assert!(
         text.contains(&format!("secret/{cat}-token does not exist")),
@@ -524,7 +524,7 @@ fn up_refuses_an_unverified_image_or_a_missing_token_and_starts_nothing() {
     let text = farm.fails(&["up", &cat, "--network", "none"]);
     assert!(
         text.contains(&format!(
-            "{} is not in the registry",
+            "{} is not in the registry and not built",
             farm.image(&cat, "v1")
         )),
         "{text}"

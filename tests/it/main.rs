@@ -10,6 +10,7 @@ mod config_errors;
 mod context_cmd;
 mod copycat;
 mod deploy;
+mod image_promise;
 mod images;
 mod list;
 mod logs;
