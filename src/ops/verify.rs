@@ -69,9 +69,9 @@ impl fmt::Display for Finding {
             ),
             Finding::LocalDiffers { cat, image } => write!(
                 f,
-                "local {image} differs from the registry's (built but not pushed) — run `catctl \
-                 push {cat}`, or bump `version` in cats/{cat}/cat.toml first so the pushed tag \
-                 keeps its meaning"
+                "local {image} differs from the registry's (built but not pushed) — tags are \
+                 immutable: bump `version` in cats/{cat}/cat.toml and build again, or replace \
+                 the tag with `catctl push --force {cat}`"
             ),
             Finding::SourceChanged {
                 cat,
@@ -302,6 +302,41 @@ mod tests {
     }
 
     #[test]
+    fn a_local_build_may_run_unpushed_but_not_stale() {
+        let image = lala();
+        let local = |findings: Vec<Finding>, pushed: bool| Verification {
+            cat: "lala".into(),
+            image: image.clone(),
+            registry_digest: None,
+            local_image_id: Some(digest("01")),
+            local_pushed: pushed,
+            source_digest: digest("cd"),
+            built_source_digest: Some(digest("cd")),
+            dirty: false,
+            findings,
+        };
+        let not_pushed = Finding::NotInRegistry {
+            cat: "lala".into(),
+            image: image.clone(),
+            built_locally: true,
+        };
+        let stale = Finding::SourceChanged {
+            cat: "lala".into(),
+            image: image.clone(),
+            cat_dir: "cats/lala".into(),
+            template_dir: "templates/cat".into(),
+        };
+        let unpushed = local(vec![not_pushed.clone()], false);
+        assert!(unpushed.runs_unpushed());
+        assert!(unpushed.blocking_locally(false).is_empty());
+        assert_eq!(unpushed.blocking(false).len(), 1, "deploy still refuses it");
+        let stale_build = local(vec![not_pushed, stale], false);
+        assert_eq!(stale_build.blocking_locally(false).len(), 1);
+        assert!(stale_build.blocking_locally(true).is_empty());
+        assert!(!local(vec![], true).runs_unpushed(), "the pushed image");
+    }
+
+    #[test]
     fn messages_say_what_to_do() {
         let missing = Finding::NotInRegistry {
             cat: "lala".into(),
@@ -342,6 +377,8 @@ mod tests {
         };
         assert_eq!(v.blocking(true).len(), 1);
         assert_eq!(v.blocking(false).len(), 2);
+        assert!(!v.runs_unpushed(), "no local image");
+        assert_eq!(v.blocking_locally(false).len(), 2);
         assert_eq!(
             v.pinned_image().map(|i| i.to_string()),
             Some(format!("127.0.0.1:5000/lala:v2@sha256:{}", "ab".repeat(32)))
