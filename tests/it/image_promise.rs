@@ -174,6 +174,8 @@ fn a_re_push_of_the_same_sources_is_up_to_date_and_pushes_nothing() {
     // And the rebuild is not "built but not pushed": push has nothing to push for it.
     let verified = farm.json(&["verify", &cat]);
     assert_eq!(finding_kinds(&verified), Vec::<String>::new(), "{verified}");
+    let table = stdout_of(&farm.ok(&["verify", &cat]));
+    assert!(table.contains("same sources"), "{table}");
 }
 
 #[test]
