@@ -106,7 +106,7 @@ pub enum Command {
     Context(ContextArgs),
     /// Build cats' images through the Docker daemon, labelled with their source digest
     Build(BuildArgs),
-    /// Push cats' images to the registry and print their digests
+    /// Push cats' images to the registry and print their digests; a tag is never replaced by other sources without --force
     Push(PushArgs),
     /// Check cats' images: in the registry, local image pushed, sources unchanged since the build
     Verify(VerifyArgs),
@@ -285,6 +285,11 @@ pub struct BuildArgs {
 pub struct PushArgs {
     #[command(flatten)]
     pub select: SelectCats,
+
+    /// Replace a tag the registry already serves from other sources (tags are immutable:
+    /// bump `version` in the cat's cat.toml instead)
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

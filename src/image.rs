@@ -138,6 +138,47 @@ impl ImageRef {
         })
     }
 
+    /// Parses a reference as docker reads one (a Dockerfile's `FROM`, a `RepoDigests` entry):
+    /// the registry may be left out (`node:22` is `docker.io/library/node:22`), and so may the
+    /// tag (`latest`).
+    pub fn parse_docker(reference: &str) -> Result<ImageRef> {
+        let bad = || anyhow!("'{reference}' is not an image reference");
+        let (named, digest) = match reference.split_once('@') {
+            Some((named, digest)) => (named, Some(Digest::parse(digest)?)),
+            None => (reference, None),
+        };
+        let (name, tag) = match named.rsplit_once(':') {
+            Some((name, tag)) if !tag.contains('/') => (name, tag),
+            _ => (named, "latest"),
+        };
+        let (registry, repository) = match name.split_once('/') {
+            Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => {
+                (first.to_string(), rest.to_string())
+            }
+            _ if name.contains('/') => ("docker.io".to_string(), name.to_string()),
+            _ => ("docker.io".to_string(), format!("library/{name}")),
+        };
+        let repository_ok = repository.split('/').all(|part| {
+            !part.is_empty()
+                && part.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+                })
+        });
+        let tag_ok = !tag.is_empty()
+            && tag
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        if registry.is_empty() || !repository_ok || !tag_ok {
+            return Err(bad());
+        }
+        Ok(ImageRef {
+            registry,
+            repository,
+            tag: tag.to_string(),
+            digest,
+        })
+    }
+
     /// `registry/repository`, the name docker pushes and pulls.
     pub fn name(&self) -> String {
         format!("{}/{}", self.registry, self.repository)
@@ -273,6 +314,33 @@ mod tests {
         assert!(ImageRef::parse("127.0.0.1:5000/dd").is_err());
         assert!(ImageRef::parse("dd:v1").is_err());
         assert_eq!(ImageRef::for_cat("gcr.io/cream-heros", "dd", "v2"), image);
+    }
+
+    #[test]
+    fn docker_references_fill_in_the_registry_and_tag() {
+        let parts = |text: &str| {
+            let image = ImageRef::parse_docker(text).unwrap();
+            (image.registry, image.repository, image.tag)
+        };
+        let hub =
+            |repo: &str, tag: &str| ("docker.io".to_string(), repo.to_string(), tag.to_string());
+        assert_eq!(parts("node:22"), hub("library/node", "22"));
+        assert_eq!(parts("node"), hub("library/node", "latest"));
+        assert_eq!(parts("bitnami/node:1.2"), hub("bitnami/node", "1.2"));
+        assert_eq!(
+            parts("127.0.0.1:5000/base/node:v1"),
+            ("127.0.0.1:5000".into(), "base/node".into(), "v1".into())
+        );
+        assert_eq!(
+            parts("localhost/base"),
+            ("localhost".into(), "base".into(), "latest".into())
+        );
+        let pinned = ImageRef::parse_docker(&format!("node@sha256:{HEX}")).unwrap();
+        assert_eq!(pinned.name(), "docker.io/library/node");
+        assert_eq!(pinned.digest.unwrap().hex(), HEX);
+        for bad in ["", "Node:22", "node:", "a//b", "node:22 AS x"] {
+            assert!(ImageRef::parse_docker(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

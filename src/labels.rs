@@ -19,6 +19,21 @@ pub const CAT: &str = "io.catctl.cat";
 pub const IMAGE_DIGEST: &str = "io.catctl.image-digest";
 /// Container label marking the containers `up` starts.
 pub const UP: &str = "io.catctl.up";
+/// Image label: `true` when the image was built from a cat whose sources (its directory or the
+/// template) had changes git had not committed; `false` when they were committed; absent when
+/// the farm is not in a git repository.
+pub const GIT_DIRTY: &str = "io.catctl.git-dirty";
+
+/// OCI image label: the git commit of the farm the image was built from.
+pub const OCI_REVISION: &str = "org.opencontainers.image.revision";
+/// OCI image label: where the farm's sources live (the git remote `origin`, without any
+/// credentials in its URL).
+pub const OCI_SOURCE: &str = "org.opencontainers.image.source";
+/// OCI image label: when the image was built (RFC 3339). It makes every build's image id new,
+/// which is why images are compared by [`SOURCE_DIGEST`], never by id.
+pub const OCI_CREATED: &str = "org.opencontainers.image.created";
+/// OCI image label: the cat's version (the image tag).
+pub const OCI_VERSION: &str = "org.opencontainers.image.version";
 
 /// Pod-template annotation: the checksum of the cat's Secret data.
 pub const SECRET_CHECKSUM: &str = "catctl.io/secret-checksum";

@@ -16,6 +16,7 @@ pub mod docker;
 
 pub mod duration;
 pub mod farm;
+pub mod git;
 pub mod http_client;
 pub mod image;
 pub mod k8s;

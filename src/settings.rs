@@ -5,10 +5,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 
-use crate::cli::{BuildArgs, DeployArgs, DiffArgs, RedeployArgs, RenderArgs, RollbackArgs, UpArgs};
+use crate::cli::{
+    BuildArgs, DeployArgs, DiffArgs, PushArgs, RedeployArgs, RenderArgs, RollbackArgs, UpArgs,
+};
 use crate::config::FarmConfig;
 use crate::ops::build::BuildOptions;
 use crate::ops::deploy::DeployOptions;
+use crate::ops::push::PushOptions;
 use crate::ops::up::UpOptions;
 
 /// Settings given on the command line (or their environment variables); each wins over
@@ -100,6 +103,10 @@ pub fn build_options(args: &BuildArgs) -> BuildOptions {
     BuildOptions {
         no_cache: args.no_cache,
     }
+}
+
+pub fn push_options(args: &PushArgs) -> PushOptions {
+    PushOptions { force: args.force }
 }
 
 pub fn up_options(args: &UpArgs) -> UpOptions {

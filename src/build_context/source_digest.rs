@@ -1,7 +1,9 @@
 //! The source digest: one sha256 over a build context's paths, kinds, modes, contents and
 //! symlink targets, in path order. Modification times and directory listing order do not
 //! enter it, so the same sources give the same digest on any machine and after any checkout.
-//! `build` records it in the image label [`LABEL`]; `verify` compares it with the sources now.
+//! [`with_bases`] adds the digests of the base images the Dockerfile builds on (resolved by
+//! `base_images`). `build` records it in the image label [`LABEL`]; `verify` compares it with
+//! the sources now.
 
 use std::fs::File;
 use std::io::Read;
@@ -11,6 +13,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::image::Digest;
 
+use crate::build_context::base_images::ResolvedBase;
 use crate::build_context::overlay::{Entry, EntryKind};
 
 /// The image label holding the source digest of the context the image was built from.
@@ -54,6 +57,21 @@ pub fn source_digest(entries: &[Entry]) -> Result<Digest> {
         }
     }
     Ok(Digest::sha256(&hasher.finalize()))
+}
+
+/// The source digest of a context whose files have the digest `files` and whose Dockerfile
+/// builds on `bases`: `files` itself when it builds on none (`FROM scratch`), else one sha256
+/// over it and each base's reference and digest, so that an updated base image changes it.
+pub fn with_bases(files: &Digest, bases: &[ResolvedBase]) -> Digest {
+    if bases.is_empty() {
+        return files.clone();
+    }
+    let mut hasher = Sha256::new();
+    hasher.update(format!("files\0{files}\0"));
+    for base in bases {
+        hasher.update(format!("base\0{}\0{}\0", base.reference, base.digest));
+    }
+    Digest::sha256(&hasher.finalize())
 }
 
 #[cfg(test)]
@@ -140,6 +158,20 @@ mod tests {
         }
         fs::rename(t.join("run.sh"), t.join("run2.sh")).unwrap();
         assert_ne!(base, digest_of(&t, &c), "the path counts");
+    }
+
+    #[test]
+    fn base_images_count_and_none_leaves_the_file_digest() {
+        let files = Digest::sha256(&[1; 32]);
+        assert_eq!(with_bases(&files, &[]), files);
+        let base = |byte: u8| ResolvedBase {
+            reference: "node:22".into(),
+            digest: Digest::sha256(&[byte; 32]),
+        };
+        let with_one = with_bases(&files, &[base(2)]);
+        assert_ne!(with_one, files);
+        assert_eq!(with_one, with_bases(&files, &[base(2)]));
+        assert_ne!(with_one, with_bases(&files, &[base(3)]), "an updated base");
     }
 
     #[test]

@@ -19,6 +19,8 @@ struct Row {
     result: &'static str,
     image_id: Option<Digest>,
     source_digest: Option<Digest>,
+    /// Whether git had uncommitted changes of the cat's sources (`null` outside git).
+    git_dirty: Option<bool>,
     seconds: f64,
     error: Option<String>,
 }
@@ -26,9 +28,10 @@ struct Row {
 pub async fn run(ctx: &Context, args: &BuildArgs) -> Result<ExitStatus> {
     let farm = ctx.farm()?;
     let cats = farm.select(&args.select.cats, args.select.all)?;
-    let daemon = ctx.daemon().await?;
+    let (daemon, registry) = (ctx.daemon().await?, ctx.registry()?);
     let progress = progress(&ctx.printer, &cats);
-    let outcomes = build_cats(farm, daemon, &cats, build_options(args), &progress).await;
+    let options = build_options(args);
+    let outcomes = build_cats(farm, daemon, registry, &cats, options, &progress).await;
     drop(progress);
     let status = report_failures(&ctx.printer, &outcomes);
     let rows: Vec<Row> = outcomes
@@ -43,6 +46,7 @@ pub async fn run(ctx: &Context, args: &BuildArgs) -> Result<ExitStatus> {
             },
             image_id: o.result.as_ref().ok().map(|b| b.image_id.clone()),
             source_digest: o.result.as_ref().ok().map(|b| b.source_digest.clone()),
+            git_dirty: o.result.as_ref().ok().and_then(|b| b.git_dirty),
             seconds: o.elapsed.as_secs_f64(),
             error: error_text(&o.result),
         })

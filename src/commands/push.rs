@@ -1,4 +1,5 @@
 //! `catctl push CAT…|--all`: each cat's image to the registry; prints the digest it serves.
+//! A tag the registry serves from other sources is refused unless `--force`.
 
 use anyhow::Result;
 use serde::Serialize;
@@ -8,7 +9,8 @@ use crate::commands::ExitStatus;
 use crate::commands::shared::{error_text, progress, report_failures, seconds};
 use crate::context::Context;
 use crate::image::{Digest, ImageRef};
-use crate::ops::push::push_cats;
+use crate::ops::push::{PushAction, push_cats};
+use crate::settings::push_options;
 
 #[derive(Debug, Serialize)]
 struct Row {
@@ -16,6 +18,8 @@ struct Row {
     image: ImageRef,
     result: &'static str,
     digest: Option<Digest>,
+    /// The digest `--force` replaced.
+    replaced: Option<Digest>,
     seconds: f64,
     error: Option<String>,
 }
@@ -25,18 +29,40 @@ pub async fn run(ctx: &Context, args: &PushArgs) -> Result<ExitStatus> {
     let cats = farm.select(&args.select.cats, args.select.all)?;
     let (daemon, registry) = (ctx.daemon().await?, ctx.registry()?);
     let progress = progress(&ctx.printer, &cats);
-    let outcomes = push_cats(farm, daemon, registry, &cats, &progress).await;
+    let options = push_options(args);
+    let outcomes = push_cats(farm, daemon, registry, &cats, options, &progress).await;
     drop(progress);
     let status = report_failures(&ctx.printer, &outcomes);
+    for pushed in outcomes.iter().filter_map(|o| o.result.as_ref().ok()) {
+        if let PushAction::Replaced { previous } = &pushed.action {
+            ctx.printer.warn(&format!(
+                "--force replaced {} in the registry (it was {previous}, built from other \
+                 sources); anything that pulls the tag now gets other code",
+                pushed.image.tagged()
+            ));
+        }
+    }
     let rows: Vec<Row> = outcomes
         .iter()
-        .map(|o| Row {
-            cat: o.cat.name.clone(),
-            image: o.cat.image(&farm.settings),
-            result: if o.result.is_ok() { "pushed" } else { "failed" },
-            digest: o.result.as_ref().ok().and_then(|i| i.digest.clone()),
-            seconds: o.elapsed.as_secs_f64(),
-            error: error_text(&o.result),
+        .map(|o| {
+            let pushed = o.result.as_ref().ok();
+            Row {
+                cat: o.cat.name.clone(),
+                image: o.cat.image(&farm.settings),
+                result: match pushed.map(|p| &p.action) {
+                    Some(PushAction::Pushed) => "pushed",
+                    Some(PushAction::UpToDate) => "up to date",
+                    Some(PushAction::Replaced { .. }) => "replaced (--force)",
+                    None => "failed",
+                },
+                digest: pushed.and_then(|p| p.image.digest.clone()),
+                replaced: pushed.and_then(|p| match &p.action {
+                    PushAction::Replaced { previous } => Some(previous.clone()),
+                    _ => None,
+                }),
+                seconds: o.elapsed.as_secs_f64(),
+                error: error_text(&o.result),
+            }
         })
         .collect();
     let header = ["CAT", "IMAGE", "RESULT", "DIGEST", "TIME"];

@@ -10,7 +10,7 @@ use crate::commands::shared::{deploy_handles, print_reports, progress, report_fa
 use crate::context::Context;
 use crate::ops::build::{BuildOptions, build_cats};
 use crate::ops::deploy::{self, ImageChoice};
-use crate::ops::push::push_cats;
+use crate::ops::push::{PushOptions, push_cats};
 use crate::settings::redeploy_options;
 
 pub async fn run(ctx: &Context, args: &RedeployArgs) -> Result<ExitStatus> {
@@ -18,13 +18,29 @@ pub async fn run(ctx: &Context, args: &RedeployArgs) -> Result<ExitStatus> {
     let cats = farm.select(&args.select.cats, args.select.all)?;
     let (daemon, registry) = (ctx.daemon().await?, ctx.registry()?);
     let lines = progress(&ctx.printer, &cats);
-    let built = build_cats(farm, daemon, &cats, BuildOptions::default(), &lines).await;
+    let built = build_cats(
+        farm,
+        daemon,
+        registry,
+        &cats,
+        BuildOptions::default(),
+        &lines,
+    )
+    .await;
     drop(lines);
     if report_failures(&ctx.printer, &built) != ExitStatus::Success {
         bail!("not deploying: a build failed (see above); nothing was pushed or deployed");
     }
     let lines = progress(&ctx.printer, &cats);
-    let pushed = push_cats(farm, daemon, registry, &cats, &lines).await;
+    let pushed = push_cats(
+        farm,
+        daemon,
+        registry,
+        &cats,
+        PushOptions::default(),
+        &lines,
+    )
+    .await;
     drop(lines);
     if report_failures(&ctx.printer, &pushed) != ExitStatus::Success {
         bail!("not deploying: a push failed (see above); nothing was deployed");

@@ -1,5 +1,6 @@
 //! `catctl up CAT…|--all`: runs each cat's verified image on the local daemon as
-//! `catctl-<cat>`, replacing its previous container so there is never a second copy.
+//! `catctl-<cat>`, replacing its previous container so there is never a second copy; a local
+//! build not pushed yet runs too, and the table says so.
 
 use anyhow::Result;
 use serde::Serialize;
@@ -19,6 +20,8 @@ struct Row {
     container: String,
     image: ImageRef,
     digest: Option<Digest>,
+    /// The container runs a local build that is not in the registry.
+    unpushed: bool,
     result: &'static str,
     seconds: f64,
     error: Option<String>,
@@ -39,11 +42,12 @@ pub async fn run(ctx: &Context, args: &UpArgs) -> Result<ExitStatus> {
             cat: o.cat.name.clone(),
             container: container_name(&o.cat.name),
             image: o.cat.image(&farm.settings),
-            digest: o.result.as_ref().ok().and_then(|i| i.digest.clone()),
-            result: if o.result.is_ok() {
-                "running"
-            } else {
-                "failed"
+            digest: o.result.as_ref().ok().and_then(|s| s.image.digest.clone()),
+            unpushed: o.result.as_ref().is_ok_and(|s| s.unpushed),
+            result: match &o.result {
+                Ok(started) if started.unpushed => "running (local, unpushed)",
+                Ok(_) => "running",
+                Err(_) => "failed",
             },
             seconds: o.elapsed.as_secs_f64(),
             error: error_text(&o.result),

@@ -61,7 +61,8 @@ fn row(v: &Verification) -> Vec<String> {
         (None, _) => "none",
         (Some(_), _) if differs => "differs",
         (Some(_), None) => "unpushed",
-        (Some(_), Some(_)) => "pushed",
+        (Some(_), Some(_)) if v.local_pushed => "pushed",
+        (Some(_), Some(_)) => "same sources",
     };
     let sources = match &v.built_source_digest {
         None => "unknown",

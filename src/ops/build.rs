@@ -1,18 +1,23 @@
 //! Building cats' images: each cat's build context streamed to the daemon and built as
-//! `<registry>/<cat>:<version>`, labelled with the cat and its source digest. A tag that
-//! already holds an image of exactly these sources is not built again.
+//! `<registry>/<cat>:<version>`, labelled with the cat, its source digest (files and base
+//! images), the OCI labels (git commit, origin, time, version) and whether git had uncommitted
+//! changes of its sources. A tag that already holds an image of exactly these sources is not
+//! built again.
 
 use std::collections::HashMap;
 
 use anyhow::{Context as _, Result};
 
-use crate::build_context::{self, source_digest};
+use crate::build_context::{self, Resolver, source_digest};
 use crate::docker::Daemon;
 use crate::docker::build::{BuildSpec, build};
 use crate::farm::{Cat, Farm};
+use crate::git;
 use crate::image::{Digest, ImageRef};
+use crate::labels;
 use crate::ops::{CatResult, each_cat};
 use crate::progress::Reporter;
+use crate::registry::Registry;
 
 /// What a build asks for beyond the cats.
 #[derive(Debug, Clone, Copy, Default)]
@@ -29,18 +34,21 @@ pub struct Built {
     pub source_digest: Digest,
     /// The local image of the tag was already built from these sources; nothing was built.
     pub fresh: bool,
+    /// The cat's sources had changes git had not committed (`None`: the farm is not in git).
+    pub git_dirty: Option<bool>,
 }
 
 /// Builds every cat, `farm.settings.concurrency` at once.
 pub async fn build_cats<'a>(
     farm: &Farm,
     daemon: &Daemon,
+    registry: &Registry,
     cats: &'a [Cat],
     options: BuildOptions,
     reporter: &dyn Reporter,
 ) -> Vec<CatResult<'a, Built>> {
     each_cat(cats, farm.settings.concurrency, reporter, |cat| {
-        build_cat(farm, daemon, cat, options, reporter)
+        build_cat(farm, daemon, registry, cat, options, reporter)
     })
     .await
 }
@@ -48,12 +56,17 @@ pub async fn build_cats<'a>(
 async fn build_cat(
     farm: &Farm,
     daemon: &Daemon,
+    registry: &Registry,
     cat: &Cat,
     options: BuildOptions,
     reporter: &dyn Reporter,
 ) -> Result<Built> {
     let image = cat.image(&farm.settings);
-    let (entries, digest) = build_context::read(farm, cat).await?;
+    let resolver = Resolver {
+        daemon: Some(daemon),
+        registry,
+    };
+    let (entries, digest) = build_context::read(farm, cat, resolver).await?;
     // The tag already holds an image of exactly these sources: building again would at best
     // give the same image, and at worst (the daemon's cache picking a sibling layer that a
     // concurrent build made) a new id for unchanged sources — "built but not pushed" for
@@ -67,17 +80,17 @@ async fn build_cat(
             "Fresh",
             &format!("{image} (sources unchanged since it was built)"),
         );
+        let git_dirty = local.labels.get(labels::GIT_DIRTY).map(|v| v == "true");
         return Ok(Built {
             image,
             image_id: local.id,
             source_digest: digest,
             fresh: true,
+            git_dirty,
         });
     }
-    let labels = HashMap::from([
-        (source_digest::CAT_LABEL.to_string(), cat.name.clone()),
-        (source_digest::LABEL.to_string(), digest.to_string()),
-    ]);
+    let revision = git::revision(&farm.root, &[farm.template_dir(), cat.dir.clone()]).await;
+    let labels = image_labels(cat, &image, &digest, revision.as_ref());
     let spec = BuildSpec {
         tag: image.clone(),
         labels,
@@ -99,5 +112,32 @@ async fn build_cat(
         image_id,
         source_digest: digest,
         fresh: false,
+        git_dirty: revision.map(|r| r.dirty),
     })
+}
+
+/// The labels a cat's image carries: the cat, its source digest, whether git had uncommitted
+/// changes of its sources, and the OCI labels. Only the source digest says what the image is
+/// made of; the build time makes each build's image id new.
+fn image_labels(
+    cat: &Cat,
+    image: &ImageRef,
+    digest: &Digest,
+    revision: Option<&git::Revision>,
+) -> HashMap<String, String> {
+    let created = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ");
+    let mut labels = HashMap::from([
+        (labels::CAT.to_string(), cat.name.clone()),
+        (labels::SOURCE_DIGEST.to_string(), digest.to_string()),
+        (labels::OCI_VERSION.to_string(), image.tag.clone()),
+        (labels::OCI_CREATED.to_string(), created.to_string()),
+    ]);
+    if let Some(revision) = revision {
+        labels.insert(labels::OCI_REVISION.to_string(), revision.commit.clone());
+        labels.insert(labels::GIT_DIRTY.to_string(), revision.dirty.to_string());
+        if let Some(source) = &revision.source {
+            labels.insert(labels::OCI_SOURCE.to_string(), source.clone());
+        }
+    }
+    labels
 }

@@ -1,6 +1,7 @@
 //! Running cats on the local Docker daemon (`up`) and taking them down (`down`): the verified
-//! image, the token mounted read-only where the cluster mounts it, replacing the cat's
-//! previous container so there is never a second copy.
+//! image — the registry's, or a local build not pushed yet, checked against the sources alike —
+//! with the token mounted read-only where the cluster mounts it, replacing the cat's previous
+//! container so there is never a second copy.
 
 use std::collections::HashMap;
 
@@ -8,13 +9,13 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use bollard::query_parameters::CreateImageOptionsBuilder;
 use futures::StreamExt as _;
 
-use crate::build_context::source_digest;
 use crate::cat_runtime::secret_name;
 use crate::docker::containers::{RunSpec, container_name, find, remove, replace};
 use crate::docker::{Daemon, daemon_message};
 use crate::errors;
 use crate::farm::{Cat, Farm, SECRET_DIR};
 use crate::image::ImageRef;
+use crate::labels;
 use crate::ops::verify::{registry_credentials, verify_cat};
 use crate::ops::{CatResult, each_cat};
 use crate::progress::{Reporter, Silent};
@@ -29,7 +30,17 @@ pub struct UpOptions {
     pub network: String,
 }
 
-/// Starts every cat; each result is the image (pinned by digest) its container runs.
+/// What one cat's container runs.
+#[derive(Debug, Clone)]
+pub struct Started {
+    /// The image, pinned by the registry's digest when it is the pushed one.
+    pub image: ImageRef,
+    /// The container runs a local build that is not in the registry (not pushed yet, or
+    /// rebuilt since).
+    pub unpushed: bool,
+}
+
+/// Starts every cat.
 pub async fn up_cats<'a>(
     farm: &Farm,
     daemon: &Daemon,
@@ -37,7 +48,7 @@ pub async fn up_cats<'a>(
     cats: &'a [Cat],
     options: &UpOptions,
     reporter: &dyn Reporter,
-) -> Vec<CatResult<'a, ImageRef>> {
+) -> Vec<CatResult<'a, Started>> {
     each_cat(
         cats,
         farm.settings.concurrency,
@@ -58,7 +69,7 @@ async fn up_cat(
     cat: &Cat,
     options: &UpOptions,
     reporter: &dyn Reporter,
-) -> Result<ImageRef> {
+) -> Result<Started> {
     let secret = farm.root.join(SECRET_DIR).join(secret_name(&cat.name));
     if !secret.exists() {
         bail!(
@@ -69,7 +80,7 @@ async fn up_cat(
     }
     reporter.step(&cat.name, "verifying the image");
     let verification = verify_cat(farm, cat, registry, Some(daemon)).await?;
-    let blocking = verification.blocking(options.allow_stale);
+    let blocking = verification.blocking_locally(options.allow_stale);
     if !blocking.is_empty() {
         let problems: Vec<String> = blocking.iter().map(|f| f.to_string()).collect();
         return Err(errors::combine(
@@ -77,25 +88,28 @@ async fn up_cat(
             &problems,
         ));
     }
-    let image = verification
-        .pinned_image()
-        .ok_or_else(|| anyhow!("the registry has no digest for {}", verification.image))?;
-    if verification.local_image_id.is_none() {
-        reporter.step(&cat.name, "pulling");
-        pull(daemon, &verification.image).await?;
-    }
-    reporter.step(&cat.name, "starting");
-    let labels = HashMap::from([
-        (source_digest::CAT_LABEL.to_string(), cat.name.clone()),
+    let unpushed = verification.runs_unpushed();
+    let mut labels = HashMap::from([
+        (labels::CAT.to_string(), cat.name.clone()),
         (
-            source_digest::IMAGE_DIGEST_LABEL.to_string(),
-            image.manifest_reference(),
-        ),
-        (
-            source_digest::LABEL.to_string(),
+            labels::SOURCE_DIGEST.to_string(),
             verification.source_digest.to_string(),
         ),
     ]);
+    let image = if unpushed {
+        verification.image.clone()
+    } else {
+        let image = verification
+            .pinned_image()
+            .ok_or_else(|| anyhow!("the registry has no digest for {}", verification.image))?;
+        if verification.local_image_id.is_none() {
+            reporter.step(&cat.name, "pulling");
+            pull(daemon, &verification.image).await?;
+        }
+        labels.insert(labels::IMAGE_DIGEST.to_string(), image.manifest_reference());
+        image
+    };
+    reporter.step(&cat.name, "starting");
     let spec = RunSpec {
         cat: cat.name.clone(),
         image: verification.image.tagged(),
@@ -104,12 +118,17 @@ async fn up_cat(
         labels,
     };
     replace(daemon, &spec).await?;
+    let from = if unpushed {
+        format!("{} (local build, not pushed)", verification.image)
+    } else {
+        verification.image.to_string()
+    };
     reporter.done(
         &cat.name,
         "Started",
-        &format!("{} from {}", container_name(&cat.name), verification.image),
+        &format!("{} from {from}", container_name(&cat.name)),
     );
-    Ok(image)
+    Ok(Started { image, unpushed })
 }
 
 /// Pulls `image` (verified to be in the registry) when the daemon does not have it.

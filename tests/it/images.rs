@@ -364,7 +364,7 @@ fn up_twice_leaves_one_container_and_down_removes_it() {
 fn up_refuses_an_unverified_image_or_a_missing_token_and_starts_nothing() {
     let farm = Farm::new().with_services();
     let cat = farm.new_cat("refuse");
-    farm.run(["build", &cat]).ok();
+    // Neither built nor pushed (a local build runs unpushed: see image_promise.rs).
     let text = farm.run(["up", &cat, "--network", "none"]).fails().text();
     assert!(
         text.contains(&format!("secret/{cat}-token does not exist")),
@@ -374,7 +374,7 @@ fn up_refuses_an_unverified_image_or_a_missing_token_and_starts_nothing() {
     let text = farm.run(["up", &cat, "--network", "none"]).fails().text();
     assert!(
         text.contains(&format!(
-            "{} is not in the registry",
+            "{} is not in the registry and not built",
             farm.image(&cat, "v1")
         )),
         "{text}"

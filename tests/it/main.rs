@@ -16,6 +16,7 @@ mod context_cmd;
 mod copycat;
 mod deploy;
 mod help;
+mod image_promise;
 mod images;
 mod list;
 mod logs;
