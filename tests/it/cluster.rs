@@ -5,10 +5,12 @@
 
 use std::collections::BTreeMap;
 use std::ops::Deref;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fake_kube::{Config, FakeKube};
 use serde_json::Value;
+
+use crate::common::wait_until;
 
 pub struct Cluster {
     fake: FakeKube,
@@ -78,11 +80,8 @@ impl Cluster {
     }
 
     /// Waits (bounded) until `check` holds; for test set-up only.
+    #[track_caller]
     pub fn wait_for(&self, what: &str, timeout: Duration, check: impl Fn(&Cluster) -> bool) {
-        let deadline = Instant::now() + timeout;
-        while !check(self) {
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_until(what, timeout, || check(self));
     }
 }
