@@ -18,6 +18,9 @@ pub trait Reporter: Sync {
     fn done(&self, cat: &str, verb: &str, message: &str);
     /// `cat` failed; `summary` is the first line of why (the command prints the rest).
     fn failed(&self, cat: &str, summary: &str);
+    /// Something about `cat` the user should see even without a live line (e.g. waiting for
+    /// another deploy).
+    fn note(&self, cat: &str, message: &str);
 }
 
 /// A reporter that says nothing.
@@ -27,6 +30,7 @@ impl Reporter for Silent {
     fn step(&self, _: &str, _: &str) {}
     fn done(&self, _: &str, _: &str, _: &str) {}
     fn failed(&self, _: &str, _: &str) {}
+    fn note(&self, _: &str, _: &str) {}
 }
 
 /// The lines of one command's cats.
@@ -53,6 +57,16 @@ impl Reporter for Progress {
     fn failed(&self, cat: &str, summary: &str) {
         if let Some(line) = self.lines.get(cat) {
             line.failed(summary);
+        }
+    }
+
+    fn note(&self, cat: &str, message: &str) {
+        let text = format!("{cat}: {message}");
+        match &self.multi {
+            Some(multi) => {
+                let _ = multi.println(text);
+            }
+            None => self.printer.note(&text),
         }
     }
 }

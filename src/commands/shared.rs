@@ -62,6 +62,11 @@ pub fn print_reports(ctx: &Context, reports: &[Report]) -> Result<ExitStatus> {
         ctx.printer.json(reports)?;
         return Ok(status);
     }
+    for report in reports {
+        for warning in &report.warnings {
+            ctx.printer.warn(&format!("{}: {warning}", report.cat));
+        }
+    }
     for report in reports.iter().filter(|r| !r.succeeded()) {
         let word = ctx.printer.paint_stderr(report.result.as_str(), Color::Red);
         ctx.printer.warn(&format!(

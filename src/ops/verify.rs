@@ -113,6 +113,8 @@ pub struct Verification {
     /// The image (the local one, else the registry's) was built from sources with changes git
     /// had not committed (label `io.catctl.git-dirty`): what runs may exist in no commit.
     pub dirty: bool,
+    /// The git commit the image was built from (label `org.opencontainers.image.revision`).
+    pub git_commit: Option<String>,
     pub findings: Vec<Finding>,
 }
 
@@ -253,6 +255,10 @@ pub async fn verify_cat(
         .as_ref()
         .and_then(|l| l.get(labels::GIT_DIRTY))
         .is_some_and(|v| v == "true");
+    let git_commit = labels
+        .as_ref()
+        .and_then(|l| l.get(labels::OCI_REVISION))
+        .cloned();
     Ok(Verification {
         cat: cat.name.clone(),
         image,
@@ -262,6 +268,7 @@ pub async fn verify_cat(
         source_digest: sources,
         built_source_digest,
         dirty,
+        git_commit,
         findings,
     })
 }
@@ -313,6 +320,7 @@ mod tests {
             source_digest: digest("cd"),
             built_source_digest: Some(digest("cd")),
             dirty: false,
+            git_commit: None,
             findings,
         };
         let not_pushed = Finding::NotInRegistry {
@@ -373,6 +381,7 @@ mod tests {
             source_digest: digest("cd"),
             built_source_digest: Some(digest("ef")),
             dirty: false,
+            git_commit: None,
             findings: vec![changed, differs],
         };
         assert_eq!(v.blocking(true).len(), 1);

@@ -9,12 +9,12 @@ use serde_json::Value;
 use crate::common::{Farm, repo};
 
 /// A farm with the real daemon and registry, and a fake cluster of its own.
-fn setup() -> Farm {
+pub fn setup() -> Farm {
     Farm::new().with_services().with_cluster()
 }
 
 /// What the deploy tests ask of their farm.
-trait DeployFarm {
+pub trait DeployFarm {
     /// A cat built, pushed, and with its token synced to the cluster.
     fn ready_cat(&self, hint: &str) -> String;
     fn sync_token(&self, cat: &str);

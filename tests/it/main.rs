@@ -20,6 +20,7 @@ mod image_promise;
 mod images;
 mod list;
 mod logs;
+mod promise;
 mod secret;
 mod secret_sync;
 mod slack;

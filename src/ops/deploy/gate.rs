@@ -34,11 +34,26 @@ pub struct Prepared {
     /// The cat's history before this deploy.
     pub history: Vec<Revision>,
     pub cause: String,
-    /// The digest recorded in the image for its sources.
+    /// What the image says it was built from: its sources' digest, the git commit, and
+    /// whether the tree had uncommitted changes.
     pub source_digest: Option<Digest>,
+    pub git_commit: Option<String>,
+    pub git_dirty: bool,
+    /// What the user should know though nothing stops the deploy.
+    pub warnings: Vec<String>,
     /// Whether this deploy must not replace a newer revision (a declared image, not a
     /// rollback, without `--allow-downgrade`).
     pub guard_downgrade: bool,
+}
+
+/// The image a cat is to run, with what it says about its making.
+struct Built {
+    image: ImageRef,
+    cause: String,
+    source_digest: Option<Digest>,
+    git_commit: Option<String>,
+    git_dirty: bool,
+    warnings: Vec<String>,
 }
 
 /// What went through the gate: the cats to apply, and a report for each refused one.
@@ -89,10 +104,11 @@ impl Gate<'_> {
     /// Every check for `cat`, reading only.
     pub async fn check(&self, cat: &Cat, choice: &ImageChoice) -> Result<Prepared> {
         check_singleton(cat)?;
-        let (image, cause, source_digest) = match choice {
+        let built = match choice {
             ImageChoice::Declared => self.declared_image(cat).await?,
             ImageChoice::Revision(revision) => self.revision_image(revision).await?,
         };
+        let (image, cause) = (built.image.clone(), built.cause.clone());
         let namespace = &self.cluster.namespace;
         let secret = secret_name(&cat.name);
         let Some(secret) = cluster_secrets::get(self.cluster, &secret).await? else {
@@ -137,7 +153,10 @@ impl Gate<'_> {
             restarted_at,
             history,
             cause,
-            source_digest,
+            source_digest: built.source_digest,
+            git_commit: built.git_commit,
+            git_dirty: built.git_dirty,
+            warnings: built.warnings,
             guard_downgrade,
         })
     }
@@ -167,7 +186,7 @@ impl Gate<'_> {
     }
 
     /// The image cat.toml declares, verified and pinned to the registry's digest.
-    async fn declared_image(&self, cat: &Cat) -> Result<(ImageRef, String, Option<Digest>)> {
+    async fn declared_image(&self, cat: &Cat) -> Result<Built> {
         let verification = verify::verify_cat(self.farm, cat, self.registry, self.daemon).await?;
         let blocking = verification.blocking(self.options.allow_stale);
         if !blocking.is_empty() {
@@ -178,14 +197,32 @@ impl Gate<'_> {
             .pinned_image()
             .context("the registry gave no digest")?;
         let cause = format!("catctl deploy {image}");
-        Ok((image, cause, verification.built_source_digest))
+        let mut warnings = Vec::new();
+        if verification.dirty {
+            warnings.push(format!(
+                "{image} was built from uncommitted changes{} — what runs may be in no commit; \
+                 commit, then build and push again",
+                verification
+                    .git_commit
+                    .as_deref()
+                    .map_or(String::new(), |c| format!(
+                        " on top of {}",
+                        &c[..c.len().min(12)]
+                    ))
+            ));
+        }
+        Ok(Built {
+            image,
+            cause,
+            source_digest: verification.built_source_digest,
+            git_commit: verification.git_commit,
+            git_dirty: verification.dirty,
+            warnings,
+        })
     }
 
     /// The image of a recorded revision, still in the registry.
-    async fn revision_image(
-        &self,
-        revision: &Revision,
-    ) -> Result<(ImageRef, String, Option<Digest>)> {
+    async fn revision_image(&self, revision: &Revision) -> Result<Built> {
         let image = revision.image.pinned(revision.digest.clone());
         let creds = verify::registry_credentials(&image).await?;
         if self
@@ -197,7 +234,14 @@ impl Gate<'_> {
             bail!("{image} is no longer in the registry — it cannot be rolled back to");
         }
         let cause = format!("catctl rollback to revision {} {image}", revision.revision);
-        Ok((image, cause, revision.source_digest.clone()))
+        Ok(Built {
+            image,
+            cause,
+            source_digest: revision.source_digest.clone(),
+            git_commit: revision.git_commit.clone(),
+            git_dirty: revision.git_dirty,
+            warnings: Vec::new(),
+        })
     }
 }
 

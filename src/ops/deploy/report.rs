@@ -17,6 +17,8 @@ pub struct Report {
     pub log: Option<String>,
     pub seconds: f64,
     pub pods: Vec<String>,
+    /// What the user should know though it did not stop the deploy.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -51,6 +53,7 @@ impl Report {
             log: None,
             seconds: 0.0,
             pods: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 

@@ -93,7 +93,13 @@ impl Rollout<'_> {
         );
         let failure = report.message.clone().unwrap_or_default();
         let undone = match rerender(p, previous) {
-            Ok(back) => self.one(&back).await,
+            Ok(mut back) => {
+                // The failed deploy is in the history now: the rollback comes after it.
+                back.history = history::read(self.cluster, &p.cat.name)
+                    .await
+                    .unwrap_or_default();
+                self.one(&back).await
+            }
             Err(err) => {
                 report.message = Some(format!("{failure} — rollback impossible: {err:#}"));
                 return;
@@ -128,9 +134,10 @@ impl Rollout<'_> {
             log: None,
             seconds: 0.0,
             pods: Vec::new(),
+            warnings: p.warnings.clone(),
         };
         let deadline = Deadline::now() + self.options.timeout;
-        let on_wait = |message: &str| self.reporter.step(cat, message);
+        let on_wait = |message: &str| self.reporter.note(cat, message);
         let lock = match lease::acquire(self.cluster, cat, &self.holder, deadline, &on_wait).await {
             Ok(lock) => lock,
             Err(err) => {
@@ -196,15 +203,34 @@ impl Rollout<'_> {
         }
     }
 
-    /// The cat's history now; an error when this deploy has become a downgrade.
+    /// The cat's history now; an error when another deploy of the cat happened since the gate
+    /// (while this one waited for the lock), or when this one has become a downgrade.
     async fn still_allowed(&self, p: &Prepared) -> anyhow::Result<Vec<Revision>> {
-        let history = history::read(self.cluster, &p.cat.name).await?;
+        let cat = &p.cat.name;
+        let history = history::read(self.cluster, cat).await?;
+        let newest = |h: &[Revision]| h.last().map(|r| r.revision);
+        if newest(&history) != newest(&p.history)
+            && let Some(other) = history.last()
+            && Some(&other.digest) != p.image.digest.as_ref()
+        {
+            bail!(
+                "while this deploy waited, {} deployed {cat} {} ({}, revision {}, {}) — nothing \
+                 was changed by this one; check `catctl status {cat}` and deploy again if {} is \
+                 still what should run",
+                other.by,
+                other.tag,
+                other.digest.short(),
+                other.revision,
+                if other.ran() { "it runs" } else { "it failed" },
+                p.image.tag
+            );
+        }
         if p.guard_downgrade
             && history != p.history
             && let Some(digest) = &p.image.digest
         {
-            let running = workload::running_digests(self.cluster, &p.cat.name).await?;
-            if let Some(refusal) = downgrade(&p.cat.name, &history, &running, &p.image, digest) {
+            let running = workload::running_digests(self.cluster, cat).await?;
+            if let Some(refusal) = downgrade(cat, &history, &running, &p.image, digest) {
                 bail!("{refusal}");
             }
         }
@@ -226,8 +252,8 @@ impl Rollout<'_> {
                 ..p.image.clone()
             },
             source_digest: p.source_digest.clone(),
-            git_commit: None,
-            git_dirty: false,
+            git_commit: p.git_commit.clone(),
+            git_dirty: p.git_dirty,
             manifest_checksum: manifest_checksum(&p.rendered.object),
             workload: p.rendered.object.clone(),
             deployed_at: now_to_the_second(),
