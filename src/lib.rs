@@ -13,9 +13,8 @@ pub mod copycat;
 pub mod deploy;
 pub mod docker;
 pub mod dockerignore;
-pub mod duration;
 pub mod farm;
-pub mod http_client;
+pub mod http;
 pub mod k8s;
 pub mod logs;
 pub mod manifest;
@@ -27,7 +26,6 @@ pub mod progress;
 pub mod registry;
 pub mod secrets;
 pub mod source_digest;
-pub mod textdiff;
 pub mod verify;
 
 use std::process::ExitCode;

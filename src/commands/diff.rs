@@ -9,7 +9,6 @@ use crate::commands::deploy::gate;
 use crate::context::Context;
 use crate::deploy::{ImageChoice, Options};
 use crate::k8s::workload;
-use crate::textdiff;
 
 pub async fn run(ctx: &Context, args: &DiffArgs) -> Result<ExitStatus> {
     match diff(ctx, args).await {
@@ -49,12 +48,11 @@ async fn diff(ctx: &Context, args: &DiffArgs) -> Result<ExitStatus> {
             .unwrap_or_default();
         let after = comparable(serde_json::to_value(dry.object)?);
         let label = format!("{}/{}", kind.as_str(), p.cat.name);
-        let text = textdiff::unified(
+        let text = unified(
             &before,
             &after,
             &format!("live/{label}"),
             &format!("catctl/{label}"),
-            3,
         );
         if !text.is_empty() {
             changed = true;
@@ -69,6 +67,15 @@ async fn diff(ctx: &Context, args: &DiffArgs) -> Result<ExitStatus> {
     } else {
         ExitStatus::Success
     })
+}
+
+/// `diff -u`-style lines of `old` → `new` with three lines of context; empty when equal.
+fn unified(old: &str, new: &str, old_label: &str, new_label: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(old_label, new_label)
+        .to_string()
 }
 
 /// The object as YAML without what the server alone decides (status, bookkeeping) and without
@@ -92,4 +99,37 @@ fn comparable(mut object: serde_json::Value) -> String {
         }
     }
     serde_saphyr::to_string(&object).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unified;
+
+    #[test]
+    fn equal_texts_have_no_diff() {
+        assert_eq!(unified("a\nb\n", "a\nb\n", "x", "y"), "");
+    }
+
+    #[test]
+    fn a_changed_line_with_context() {
+        let old = "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n";
+        let new = "1\n2\n3\n4\nfive\n6\n7\n8\n9\n10\n";
+        assert_eq!(
+            unified(old, new, "live", "new"),
+            "--- live\n+++ new\n@@ -2,7 +2,7 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n"
+        );
+    }
+
+    #[test]
+    fn a_new_object_is_all_additions() {
+        assert_eq!(
+            unified(
+                "",
+                "kind: StatefulSet\nmetadata: {}\n",
+                "live/x",
+                "catctl/x"
+            ),
+            "--- live/x\n+++ catctl/x\n@@ -0,0 +1,2 @@\n+kind: StatefulSet\n+metadata: {}\n"
+        );
+    }
 }
