@@ -137,8 +137,20 @@ pub enum Command {
     Completions(CompletionsArgs),
 }
 
-fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    crate::duration::parse(text)
+/// A duration as kubectl writes it (`90s`, `5m30s`, `1.5h`, `500ms`), parsed by jiff. A bare
+/// number is refused: kubectl refuses it too, and `2` could mean seconds or minutes.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return Err(format!(
+            "'{text}' has no unit: write {text}s for seconds, {text}m for minutes or {text}h for hours"
+        ));
+    }
+    let duration: jiff::SignedDuration = text.parse().map_err(|err| {
+        format!("invalid duration '{text}' ({err}): write e.g. 90s, 5m30s or 1.5h")
+    })?;
+    std::time::Duration::try_from(duration)
+        .map_err(|_| format!("invalid duration '{text}': it must not be negative"))
 }
 
 #[derive(Debug, Args)]
@@ -414,7 +426,7 @@ pub struct LogsArgs {
     pub timestamps: bool,
 
     /// Only lines newer than this, e.g. 30s, 5m, 1h
-    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub since: Option<std::time::Duration>,
 
     /// Only the last N lines of each container (before following)
@@ -447,5 +459,43 @@ impl Shell {
             Shell::Zsh => "zsh",
             Shell::Fish => "fish",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::parse_duration;
+
+    #[test]
+    fn kubectl_style_durations() {
+        let cases = [
+            ("90s", Duration::from_secs(90)),
+            ("5m", Duration::from_secs(300)),
+            ("5m30s", Duration::from_secs(330)),
+            ("1h30m", Duration::from_secs(5400)),
+            ("1.5h", Duration::from_secs(5400)),
+            ("500ms", Duration::from_millis(500)),
+            ("0s", Duration::ZERO),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse_duration(text), Ok(expected), "{text}");
+        }
+    }
+
+    #[test]
+    fn bad_durations_are_refused_with_a_hint() {
+        let bare = parse_duration("2").unwrap_err();
+        assert!(bare.contains("no unit") && bare.contains("2s"), "{bare}");
+        for bad in ["", "m", "5x", "1.5", "1s2"] {
+            let err = parse_duration(bad).unwrap_err();
+            assert!(
+                err.contains("90s") || err.contains("no unit"),
+                "{bad}: {err}"
+            );
+        }
+        let negative = parse_duration("-1s").unwrap_err();
+        assert!(negative.contains("negative"), "{negative}");
     }
 }

@@ -13,11 +13,10 @@ pub mod context;
 pub mod copycat;
 
 pub mod docker;
-
-pub mod duration;
+pub mod errors;
 pub mod farm;
 pub mod git;
-pub mod http_client;
+pub mod http;
 pub mod image;
 pub mod k8s;
 pub mod labels;
@@ -26,14 +25,11 @@ pub mod manifest;
 pub mod names;
 pub mod ops;
 
-pub mod errors;
 pub mod printer;
 pub mod progress;
 pub mod registry;
 pub mod secrets;
 pub mod settings;
-
-pub mod textdiff;
 
 use std::process::ExitCode;
 

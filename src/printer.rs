@@ -5,6 +5,8 @@
 
 use std::io::{IsTerminal, Write};
 
+use anstream::{AutoStream, ColorChoice};
+use anstyle::{AnsiColor, Effects, Style};
 use serde::Serialize;
 
 /// How data is shown.
@@ -22,7 +24,8 @@ pub enum Verbosity {
     Verbose,
 }
 
-/// The colour decision: `--color`, then `NO_COLOR`, then whether the stream is a terminal.
+/// The colour decision: `--color`, then (for `auto`) anstream's reading of `NO_COLOR`,
+/// `CLICOLOR_FORCE`, `CLICOLOR`, `TERM` and whether the stream is a terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColorMode {
     Auto,
@@ -64,23 +67,24 @@ const CAT_PALETTE: [Color; 11] = [
 ];
 
 impl Color {
-    fn code(self) -> &'static str {
-        match self {
-            Color::Red => "31",
-            Color::Green => "32",
-            Color::Yellow => "33",
-            Color::Blue => "34",
-            Color::Magenta => "35",
-            Color::Cyan => "36",
-            Color::BrightRed => "91",
-            Color::BrightGreen => "92",
-            Color::BrightYellow => "93",
-            Color::BrightBlue => "94",
-            Color::BrightMagenta => "95",
-            Color::BrightCyan => "96",
-            Color::Bold => "1",
-            Color::Dim => "2",
-        }
+    fn style(self) -> Style {
+        let color = match self {
+            Color::Red => AnsiColor::Red,
+            Color::Green => AnsiColor::Green,
+            Color::Yellow => AnsiColor::Yellow,
+            Color::Blue => AnsiColor::Blue,
+            Color::Magenta => AnsiColor::Magenta,
+            Color::Cyan => AnsiColor::Cyan,
+            Color::BrightRed => AnsiColor::BrightRed,
+            Color::BrightGreen => AnsiColor::BrightGreen,
+            Color::BrightYellow => AnsiColor::BrightYellow,
+            Color::BrightBlue => AnsiColor::BrightBlue,
+            Color::BrightMagenta => AnsiColor::BrightMagenta,
+            Color::BrightCyan => AnsiColor::BrightCyan,
+            Color::Bold => return Style::new().effects(Effects::BOLD),
+            Color::Dim => return Style::new().effects(Effects::DIMMED),
+        };
+        Style::new().fg_color(Some(color.into()))
     }
 }
 
@@ -105,13 +109,11 @@ pub struct Printer {
     stderr_terminal: bool,
 }
 
-fn wants_color(mode: ColorMode, is_terminal: bool) -> bool {
+fn wants_color<S: anstream::stream::RawStream>(mode: ColorMode, stream: &S) -> bool {
     match mode {
         ColorMode::Always => true,
         ColorMode::Never => false,
-        ColorMode::Auto => {
-            is_terminal && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
-        }
+        ColorMode::Auto => AutoStream::choice(stream) != ColorChoice::Never,
     }
 }
 
@@ -121,8 +123,8 @@ impl Printer {
         Printer {
             format,
             verbosity,
-            stdout_color: wants_color(color, std::io::stdout().is_terminal()),
-            stderr_color: wants_color(color, stderr_terminal),
+            stdout_color: wants_color(color, &std::io::stdout()),
+            stderr_color: wants_color(color, &std::io::stderr()),
             stderr_terminal,
         }
     }
@@ -228,7 +230,8 @@ impl Printer {
 
 fn paint(enabled: bool, text: &str, color: Color) -> String {
     if enabled {
-        format!("\x1b[{}m{text}\x1b[0m", color.code())
+        let style = color.style();
+        format!("{style}{text}{style:#}")
     } else {
         text.to_string()
     }
@@ -281,17 +284,22 @@ mod tests {
     fn colour_only_when_asked() {
         assert_eq!(paint(false, "x", Color::Red), "x");
         assert_eq!(paint(true, "x", Color::Red), "\x1b[31mx\x1b[0m");
-        assert!(wants_color(ColorMode::Always, false));
-        assert!(!wants_color(ColorMode::Never, true));
-        assert!(!wants_color(ColorMode::Auto, false));
+        assert_eq!(paint(true, "x", Color::Dim), "\x1b[2mx\x1b[0m");
+        assert_eq!(paint(true, "x", Color::BrightCyan), "\x1b[96mx\x1b[0m");
+        let pipe: Vec<u8> = Vec::new();
+        assert!(wants_color(ColorMode::Always, &pipe));
+        assert!(!wants_color(ColorMode::Never, &std::io::stderr()));
+        assert!(!wants_color(ColorMode::Auto, &pipe));
     }
 
     #[test]
     fn cat_colours_are_stable_and_spread() {
         assert_eq!(Color::of_cat("dd"), Color::of_cat("dd"));
         let cats = ["dd", "coco", "lala", "chuchu", "tt", "mimi", "nana"];
-        let colours: std::collections::BTreeSet<&str> =
-            cats.iter().map(|cat| Color::of_cat(cat).code()).collect();
+        let colours: std::collections::BTreeSet<String> = cats
+            .iter()
+            .map(|cat| Color::of_cat(cat).style().to_string())
+            .collect();
         assert!(colours.len() >= 4, "{colours:?}");
         assert!(cats.iter().all(|cat| Color::of_cat(cat) != Color::Red));
     }

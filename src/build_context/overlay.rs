@@ -83,7 +83,7 @@ pub fn build_context(template: &Path, cat: &Path) -> Result<Vec<Entry>> {
         Some(entry) => {
             let text = fs::read_to_string(&entry.source)
                 .with_context(|| format!("cannot read {}", entry.source.display()))?;
-            DockerIgnore::parse(&text)
+            DockerIgnore::parse(&text).with_context(|| format!("in {}", entry.source.display()))?
         }
         None => return Ok(entries),
     };

@@ -10,7 +10,7 @@ use crate::cat_runtime::secret_name;
 use crate::cli::{SecretCommand, SecretSyncArgs, SecretVerifyArgs};
 use crate::commands::ExitStatus;
 use crate::context::Context;
-use crate::http_client::HttpClient;
+use crate::http::Client;
 use crate::k8s;
 use crate::printer::Format;
 use crate::secrets::slack;
@@ -166,7 +166,7 @@ async fn verify(ctx: &Context, args: &SecretVerifyArgs) -> Result<ExitStatus> {
             (cat.name, user)
         })
         .collect();
-    let client = HttpClient::new()?;
+    let client = Client::new()?;
     let base = slack::api_url();
     let calls = cats.iter().map(|cat| {
         let (client, base, checked) = (&client, &base, &checked);

@@ -54,7 +54,8 @@ pub async fn build(
         match item {
             Ok(info) => {
                 if let Some(text) = info.stream {
-                    let text = strip_ansi(&text);
+                    // The daemon paints a step's stderr red.
+                    let text = console::strip_ansi_codes(&text);
                     for line in text.lines().map(str::trim_end).filter(|l| !l.is_empty()) {
                         if line.starts_with("Step ") {
                             step = line.to_string();
@@ -117,25 +118,6 @@ fn failed_step(step: &str, output: &[String], message: &str) -> anyhow::Error {
         text.push_str(&format!("\n  {message}"));
     }
     anyhow!(text)
-}
-
-/// `text` without terminal colour sequences (the daemon paints a step's stderr red).
-fn strip_ansi(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\x1b' && chars.peek() == Some(&'[') {
-            chars.next();
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 type Chunk = Result<Bytes, io::Error>;
@@ -308,6 +290,9 @@ mod tests {
         assert!(text.contains("| boom"), "{text}");
         assert!(!text.contains("Running in"), "{text}");
         assert!(text.contains("non-zero code: 2"), "{text}");
-        assert_eq!(strip_ansi("\x1b[91moh no\n\x1b[0m"), "oh no\n");
+        assert_eq!(
+            console::strip_ansi_codes("\x1b[91moh no\n\x1b[0m"),
+            "oh no\n"
+        );
     }
 }

@@ -6,7 +6,6 @@ use anyhow::{Context as _, Result};
 use crate::farm::Cat;
 use crate::k8s::workload;
 use crate::ops::deploy::{self, DeployOptions, Handles, ImageChoice, Report};
-use crate::textdiff;
 
 /// The differences found: one unified diff per cat that would change, and the refused cats.
 pub struct Differences {
@@ -37,12 +36,11 @@ pub async fn diff(
         };
         let after = comparable(serde_json::to_value(dry.object)?)
             .with_context(|| format!("reading the dry-run {label}"))?;
-        let text = textdiff::unified(
+        let text = unified(
             &before,
             &after,
             &format!("live/{label}"),
             &format!("catctl/{label}"),
-            3,
         );
         if !text.is_empty() {
             diffs.push(text);
@@ -52,6 +50,15 @@ pub async fn diff(
         diffs,
         refused: gated.refused,
     })
+}
+
+/// `diff -u`-style lines of `old` → `new` with three lines of context; empty when equal.
+fn unified(old: &str, new: &str, old_label: &str, new_label: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(old_label, new_label)
+        .to_string()
 }
 
 /// The object as YAML without what the server alone decides (status, bookkeeping).
@@ -71,4 +78,37 @@ fn comparable(mut object: serde_json::Value) -> Result<String> {
         }
     }
     Ok(serde_saphyr::to_string(&object)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unified;
+
+    #[test]
+    fn equal_texts_have_no_diff() {
+        assert_eq!(unified("a\nb\n", "a\nb\n", "x", "y"), "");
+    }
+
+    #[test]
+    fn a_changed_line_with_context() {
+        let old = "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n";
+        let new = "1\n2\n3\n4\nfive\n6\n7\n8\n9\n10\n";
+        assert_eq!(
+            unified(old, new, "live", "new"),
+            "--- live\n+++ new\n@@ -2,7 +2,7 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n"
+        );
+    }
+
+    #[test]
+    fn a_new_object_is_all_additions() {
+        assert_eq!(
+            unified(
+                "",
+                "kind: StatefulSet\nmetadata: {}\n",
+                "live/x",
+                "catctl/x"
+            ),
+            "--- live/x\n+++ catctl/x\n@@ -0,0 +1,2 @@\n+kind: StatefulSet\n+metadata: {}\n"
+        );
+    }
 }

@@ -8,17 +8,16 @@ pub mod credentials;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use base64::Engine as _;
-use bytes::Bytes;
-use http::{Method, Request, StatusCode, header};
-use http_body_util::{BodyExt as _, Full};
+use reqwest::header::{self, HeaderValue};
+use reqwest::{Method, StatusCode};
+
+use crate::http::{Client, HttpError, Problem, Response, sensitive};
 
 pub use credentials::Credentials;
 
-use crate::errors::root_cause;
 use crate::image::{Digest, ImageRef};
 
 /// The manifest types a digest may be read for, in the order docker asks for them.
@@ -27,12 +26,10 @@ const MANIFEST_TYPES: &str = "application/vnd.docker.distribution.manifest.v2+js
      application/vnd.oci.image.manifest.v1+json, \
      application/vnd.oci.image.index.v1+json";
 
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
-
 /// A client for registries; cheap to clone.
 #[derive(Clone)]
 pub struct Registry {
-    client: crate::http_client::RawClient,
+    client: Client,
 }
 
 /// Why the registry could not answer: unreachable (with the host), or it refused.
@@ -64,8 +61,15 @@ impl std::error::Error for RegistryError {}
 impl Registry {
     pub fn new() -> Result<Registry> {
         Ok(Registry {
-            client: crate::http_client::raw_client()?,
+            client: Client::new()?,
         })
+    }
+
+    #[cfg(test)]
+    fn with_bounds(bounds: crate::http::Bounds) -> Registry {
+        Registry {
+            client: Client::with_bounds(bounds).unwrap(),
+        }
     }
 
     /// The digest (`sha256:…`) the registry serves for `image`'s tag, or `None` when the tag
@@ -81,7 +85,7 @@ impl Registry {
             return Ok(None);
         };
         let digest = response
-            .headers()
+            .headers
             .get("docker-content-digest")
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| {
@@ -153,24 +157,20 @@ impl Registry {
         Ok(Some(labels))
     }
 
-    async fn send(
-        &self,
-        image: &ImageRef,
-        request: Request<Full<Bytes>>,
-    ) -> Result<http::Response<hyper::body::Incoming>> {
-        match tokio::time::timeout(REQUEST_TIMEOUT, self.client.request(request)).await {
-            Ok(Ok(response)) => Ok(response),
-            Ok(Err(err)) => Err(RegistryError::Unreachable {
+    /// Sends `request` within the client's bounds; a registry that cannot be reached, goes
+    /// silent or answers too much is named in the error.
+    async fn send(&self, image: &ImageRef, request: reqwest::RequestBuilder) -> Result<Response> {
+        self.client.send(request).await.map_err(|err| match err {
+            HttpError {
+                problem: Problem::TooLarge(_),
+                ..
+            } => anyhow!("the registry {}: {}", image.registry, err.reason()),
+            err => RegistryError::Unreachable {
                 host: image.registry.clone(),
-                reason: root_cause(&err),
+                reason: err.reason(),
             }
-            .into()),
-            Err(_) => Err(RegistryError::Unreachable {
-                host: image.registry.clone(),
-                reason: format!("no answer within {} s", REQUEST_TIMEOUT.as_secs()),
-            }
-            .into()),
-        }
+            .into(),
+        })
     }
 
     /// The `Authorization` header answering `challenge`.
@@ -201,11 +201,11 @@ impl Registry {
         if let Some((_, service)) = params.iter().find(|(k, _)| k == "service") {
             query.push(format!("service={}", encode(service)));
         }
-        let mut request = Request::builder()
-            .method(Method::GET)
-            .uri(format!("{realm}?{}", query.join("&")));
+        let mut request = self
+            .client
+            .request(Method::GET, &format!("{realm}?{}", query.join("&")));
         if let Some(value) = credentials.and_then(basic) {
-            request = request.header(header::AUTHORIZATION, value);
+            request = request.header(header::AUTHORIZATION, sensitive(&value)?);
         } else if let Some(token) = credentials.and_then(|c| c.identity_token.as_deref()) {
             // An identity token is exchanged through the OAuth2 refresh grant.
             let mut form = format!(
@@ -216,19 +216,22 @@ impl Registry {
             if let Some((_, service)) = params.iter().find(|(k, _)| k == "service") {
                 form.push_str(&format!("&service={}", encode(service)));
             }
-            let request = Request::builder()
-                .method(Method::POST)
-                .uri(&realm)
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Full::new(Bytes::from(form)))?;
+            let request = self
+                .client
+                .request(Method::POST, &realm)
+                .header(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/x-www-form-urlencoded"),
+                )
+                .body(form);
             return self.token(image, request).await;
         }
-        self.token(image, request.body(Full::default())?).await
+        self.token(image, request).await
     }
 
-    async fn token(&self, image: &ImageRef, request: Request<Full<Bytes>>) -> Result<String> {
+    async fn token(&self, image: &ImageRef, request: reqwest::RequestBuilder) -> Result<String> {
         let response = self.send(image, request).await?;
-        let status = response.status();
+        let status = response.status;
         if !status.is_success() {
             return Err(RegistryError::Denied {
                 host: image.registry.clone(),
@@ -236,12 +239,7 @@ impl Registry {
             }
             .into());
         }
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .with_context(|| format!("reading the token from {}", image.registry))?
-            .to_bytes();
+        let body = response.body;
         #[derive(serde::Deserialize)]
         struct TokenAnswer {
             token: Option<String>,
@@ -287,49 +285,44 @@ impl<'a> Session<'a> {
         &mut self,
         method: Method,
         path: &str,
-        accept: &str,
-    ) -> Result<Option<http::Response<hyper::body::Incoming>>> {
+        accept: &'static str,
+    ) -> Result<Option<Response>> {
         let image = self.image;
+        let client = &self.registry.client;
         let url = format!("{}/v2/{}/{path}", image.api_base_url(), image.repository);
         for attempt in 0..2 {
-            let mut request = Request::builder()
-                .method(method.clone())
-                .uri(&url)
-                .header(header::ACCEPT, accept);
+            let mut request = client
+                .request(method.clone(), &url)
+                .header(header::ACCEPT, HeaderValue::from_static(accept));
             if let Some(value) = &self.auth {
-                request = request.header(header::AUTHORIZATION, value);
+                request = request.header(header::AUTHORIZATION, sensitive(value)?);
             }
-            let response = self
-                .registry
-                .send(image, request.body(Full::default())?)
-                .await?;
-            let status = response.status();
+            let response = self.registry.send(image, request).await?;
+            let status = response.status;
             match status {
                 s if s.is_success() => return Ok(Some(response)),
                 StatusCode::NOT_FOUND => return Ok(None),
                 s if s.is_redirection() => {
                     let location = response
-                        .headers()
+                        .headers
                         .get(header::LOCATION)
                         .and_then(|v| v.to_str().ok())
                         .ok_or_else(|| anyhow!("{} redirected nowhere", image.registry))?;
-                    let request = Request::builder()
-                        .method(method.clone())
-                        .uri(location)
-                        .body(Full::default())?;
+                    let request = client.request(method.clone(), location);
                     let response = self.registry.send(image, request).await?;
-                    if !response.status().is_success() {
+                    if !response.status.is_success() {
                         bail!(
-                            "the registry {} answered {} for {path}",
+                            "the registry {} answered {} for {path}: {}",
                             image.registry,
-                            response.status()
+                            response.status,
+                            response.excerpt(&self.secrets())
                         );
                     }
                     return Ok(Some(response));
                 }
                 StatusCode::UNAUTHORIZED if attempt == 0 => {
                     let challenge = response
-                        .headers()
+                        .headers
                         .get(header::WWW_AUTHENTICATE)
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or_default()
@@ -348,8 +341,9 @@ impl<'a> Session<'a> {
                     .into());
                 }
                 status => bail!(
-                    "the registry {} answered {status} for {image}",
-                    image.registry
+                    "the registry {} answered {status} for {image}: {}",
+                    image.registry,
+                    response.excerpt(&self.secrets())
                 ),
             }
         }
@@ -360,18 +354,31 @@ impl<'a> Session<'a> {
         .into())
     }
 
-    async fn json(&mut self, path: &str, accept: &str) -> Result<Option<serde_json::Value>> {
+    /// Every credential this session knows, to scrub from what the registry says.
+    fn secrets(&self) -> Vec<&str> {
+        let credentials = self.credentials.into_iter().flat_map(|c| {
+            [&c.password, &c.identity_token]
+                .into_iter()
+                .filter_map(|value| value.as_deref())
+        });
+        let token = self
+            .auth
+            .as_deref()
+            .and_then(|auth| auth.split_once(' '))
+            .map(|(_, token)| token);
+        credentials.chain(token).collect()
+    }
+
+    async fn json(
+        &mut self,
+        path: &str,
+        accept: &'static str,
+    ) -> Result<Option<serde_json::Value>> {
         let Some(response) = self.fetch(Method::GET, path, accept).await? else {
             return Ok(None);
         };
         let host = &self.image.registry;
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .with_context(|| format!("reading {path} from {host}"))?
-            .to_bytes();
-        let value = serde_json::from_slice(&body)
+        let value = serde_json::from_slice(&response.body)
             .with_context(|| format!("{host} answered {path} with no JSON"))?;
         Ok(Some(value))
     }
@@ -428,6 +435,112 @@ fn encode(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    mod faults {
+        use std::time::{Duration, Instant};
+
+        use tokio::io::AsyncWriteExt;
+
+        use super::super::*;
+        use crate::http::tests::{TEST_BOUNDS, fault_server, read_request};
+
+        fn image(address: &str) -> ImageRef {
+            ImageRef::parse(&format!("{address}/dd:v1")).unwrap()
+        }
+
+        #[tokio::test]
+        async fn a_silent_registry_is_named_within_the_bound() {
+            let address = fault_server(|mut stream| async move {
+                read_request(&mut stream).await;
+                tokio::time::sleep(Duration::from_secs(600)).await;
+            })
+            .await;
+            let registry = Registry::with_bounds(TEST_BOUNDS);
+            let started = Instant::now();
+            let err = registry
+                .manifest_digest(&image(&address), None)
+                .await
+                .unwrap_err();
+            assert!(started.elapsed() < Duration::from_secs(5));
+            let message = err.to_string();
+            assert!(
+                message.starts_with(&format!(
+                    "cannot reach the registry {address}: no answer in time"
+                )),
+                "{message}"
+            );
+        }
+
+        #[tokio::test]
+        async fn an_endless_manifest_is_refused_naming_the_registry() {
+            let address = fault_server(|mut stream| async move {
+                read_request(&mut stream).await;
+                let head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+                let _ = stream.write_all(head.as_bytes()).await;
+                let chunk = [b"10000\r\n".as_slice(), &[b' '; 0x10000], b"\r\n"].concat();
+                while stream.write_all(&chunk).await.is_ok() {}
+            })
+            .await;
+            let registry = Registry::with_bounds(TEST_BOUNDS);
+            let err = registry
+                .image_labels(&image(&address), &Digest::sha256(&[0; 32]), None)
+                .await
+                .unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("the registry {address}: its answer is larger than 4 MiB")
+            );
+        }
+
+        #[tokio::test]
+        async fn what_the_registry_echoes_is_scrubbed_of_credentials() {
+            // Asks for Basic credentials, then fails echoing what it was sent.
+            let requests = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let address = fault_server(move |mut stream| {
+                let requests = requests.clone();
+                async move {
+                    loop {
+                        read_request(&mut stream).await;
+                        let seen = requests.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let answer = if seen == 0 {
+                            "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"r\"\r\n\
+                             Content-Length: 0\r\n\r\n"
+                                .to_string()
+                        } else {
+                            let echo = "bad login hunter2, header Basic Y2F0Omh1bnRlcjI=";
+                            format!(
+                                "HTTP/1.1 500 Oops\r\nContent-Length: {}\r\n\r\n{echo}",
+                                echo.len()
+                            )
+                        };
+                        if stream.write_all(answer.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            })
+            .await;
+            let credentials = Credentials {
+                username: Some("cat".into()),
+                password: Some("hunter2".into()),
+                identity_token: None,
+            };
+            let registry = Registry::with_bounds(TEST_BOUNDS);
+            let err = registry
+                .image_labels(
+                    &image(&address),
+                    &Digest::sha256(&[0; 32]),
+                    Some(&credentials),
+                )
+                .await
+                .unwrap_err();
+            let message = format!("{err:#} {err:?}");
+            assert!(message.contains(&format!("the registry {address} answered 500")));
+            assert!(message.contains("bad login <hidden>"), "{message}");
+            assert!(!message.contains("hunter2"), "{message}");
+            assert!(!message.contains("Y2F0Omh1bnRlcjI="), "{message}");
+        }
+    }
 
     #[test]
     fn challenges() {

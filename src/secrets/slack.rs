@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
-use bytes::Bytes;
-use http_body_util::Full;
+use reqwest::header::{self, HeaderValue};
+use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 
-use crate::http_client::HttpClient;
+use crate::http::{Client, scrub, sensitive};
 use crate::secrets::{LocalSecret, SecretValue};
 
 /// Slack's Web API, unless `CATCTL_SLACK_API_URL` says otherwise.
@@ -45,6 +45,21 @@ pub struct AuthTest {
     pub error: Option<String>,
 }
 
+impl AuthTest {
+    /// The answer with `token` replaced wherever Slack (or something posing as it) echoed it.
+    fn scrubbed(self, token: &str) -> AuthTest {
+        let clean = |field: Option<String>| field.map(|text| scrub(&text, &[token]));
+        AuthTest {
+            ok: self.ok,
+            user: clean(self.user),
+            user_id: clean(self.user_id),
+            team: clean(self.team),
+            bot_id: clean(self.bot_id),
+            error: clean(self.error),
+        }
+    }
+}
+
 /// The bot token of a cat's Secret: the `bot-token` key, or the only key of a one-file entry.
 pub fn bot_token(secret: &LocalSecret) -> Result<&SecretValue> {
     if let Some(token) = secret.data.get(BOT_TOKEN_KEY) {
@@ -59,27 +74,32 @@ pub fn bot_token(secret: &LocalSecret) -> Result<&SecretValue> {
     }
 }
 
-/// Calls `auth.test` with `token`, waiting out rate limits (HTTP 429 + Retry-After).
-pub async fn auth_test(client: &HttpClient, base: &str, token: &SecretValue) -> Result<AuthTest> {
+/// Calls `auth.test` with `token`, waiting out rate limits (HTTP 429 + Retry-After). Whatever
+/// Slack answers is scrubbed of the token before it can reach a message.
+pub async fn auth_test(client: &Client, base: &str, token: &SecretValue) -> Result<AuthTest> {
     let token = std::str::from_utf8(token.expose().trim_ascii())
         .context("the token is not text — is this the right file?")?;
     let url = format!("{base}/auth.test");
+    reqwest::Url::parse(&url)
+        .with_context(|| format!("invalid Slack API URL {url} (check {API_URL_ENV})"))?;
     let mut attempt = 0;
     loop {
-        let request = http::Request::post(&url)
-            .header(http::header::AUTHORIZATION, format!("Bearer {token}"))
+        let request = client
+            .request(Method::POST, &url)
             .header(
-                http::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
+                header::AUTHORIZATION,
+                sensitive(&format!("Bearer {token}"))?,
             )
-            .body(Full::new(Bytes::new()))
-            .with_context(|| format!("invalid Slack API URL {url} (check {API_URL_ENV})"))?;
+            .header(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/x-www-form-urlencoded"),
+            );
         let response = client.send(request).await?;
-        if response.status == http::StatusCode::TOO_MANY_REQUESTS && attempt < MAX_RETRIES {
+        if response.status == StatusCode::TOO_MANY_REQUESTS && attempt < MAX_RETRIES {
             attempt += 1;
             let wait = response
                 .headers
-                .get(http::header::RETRY_AFTER)
+                .get(header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .map_or(Duration::from_secs(1), Duration::from_secs)
@@ -88,10 +108,15 @@ pub async fn auth_test(client: &HttpClient, base: &str, token: &SecretValue) -> 
             continue;
         }
         if !response.status.is_success() {
-            bail!("{url} answered HTTP {}", response.status);
+            bail!(
+                "{url} answered HTTP {}: {}",
+                response.status,
+                response.excerpt(&[token])
+            );
         }
-        return serde_json::from_slice(&response.body)
-            .with_context(|| format!("{url} did not answer like Slack's auth.test"));
+        let answer: AuthTest = serde_json::from_slice(&response.body)
+            .with_context(|| format!("{url} did not answer like Slack's auth.test"))?;
+        return Ok(answer.scrubbed(token));
     }
 }
 
