@@ -1,19 +1,12 @@
 //! `catctl secret sync|list|verify`: the cats' tokens, never printed.
 
-use std::collections::BTreeMap;
-
 use anyhow::Result;
-use futures::StreamExt;
-use serde::Serialize;
 
-use crate::cat_runtime::secret_name;
 use crate::cli::{SecretCommand, SecretSyncArgs, SecretVerifyArgs};
 use crate::commands::ExitStatus;
 use crate::context::Context;
-use crate::http::Client;
-use crate::k8s;
+use crate::ops::secrets;
 use crate::printer::Format;
-use crate::secrets::slack;
 use crate::secrets::sync::{self, Action};
 
 pub async fn run(ctx: &Context, command: &SecretCommand) -> Result<ExitStatus> {
@@ -74,56 +67,9 @@ async fn sync(ctx: &Context, args: &SecretSyncArgs) -> Result<ExitStatus> {
     })
 }
 
-#[derive(Debug, Serialize)]
-struct ListRow {
-    name: String,
-    keys: Vec<String>,
-    local: Option<String>,
-    cluster: Option<String>,
-    state: &'static str,
-}
-
 async fn list(ctx: &Context) -> Result<ExitStatus> {
     let checked = checked(ctx)?;
-    let in_cluster = k8s::secrets::list(ctx.cluster().await?).await?;
-    let mut rows: BTreeMap<String, ListRow> = BTreeMap::new();
-    for secret in &checked.secrets {
-        rows.insert(
-            secret.name.clone(),
-            ListRow {
-                name: secret.name.clone(),
-                keys: secret.data.keys().cloned().collect(),
-                local: Some(secret.fingerprint()),
-                cluster: None,
-                state: "only local",
-            },
-        );
-    }
-    for secret in in_cluster {
-        let Some(row) = rows.get_mut(&secret.name) else {
-            if secret.managed {
-                rows.insert(
-                    secret.name.clone(),
-                    ListRow {
-                        keys: secret.data.keys().cloned().collect(),
-                        cluster: Some(secret.fingerprint()),
-                        name: secret.name,
-                        local: None,
-                        state: "only in cluster",
-                    },
-                );
-            }
-            continue;
-        };
-        let fingerprint = secret.fingerprint();
-        row.state = if row.local.as_deref() == Some(fingerprint.as_str()) {
-            "in sync"
-        } else {
-            "differs"
-        };
-        row.cluster = Some(fingerprint);
-    }
-    let rows: Vec<ListRow> = rows.into_values().collect();
+    let rows = secrets::compare(&checked, ctx.cluster().await?).await?;
     ctx.printer.rows(
         &rows,
         &["SECRET", "KEYS", "LOCAL", "CLUSTER", "STATE"],
@@ -141,55 +87,8 @@ async fn list(ctx: &Context) -> Result<ExitStatus> {
 }
 
 async fn verify(ctx: &Context, args: &SecretVerifyArgs) -> Result<ExitStatus> {
-    let farm = ctx.farm()?;
     let checked = checked(ctx)?;
-    let cats = if args.cats.is_empty() {
-        let with_secret: Vec<String> = checked.owners.values().cloned().collect();
-        farm.select(&with_secret, false)?
-    } else {
-        farm.select(&args.cats, false)?
-    };
-    if cats.is_empty() {
-        anyhow::bail!(
-            "no cat has a token in secret/ — put each cat's bot token in secret/<cat>-token/bot-token"
-        );
-    }
-    let expected: BTreeMap<String, String> = farm
-        .select(&[], true)?
-        .into_iter()
-        .map(|cat| {
-            let user = cat
-                .config
-                .slack_user
-                .clone()
-                .unwrap_or_else(|| cat.name.clone());
-            (cat.name, user)
-        })
-        .collect();
-    let client = Client::new()?;
-    let base = slack::api_url();
-    let calls = cats.iter().map(|cat| {
-        let (client, base, checked) = (&client, &base, &checked);
-        async move {
-            let name = secret_name(&cat.name);
-            let answer = match checked.secrets.iter().find(|s| s.name == name) {
-                None => Err(anyhow::anyhow!(
-                    "secret/{name} does not exist — put {}'s bot token there",
-                    cat.name
-                )),
-                Some(secret) => match slack::bot_token(secret) {
-                    Ok(token) => slack::auth_test(client, base, token).await,
-                    Err(err) => Err(err),
-                },
-            };
-            (cat.name.clone(), name, answer)
-        }
-    });
-    let answers: Vec<_> = futures::stream::iter(calls)
-        .buffered(farm.settings.concurrency)
-        .collect()
-        .await;
-    let verdicts = slack::judge(&expected, answers);
+    let verdicts = secrets::verify(ctx.farm()?, &checked, &args.cats).await?;
     if ctx.printer.format == Format::Json {
         ctx.printer.json(&verdicts)?;
     } else {
