@@ -479,6 +479,9 @@ status() {
   fi
 }
 
+# Sourcing the script (for debugging one step) defines the functions and runs nothing.
+[ "${BASH_SOURCE[0]}" = "$0" ] || return 0
+
 case "${1:-}" in
   build) build ;;
   start) start ;;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: the cat engine's Node tests, then it starts the Docker
-# daemon and registry the Rust tests use (installing them from Debian's packages when missing)
-# and runs every Rust test.
+# daemon and registry the Rust tests use (installing them from Debian's packages when missing),
+# builds (once; cached in ~/.cache/catctl) and starts a real single-node Kubernetes
+# (scripts/real-cluster.sh), and runs every Rust test — the real-cluster suite included.
 #   scripts/test.sh [extra cargo test arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,13 @@ fi
 
 scripts/test-services.sh start
 eval "$(scripts/test-services.sh env)"
+
+# A real Kubernetes built from upstream sources (cold build: tens of minutes on 2 cores, then
+# cached); tests/real_cluster runs catctl against it. It keeps running afterwards:
+# `scripts/real-cluster.sh stop` stops it.
+scripts/real-cluster.sh build
+scripts/real-cluster.sh start >/dev/null
+eval "$(scripts/real-cluster.sh env)"
 
 # Benchmarks are not tests: they are type-checked by clippy and run with `cargo bench`.
 cargo test --locked --workspace --lib --bins --tests "$@"
