@@ -189,7 +189,7 @@ kubelet_answers() { curl -fsS "http://127.0.0.1:10248/healthz" >/dev/null 2>&1; 
 start_etcd() {
   if etcd_answers; then return 0; fi
   if ! running "$DIR/etcd.pid" etcd; then
-    mkdir -p "$DIR/etcd"
+    mkdir -p -m 700 "$DIR/etcd"
     launch etcd "$BIN/etcd" --name catctl --data-dir "$DIR/etcd" \
       --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
       --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
