@@ -28,6 +28,9 @@ ETCD_PORT=${CATCTL_REAL_CLUSTER_ETCD_PORT:-2379}
 PAUSE_IMAGE=catctl.local/pause:1
 KUBECONFIG_FILE="$DIR/admin.kubeconfig"
 NODE=${CATCTL_REAL_CLUSTER_NODE:-catctl-node}
+# The kubelet refuses a loopback node IP, so the node gets its own address on the lo interface:
+# reachable from this machine only.
+NODE_IP=${CATCTL_REAL_CLUSTER_NODE_IP:-10.245.0.1}
 ETCD_PEER_PORT=$((ETCD_PORT + 1))
 SOCK="$DIR/containerd/containerd.sock"
 
@@ -129,7 +132,7 @@ pki() {
   fi
   cert apiserver "/CN=kube-apiserver" "extendedKeyUsage=serverAuth" \
     "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
-  cert kubelet-serving "/CN=$NODE" "extendedKeyUsage=serverAuth" "subjectAltName=IP:127.0.0.1,DNS:$NODE,DNS:localhost"
+  cert kubelet-serving "/CN=$NODE" "extendedKeyUsage=serverAuth" "subjectAltName=IP:$NODE_IP,IP:127.0.0.1,DNS:$NODE,DNS:localhost"
   cert admin "/O=system:masters/CN=catctl-admin" "extendedKeyUsage=clientAuth"
   cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "extendedKeyUsage=clientAuth"
   cert controller-manager "/CN=system:kube-controller-manager" "extendedKeyUsage=clientAuth"
@@ -363,6 +366,10 @@ import_pause() {
   ctrd -n k8s.io images ls -q | grep -qx "$PAUSE_IMAGE" || { say "importing $PAUSE_IMAGE failed"; return 1; }
 }
 
+node_ip() {
+  ip -o addr show dev lo | grep -q " $NODE_IP/" || as_root ip addr add "$NODE_IP/32" dev lo
+}
+
 start_kubelet() {
   if kubelet_answers; then return 0; fi
   if ! running "$DIR/kubelet.pid" kubelet; then
@@ -370,7 +377,7 @@ start_kubelet() {
     cat >"$DIR/kubelet.yaml" <<YAML
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
-address: 127.0.0.1
+address: $NODE_IP
 port: 10250
 healthzBindAddress: 127.0.0.1
 healthzPort: 10248
@@ -396,7 +403,7 @@ nodeStatusUpdateFrequency: 5s
 registerNode: true
 YAML
     launch kubelet "$BIN/kubelet" --config "$DIR/kubelet.yaml" --kubeconfig "$DIR/kubelet.kubeconfig" \
-      --root-dir "$DIR/kubelet" --hostname-override "$NODE" --node-ip 127.0.0.1 --v 1
+      --root-dir "$DIR/kubelet" --hostname-override "$NODE" --node-ip "$NODE_IP" --v 1
   fi
   wait_for kubelet 60 kubelet_answers "$DIR/kubelet.log"
 }
@@ -428,6 +435,7 @@ start() {
   start_etcd
   start_apiserver
   start_controllers
+  node_ip
   start_containerd
   import_pause
   start_kubelet
@@ -467,6 +475,7 @@ stop() {
   stop_one kube-controller-manager
   stop_one kube-apiserver
   stop_one etcd
+  if ip -o addr show dev lo | grep -q " $NODE_IP/"; then as_root ip addr del "$NODE_IP/32" dev lo || true; fi
 }
 
 status() {
