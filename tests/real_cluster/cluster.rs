@@ -122,7 +122,11 @@ impl Real {
                 return events
                     .into_iter()
                     .filter(|e| e["objectRef"]["namespace"] == namespace)
-                    .filter(|e| !e["objectRef"]["name"].as_str().is_some_and(|n| n.starts_with("audit-sentinel-")))
+                    .filter(|e| {
+                        !e["objectRef"]["name"]
+                            .as_str()
+                            .is_some_and(|n| n.starts_with("audit-sentinel-"))
+                    })
                     .collect();
             }
             assert!(

@@ -6,7 +6,6 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use assert_cmd::Command as BinCommand;
 use serde_json::Value;
 
 use crate::cluster::Real;
@@ -129,8 +128,8 @@ impl Farm {
     }
 
     /// The command line a user types, inside the farm, against the real cluster.
-    pub fn command(&self, args: &[&str]) -> BinCommand {
-        let mut cmd = BinCommand::cargo_bin("catctl").expect("catctl binary");
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_catctl"));
         for var in ["CATCTL_CONFIG", "CATCTL_REGISTRY", "COMPLETE"] {
             cmd.env_remove(var);
         }
@@ -175,10 +174,6 @@ impl Farm {
         serde_json::from_slice(&self.ok(&all).stdout).unwrap()
     }
 
-    pub fn kubectl(&self, args: &[&str]) -> Output {
-        self.real.kubectl(Some(&self.ns), args)
-    }
-
     pub fn kubectl_ok(&self, args: &[&str]) -> String {
         self.real.kubectl_ok(Some(&self.ns), args)
     }
@@ -216,7 +211,10 @@ impl Farm {
     /// The cat's token files in secret/, synced to the cluster.
     pub fn token(&self, cat: &str, bot_token: &str) {
         self.write(&format!("secret/{cat}-token/bot-token"), bot_token);
-        self.write(&format!("secret/{cat}-token/app-token"), &format!("xapp-{cat}"));
+        self.write(
+            &format!("secret/{cat}-token/app-token"),
+            &format!("xapp-{cat}"),
+        );
         self.ok(&["secret", "sync"]);
     }
 

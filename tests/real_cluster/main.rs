@@ -9,6 +9,9 @@
 //! `scripts/real-cluster.sh env`). Without it the tests fail under `CI=true` and are skipped
 //! (with a note) otherwise.
 
+// A skipped test and a fail-fast timing say so on stderr, which cargo test shows.
+#![allow(clippy::print_stderr)]
+
 mod cluster;
 mod farm;
 

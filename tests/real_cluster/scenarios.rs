@@ -62,15 +62,21 @@ fn three_cats_from_copycat_to_pods_running_the_pinned_digest() {
         .map(|hint| format!("{hint}-{}", farm.ns.rsplit('-').next().unwrap()))
         .collect();
     let names: Vec<&str> = cats.iter().map(String::as_str).collect();
-    let with = |first: &str| {
-        let mut args = vec![first];
-        args.extend(&names);
+    let with = |first: &'static str| {
+        let mut args: Vec<&str> = vec![first];
+        args.extend(names.iter().copied());
         args
     };
     farm.ok(&with("copycat"));
     for cat in &names {
-        farm.write(&format!("secret/{cat}-token/bot-token"), &format!("xoxb-{cat}"));
-        farm.write(&format!("secret/{cat}-token/app-token"), &format!("xapp-{cat}"));
+        farm.write(
+            &format!("secret/{cat}-token/bot-token"),
+            &format!("xoxb-{cat}"),
+        );
+        farm.write(
+            &format!("secret/{cat}-token/app-token"),
+            &format!("xapp-{cat}"),
+        );
     }
     farm.ok(&["secret", "sync"]);
     farm.ok(&with("build"));
@@ -88,7 +94,11 @@ fn three_cats_from_copycat_to_pods_running_the_pinned_digest() {
         );
         let pod = farm.pod(cat);
         assert_eq!(pod["status"]["phase"], "Running", "{}", pod["status"]);
-        assert_eq!(farm.running_digest(cat), digest, "the node runs the pinned digest");
+        assert_eq!(
+            farm.running_digest(cat),
+            digest,
+            "the node runs the pinned digest"
+        );
         let line = table.lines().find(|l| l.starts_with(cat)).unwrap();
         assert!(line.contains("deployed"), "{table}");
         let row = status
@@ -117,12 +127,18 @@ fn the_v1_v2_mistake_and_stale_sources_are_refused_with_zero_writes() {
     let mark = real.audit_mark();
     let out = farm.fails(&["deploy", &cat]);
     assert!(
-        out.contains(&format!("{} is not in the registry", farm.image(&cat, "v2"))),
+        out.contains(&format!(
+            "{} is not in the registry",
+            farm.image(&cat, "v2")
+        )),
         "{out}"
     );
     assert!(out.contains(&format!("catctl push {cat}")), "{out}");
     // Sources changed since the build.
-    farm.write(&format!("cats/{cat}/new-trick.txt"), "changed after the build");
+    farm.write(
+        &format!("cats/{cat}/new-trick.txt"),
+        "changed after the build",
+    );
     let out = farm.fails(&["deploy", &cat]);
     assert!(out.contains("changed since"), "{out}");
     let writes: Vec<String> = real
@@ -241,7 +257,10 @@ fn deleting_the_pod_and_redeploying_never_runs_two_copies() {
     let farm = Farm::new(real, "restart");
     let cat = farm.cat("restart");
     farm.ok(&["deploy", &cat]);
-    let uid = farm.pod(&cat)["metadata"]["uid"].as_str().unwrap().to_string();
+    let uid = farm.pod(&cat)["metadata"]["uid"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let watch = PodWatch::start(&farm, &cat).established();
     let mark = real.audit_mark();
     farm.kubectl_ok(&["delete", "pod", &format!("{cat}-0"), "--wait=false"]);
@@ -267,7 +286,10 @@ fn deleting_the_pod_and_redeploying_never_runs_two_copies() {
     let events = watch.stop();
     let (mut alive, mut most) = (BTreeSet::new(), 0);
     for event in &events {
-        let pod_uid = event["object"]["metadata"]["uid"].as_str().unwrap_or_default().to_string();
+        let pod_uid = event["object"]["metadata"]["uid"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         if event["type"] == "DELETED" {
             alive.remove(&pod_uid);
         } else {
@@ -325,12 +347,25 @@ fn a_changed_token_restarts_exactly_its_cat() {
     let farm = Farm::new(real, "token");
     let (changed, untouched) = (farm.cat("token"), farm.cat("token"));
     farm.ok(&["deploy", &changed, &untouched]);
-    let uid = |cat: &str| farm.pod(cat)["metadata"]["uid"].as_str().unwrap().to_string();
+    let uid = |cat: &str| {
+        farm.pod(cat)["metadata"]["uid"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
     let (before_changed, before_untouched) = (uid(&changed), uid(&untouched));
     farm.token(&changed, "xoxb-a-new-token");
     farm.ok(&["deploy", &changed, &untouched]);
-    assert_ne!(uid(&changed), before_changed, "the cat whose token changed restarted");
-    assert_eq!(uid(&untouched), before_untouched, "the other cat kept running");
+    assert_ne!(
+        uid(&changed),
+        before_changed,
+        "the cat whose token changed restarted"
+    );
+    assert_eq!(
+        uid(&untouched),
+        before_untouched,
+        "the other cat kept running"
+    );
     farm.kubectl_ok(&[
         "wait",
         "--for=condition=Ready",
@@ -361,7 +396,11 @@ fn rollback_returns_the_previous_digest_and_the_node_runs_it() {
         .iter()
         .map(|r| r["digest"].as_str().unwrap())
         .collect();
-    assert_eq!(digests, [v1.as_str(), v2.as_str(), v1.as_str()], "{history}");
+    assert_eq!(
+        digests,
+        [v1.as_str(), v2.as_str(), v1.as_str()],
+        "{history}"
+    );
 }
 
 #[test]
@@ -374,7 +413,8 @@ fn logs_follow_a_pod_across_a_restart() {
     farm.ok(&["push", &cat]);
     farm.token(&cat, "xoxb-follow");
     farm.ok(&["deploy", &cat]);
-    let mut follow = std::process::Command::from(farm.command(&["logs", "-f", &cat]))
+    let mut follow = farm
+        .command(&["logs", "-f", &cat])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
