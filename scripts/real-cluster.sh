@@ -318,6 +318,10 @@ disabled_plugins = ["io.containerd.grpc.v1.cri.aufs", "io.containerd.snapshotter
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "$PAUSE_IMAGE"
   enable_selinux = false
+  # This machine's root lacks CAP_SYS_RESOURCE: a negative oom_score_adj (the sandbox's -998)
+  # makes runc fail ("failed to update /proc/self/oom_score_adj: Permission denied"), so
+  # containerd keeps every container at or above its own score.
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
@@ -392,6 +396,7 @@ cgroupDriver: cgroupfs
 containerRuntimeEndpoint: unix://$SOCK
 failSwapOn: false
 failCgroupV1: false
+oomScoreAdj: 0
 resolvConf: /etc/resolv.conf
 serializeImagePulls: false
 imageGCHighThresholdPercent: 100
@@ -468,13 +473,19 @@ stop() {
   # The pods' containers run under containerd's shims: stop them through containerd first.
   if containerd_answers; then
     local id
-    for id in $(ctrd -n k8s.io tasks ls -q 2>/dev/null); do ctrd -n k8s.io tasks kill -s SIGKILL "$id" >/dev/null 2>&1 || true; done
+    # Kill and remove every pod's task, so their shims exit too.
+    for id in $(ctrd -n k8s.io tasks ls -q 2>/dev/null); do ctrd -n k8s.io tasks rm -f "$id" >/dev/null 2>&1 || true; done
   fi
   stop_one containerd
   stop_one kube-scheduler
   stop_one kube-controller-manager
   stop_one kube-apiserver
   stop_one etcd
+  # The kubelet's volume mounts, containerd's rootfs mounts and pod network namespaces under $DIR.
+  local m
+  for m in $(awk -v d="$DIR/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r); do
+    as_root umount "$m" 2>/dev/null || as_root umount -l "$m" 2>/dev/null || true
+  done
   if ip -o addr show dev lo | grep -q " $NODE_IP/"; then as_root ip addr del "$NODE_IP/32" dev lo || true; fi
 }
 
