@@ -106,6 +106,12 @@ impl Farm {
         std::fs::copy(&services.busybox, farm.path().join("templates/cat/busybox")).unwrap();
         farm.write("templates/cat/Dockerfile", DOCKERFILE);
         farm.write("templates/cat/engine.txt", "the engine\n");
+        // What `catctl copycat` renders a new cat's cat.toml from: the repository's own.
+        std::fs::copy(
+            repo().join("templates/cat/cat.toml"),
+            farm.path().join("templates/cat/cat.toml"),
+        )
+        .unwrap();
         real.kubectl_ok(None, &["create", "namespace", &farm.ns]);
         farm
     }

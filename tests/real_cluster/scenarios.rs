@@ -312,7 +312,8 @@ fn a_field_owned_by_kubectl_scale_is_named_and_force_wins() {
     let cat = farm.cat("scaled");
     farm.ok(&["deploy", &cat]);
     farm.kubectl_ok(&["scale", "statefulset", &cat, "--replicas=2"]);
-    let managers: Vec<String> = farm.get(&["statefulset", &cat])["metadata"]["managedFields"]
+    let sts = farm.get(&["statefulset", &cat, "--show-managed-fields"]);
+    let managers: Vec<String> = sts["metadata"]["managedFields"]
         .as_array()
         .unwrap()
         .iter()
@@ -330,6 +331,7 @@ fn a_field_owned_by_kubectl_scale_is_named_and_force_wins() {
     );
     assert!(out.contains("--force"), "{out}");
     farm.ok(&["deploy", &cat, "--force"]);
+    eprintln!("refusal after kubectl scale: {out}");
     assert_eq!(farm.get(&["statefulset", &cat])["spec"]["replicas"], 1);
     farm.kubectl_ok(&[
         "wait",
