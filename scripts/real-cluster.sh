@@ -34,7 +34,8 @@ NODE_IP=${CATCTL_REAL_CLUSTER_NODE_IP:-10.245.0.1}
 ETCD_PEER_PORT=$((ETCD_PORT + 1))
 SOCK="$DIR/containerd/containerd.sock"
 
-KUBECTL=${KUBECTL:-kubectl}
+# kubectl: the one on PATH, else one built here with the rest (`build` makes it when missing).
+if command -v kubectl >/dev/null; then KUBECTL=$(command -v kubectl); else KUBECTL="$BIN/kubectl"; fi
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kubelet pause)
 
 say() { echo "real-cluster: $*" >&2; }
@@ -48,10 +49,21 @@ as_root() {
 built() {
   local c
   for c in "${COMPONENTS[@]}"; do [ -x "$BIN/$c" ] || return 1; done
+  [ -x "$KUBECTL" ]
 }
 
 build() {
   if built; then say "binaries of $KUBE_VERSION cached in $BIN"; return 0; fi
+  local c
+  for c in "${COMPONENTS[@]}"; do [ -x "$BIN/$c" ] || break; done
+  if [ -x "$BIN/$c" ] && [ "$KUBECTL" = "$BIN/kubectl" ]; then
+    # Only kubectl is missing.
+    local tmp2="$BIN/kubectl.partial"
+    say "no kubectl on PATH: building kubectl $KUBE_VERSION"
+    (cd "$SRC/kube" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmp2" k8s.io/kubernetes/cmd/kubectl) &&
+      mv "$tmp2" "$BIN/kubectl"
+    return
+  fi
   command -v go >/dev/null || { say "Go is missing (needs Go 1.24 or newer)"; return 1; }
   local tmp="$BIN.partial" start=$SECONDS
   mkdir -p "$tmp"
@@ -71,6 +83,10 @@ build() {
   (cd "$SRC/kube" && go build -trimpath -ldflags "$ld" -o "$tmp/" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
     k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet)
+  if [ "$KUBECTL" = "$BIN/kubectl" ]; then
+    say "no kubectl on PATH: building kubectl $KUBE_VERSION"
+    (cd "$SRC/kube" && go build -trimpath -ldflags "$ld" -o "$tmp/" k8s.io/kubernetes/cmd/kubectl)
+  fi
   rm -rf "$BIN" && mv "$tmp" "$BIN"
   say "built in $((SECONDS - start)) s: $BIN"
 }
@@ -450,6 +466,7 @@ start() {
 }
 
 print_env() {
+  [ "$KUBECTL" = "$BIN/kubectl" ] && echo "export PATH=$BIN:\$PATH"
   echo "export KUBECONFIG=$KUBECONFIG_FILE"
   echo "export CATCTL_REAL_CLUSTER=$KUBECONFIG_FILE"
   echo "export CATCTL_REAL_CLUSTER_DIR=$DIR"
@@ -497,6 +514,23 @@ status() {
   if apiserver_answers; then
     kc get node "$NODE" --no-headers 2>/dev/null | sed 's/^/node: /' || echo "node: not registered"
   fi
+  memory
+}
+
+# Resident memory of the cluster's processes (and the containerd shims under them): now and peak.
+memory() {
+  local pids=() c pid rss=0 hwm=0 r h
+  for c in etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet; do
+    running "$DIR/$c.pid" "$c" && pids+=("$(cat "$DIR/$c.pid")")
+  done
+  for pid in $(pgrep -f "containerd-shim-runc-v2 -namespace k8s.io -id [0-9a-f]* -address $SOCK" || true); do pids+=("$pid"); done
+  [ ${#pids[@]} -eq 0 ] && return 0
+  for pid in "${pids[@]}"; do
+    r=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)
+    h=$(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)
+    rss=$((rss + ${r:-0})); hwm=$((hwm + ${h:-0}))
+  done
+  echo "memory: $((rss / 1024)) MiB resident now, $((hwm / 1024)) MiB sum of peaks (${#pids[@]} processes)"
 }
 
 # Sourcing the script (for debugging one step) defines the functions and runs nothing.
