@@ -444,3 +444,62 @@ fn logs_follow_a_pod_across_a_restart() {
     let _ = follow.wait();
     assert_ne!(first, second, "the same start twice");
 }
+
+/// The repository's manifest template, for a cat that brings its own.
+fn manifest_template() -> String {
+    std::fs::read_to_string(crate::farm::repo().join("templates/deployment.yaml")).unwrap()
+}
+
+#[test]
+fn a_missing_secret_volume_fails_fast_with_the_kubelets_mount_error() {
+    let real = real_cluster!();
+    let farm = Farm::new(real, "mount");
+    let cat = farm.cat("mount");
+    let template = manifest_template()
+        .replacen(
+            "      volumes:\n",
+            &format!(
+                "      volumes:\n        - name: extra\n          secret:\n            secretName: missing-{cat}\n"
+            ),
+            1,
+        )
+        .replacen(
+            "          volumeMounts:\n",
+            "          volumeMounts:\n            - name: extra\n              mountPath: /extra\n",
+            1,
+        );
+    farm.write(&format!("cats/{cat}/deployment.yaml"), &template);
+    let started = Instant::now();
+    let out = farm.fails(&["deploy", &cat, "--timeout", "2m"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "not fail-fast: {:?}\n{out}",
+        started.elapsed()
+    );
+    assert!(out.contains("FailedMount"), "{out}");
+    assert!(
+        out.contains(&format!("secret \"missing-{cat}\" not found")),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_image_the_node_cannot_pull_is_reported() {
+    let real = real_cluster!();
+    let farm = Farm::new(real, "pull");
+    let cat = farm.cat("pull");
+    // The cat's own manifest adds a sidecar whose image the registry does not have.
+    let sidecar = format!(
+        "      containers:\n        - name: sidecar\n          image: {}/no-such-image-{cat}:v1\n",
+        farm.services.registry
+    );
+    farm.write(
+        &format!("cats/{cat}/deployment.yaml"),
+        &manifest_template().replacen("      containers:\n", &sidecar, 1),
+    );
+    let out = farm.fails(&["deploy", &cat, "--timeout", "60s"]);
+    assert!(
+        out.contains("ImagePullBackOff") || out.contains("ErrImagePull"),
+        "{out}"
+    );
+}
