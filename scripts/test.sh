@@ -22,7 +22,7 @@ fi
 scripts/test-services.sh start
 eval "$(scripts/test-services.sh env)"
 
-# A real Kubernetes built from upstream sources (cold build: tens of minutes on 2 cores, then
+# A real Kubernetes built from upstream sources (cold build: ~15 min of CPU on 2 cores, then
 # cached); tests/real_cluster runs catctl against it. It keeps running afterwards:
 # `scripts/real-cluster.sh stop` stops it.
 scripts/real-cluster.sh build
