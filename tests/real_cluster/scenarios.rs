@@ -503,3 +503,27 @@ fn an_image_the_node_cannot_pull_is_reported() {
         "{out}"
     );
 }
+
+#[test]
+fn a_broken_pod_is_replaced_by_the_fixed_revision() {
+    let real = real_cluster!();
+    let farm = Farm::new(real, "fixme");
+    let cat = farm.new_cat("fixme");
+    farm.write(&format!("cats/{cat}/Dockerfile"), CRASHING);
+    farm.ok(&["build", &cat]);
+    farm.ok(&["push", &cat]);
+    farm.token(&cat, "xoxb-fixme");
+    let out = farm.fails(&["deploy", &cat, "--timeout", "1m"]);
+    assert!(out.contains("CrashLoopBackOff"), "{out}");
+    // The fix: the template's idling Dockerfile again. The real StatefulSet controller waits
+    // forever for the broken pod of the old revision; deploy deletes it (forced rollback).
+    std::fs::remove_file(farm.path().join(format!("cats/{cat}/Dockerfile"))).unwrap();
+    farm.release(&cat, "v2");
+    let output = farm.ok(&["deploy", &cat, "-v", "--timeout", "2m"]);
+    assert!(
+        text(&output).contains("forced rollback"),
+        "{}",
+        text(&output)
+    );
+    assert_eq!(farm.running_digest(&cat), farm.digest(&cat, "v2"));
+}
