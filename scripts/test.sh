@@ -2,7 +2,9 @@
 # The whole test suite, as CI runs it: the cat engine's Node tests (on Node.js 22, installed here
 # from npm), the fake Slack workspace's tests, then it starts the Docker daemon and registry
 # (installing them from Debian's packages when missing), builds a real cat image offline and has
-# it answer in the fake workspace, and runs every Rust test.
+# it answer in the fake workspace, builds (once; cached in ~/.cache/catctl) and starts a real
+# single-node Kubernetes (scripts/real-cluster.sh), and runs every Rust test — the real-cluster
+# suite included.
 #   scripts/test.sh [extra cargo test arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +33,13 @@ eval "$(scripts/test-services.sh env)"
 # A real cat image on the Node.js 22 base made here, answering "hi" once in the fake workspace.
 scripts/base-image.sh
 scripts/cats-e2e.sh dd
+
+# A real Kubernetes built from upstream sources (cold build: ~15 min of CPU on 2 cores, then
+# cached); tests/real_cluster runs catctl against it. It keeps running afterwards:
+# `scripts/real-cluster.sh stop` stops it.
+scripts/real-cluster.sh build
+scripts/real-cluster.sh start >/dev/null
+eval "$(scripts/real-cluster.sh env)"
 
 # Benchmarks are not tests: they are type-checked by clippy and run with `cargo bench`.
 cargo test --locked --workspace --lib --bins --tests "$@"

@@ -144,6 +144,13 @@ impl Observer {
             .state()
             .iter()
             .filter(|e| e.involved_object.uid.as_deref() == Some(uid))
+            // A real kubelet reports "failed to sync secret cache: timed out waiting for the
+            // condition" while its watch of a new pod's Secret starts, then mounts it: transient.
+            .filter(|e| {
+                !e.message
+                    .as_deref()
+                    .is_some_and(|m| m.contains("failed to sync secret cache"))
+            })
             .max_by_key(|e| e.count.unwrap_or(0))
             .map(|e| e.message.clone().unwrap_or_default())
     }

@@ -149,6 +149,17 @@ fn sync_pod(world: &mut World, mut pod: Value, now: Instant, lookups: &mut Vec<S
             world.event(&pod, "Warning", "FailedMount", &message, "kubelet");
         }
     } else {
+        if !rt.sandbox
+            && let Some(volume) = first_secret_volume(&pod)
+        {
+            // What a real kubelet (v1.34) reports while its watch of a new pod's Secret starts,
+            // before it mounts it: a transient warning, not a failure.
+            let message = format!(
+                "MountVolume.SetUp failed for volume \"{volume}\" : failed to sync secret cache: \
+                 timed out waiting for the condition"
+            );
+            world.event(&pod, "Warning", "FailedMount", &message, "kubelet");
+        }
         rt.sandbox = true;
         let scripts: Vec<PodScript> = rt
             .containers
@@ -192,6 +203,15 @@ fn terminate(world: &mut World, key: &Key, pod: &Value, uid: &str, now: Instant,
         }
         Some(_) => {}
     }
+}
+
+fn first_secret_volume(pod: &Value) -> Option<String> {
+    pod["spec"]["volumes"]
+        .as_array()?
+        .iter()
+        .find(|v| v["secret"]["secretName"].is_string())
+        .and_then(|v| v["name"].as_str())
+        .map(str::to_string)
 }
 
 fn missing_secret_volume(world: &World, pod: &Value) -> Option<(String, String)> {

@@ -1,0 +1,3 @@
+module catctl.local/real-cluster/pause
+
+go 1.24.0
