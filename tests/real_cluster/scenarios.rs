@@ -527,3 +527,99 @@ fn a_broken_pod_is_replaced_by_the_fixed_revision() {
     );
     assert_eq!(farm.running_digest(&cat), farm.digest(&cat, "v2"));
 }
+
+/// The history's (tag, result) pairs.
+fn results(farm: &Farm, cat: &str) -> Vec<(String, String)> {
+    farm.json(&["history", cat])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let field = |k: &str| r[k].as_str().unwrap().to_string();
+            (field("tag"), field("result"))
+        })
+        .collect()
+}
+
+#[test]
+fn a_crash_looping_deploy_is_recorded_failed_and_rollback_returns_to_what_ran() {
+    let real = real_cluster!();
+    let farm = Farm::new(real, "back2");
+    let cat = farm.cat("back2");
+    farm.ok(&["deploy", &cat]);
+    let v1 = farm.digest(&cat, "v1");
+    // v2 is the seed story's lala: it dies at once.
+    farm.write(&format!("cats/{cat}/Dockerfile"), CRASHING);
+    farm.release(&cat, "v2");
+    let out = farm.fails(&["deploy", &cat, "--timeout", "2m"]);
+    assert!(out.contains("CrashLoopBackOff"), "{out}");
+    let expected = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(t, r)| (t.to_string(), r.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        results(&farm, &cat),
+        expected(&[("v1", "ran"), ("v2", "failed")])
+    );
+    // The revision that ran before the broken one, its whole workload: the node runs v1 again
+    // and the pod's labels say v1.
+    farm.ok(&["rollback", &cat, "--timeout", "2m"]);
+    assert_eq!(farm.running_digest(&cat), v1, "the node runs v1 again");
+    assert_eq!(
+        farm.pod(&cat)["metadata"]["labels"]["app.kubernetes.io/version"],
+        "v1"
+    );
+    // cat.toml still says v2: status says what runs is older, and --check fails.
+    let output = farm.catctl(&["status", &cat, "--check"]);
+    assert!(!output.status.success(), "{}", text(&output));
+    assert!(text(&output).contains("running an older image"));
+}
+
+#[test]
+fn a_stale_checkout_is_refused_with_zero_writes_and_two_copies_are_named() {
+    let real = real_cluster!();
+    let farm = Farm::new(real, "stale");
+    let cat = farm.cat("stale");
+    farm.ok(&["deploy", &cat]);
+    let behind = tempfile::tempdir().unwrap();
+    let copied = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", farm.path().display()))
+        .arg(behind.path())
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    farm.release(&cat, "v2");
+    farm.ok(&["deploy", &cat]);
+    let v2 = farm.digest(&cat, "v2");
+
+    let mark = real.audit_mark();
+    let output = farm
+        .command(&["deploy", &cat])
+        .current_dir(behind.path())
+        .output()
+        .unwrap();
+    let out = text(&output);
+    assert!(!output.status.success(), "{out}");
+    assert!(out.contains("an older revision"), "{out}");
+    let writes: Vec<String> = real
+        .writes_since(mark, &farm.ns)
+        .iter()
+        .filter(|e| e["user"]["username"] == "catctl-admin")
+        .map(describe)
+        .collect();
+    assert!(writes.is_empty(), "the refusal wrote: {writes:?}");
+    assert_eq!(farm.running_digest(&cat), v2, "v2 still runs");
+
+    // Mistake 5 for good: `kubectl scale --replicas=2`. status names it and --check fails.
+    farm.kubectl_ok(&["scale", "statefulset", &cat, "--replicas=2"]);
+    let output = farm.catctl(&["status", &cat, "--check"]);
+    let out = text(&output);
+    assert!(!output.status.success(), "{out}");
+    assert!(
+        out.contains(&format!("2 copies of {cat} are running")),
+        "{out}"
+    );
+}
