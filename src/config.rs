@@ -25,6 +25,19 @@ pub struct FarmConfig {
     /// How many cats are built, pushed or deployed at once.
     #[serde(default = "default_concurrency")]
     pub concurrency: u16,
+    /// `[build]`: what every cat's image build is given.
+    #[serde(default)]
+    pub build: BuildConfig,
+}
+
+/// `[build]` of catctl.toml or cat.toml.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BuildConfig {
+    /// `--build-arg`s of the image build, e.g. `NODE_IMAGE = "catctl-node:22-local"`; a cat's
+    /// own win over the farm's. They are part of the cat's sources.
+    #[serde(default)]
+    pub args: std::collections::BTreeMap<String, String>,
 }
 
 fn default_concurrency() -> u16 {
@@ -53,6 +66,9 @@ pub struct CatConfig {
     /// CPU and memory for the cat's container.
     #[serde(default)]
     pub resources: Resources,
+    /// `[build]`: build arguments of this cat's image, over the farm's.
+    #[serde(default)]
+    pub build: BuildConfig,
     /// The character, read by the cat's engine; catctl does not interpret it.
     #[serde(default)]
     pub character: toml::Table,

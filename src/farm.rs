@@ -34,6 +34,13 @@ pub struct Cat {
 }
 
 impl Cat {
+    /// The build arguments of the cat's image: the farm's `[build.args]`, then its own.
+    pub fn build_args(&self, settings: &Settings) -> std::collections::BTreeMap<String, String> {
+        let mut args = settings.build_args.clone();
+        args.extend(self.config.build.args.clone());
+        args
+    }
+
     /// `<registry>/<cat>:<version>`.
     pub fn image(&self, settings: &Settings) -> ImageRef {
         ImageRef::for_cat(&settings.registry, &self.name, &self.config.version)

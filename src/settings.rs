@@ -33,6 +33,8 @@ pub struct Settings {
     pub namespace: Option<String>,
     pub context: Option<String>,
     pub concurrency: usize,
+    /// catctl.toml's `[build.args]`.
+    pub build_args: std::collections::BTreeMap<String, String>,
 }
 
 impl Settings {
@@ -47,6 +49,7 @@ impl Settings {
             namespace: overrides.namespace.clone().or(config.namespace),
             context: overrides.context.clone().or(config.context),
             concurrency: usize::from(config.concurrency.max(1)),
+            build_args: config.build.args,
         };
         validate_registry(&settings.registry)
             .with_context(|| format!("checking `registry` in {}", config_path.display()))?;

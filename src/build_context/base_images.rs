@@ -36,7 +36,10 @@ pub struct Resolver<'a> {
 }
 
 /// The images `dockerfile`'s `FROM` lines build on, in order, each once.
-pub fn base_images(dockerfile: &str) -> Result<Vec<BaseImage>> {
+pub fn base_images(
+    dockerfile: &str,
+    build_args: &std::collections::BTreeMap<String, String>,
+) -> Result<Vec<BaseImage>> {
     let mut args: Vec<(String, String)> = Vec::new();
     let mut stages: Vec<String> = Vec::new();
     let mut bases: Vec<BaseImage> = Vec::new();
@@ -46,7 +49,11 @@ pub fn base_images(dockerfile: &str) -> Result<Vec<BaseImage>> {
             .split_once(char::is_whitespace)
             .unwrap_or((&instruction, ""));
         if keyword.eq_ignore_ascii_case("arg") && !seen_from {
-            args.extend(arg_defaults(rest));
+            // A build argument given to the build wins over the ARG's default.
+            args.extend(arg_defaults(rest).into_iter().map(|(name, default)| {
+                let value = build_args.get(&name).cloned().unwrap_or(default);
+                (name, value)
+            }));
         } else if keyword.eq_ignore_ascii_case("from") {
             seen_from = true;
             let words: Vec<&str> = rest
@@ -259,14 +266,24 @@ fn local_digest(image: &ImageRef, local: &LocalImage) -> Digest {
 mod tests {
     use std::collections::HashMap;
 
+    use std::collections::BTreeMap;
+
     use super::*;
 
     fn references(dockerfile: &str) -> Vec<String> {
-        base_images(dockerfile)
+        base_images(dockerfile, &BTreeMap::new())
             .unwrap()
             .into_iter()
             .map(|b| b.reference)
             .collect()
+    }
+
+    #[test]
+    fn a_build_argument_wins_over_the_arg_default() {
+        let dockerfile = "ARG NODE_IMAGE=node:22-slim\nFROM ${NODE_IMAGE}\n";
+        let args = BTreeMap::from([("NODE_IMAGE".to_string(), "catctl-node:22-local".to_string())]);
+        let bases = base_images(dockerfile, &args).unwrap();
+        assert_eq!(bases[0].reference, "catctl-node:22-local");
     }
 
     #[test]
@@ -277,7 +294,7 @@ mod tests {
                           FROM ${NODE_IMAGE}\nCOPY --from=deps /a /a\n\
                           FROM deps\nFROM build AS again\nFROM scratch\n";
         assert_eq!(references(dockerfile), ["node:20-alpine", "golang:1.22"]);
-        let bases = base_images(dockerfile).unwrap();
+        let bases = base_images(dockerfile, &BTreeMap::new()).unwrap();
         assert_eq!(bases[0].line, 4);
         assert_eq!(bases[0].instruction, "FROM ${NODE_IMAGE} AS deps");
         assert_eq!(bases[1].line, 6);
@@ -293,7 +310,10 @@ mod tests {
             references(dockerfile),
             ["127.0.0.1:5000/base:v1", "busybox", "alpine:3"]
         );
-        assert_eq!(base_images(dockerfile).unwrap()[0].line, 3);
+        assert_eq!(
+            base_images(dockerfile, &BTreeMap::new()).unwrap()[0].line,
+            3
+        );
     }
 
     #[test]
@@ -303,9 +323,11 @@ mod tests {
             references("FROM scratch\nCOPY a /a\n"),
             Vec::<String>::new()
         );
-        let err = base_images("ARG X\nFROM $X\n").unwrap_err().to_string();
+        let err = base_images("ARG X\nFROM $X\n", &BTreeMap::new())
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("line 2: `FROM $X` names no image"), "{err}");
-        assert!(base_images("FROM\n").is_err());
+        assert!(base_images("FROM\n", &BTreeMap::new()).is_err());
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub async fn read(farm: &Farm, cat: &Cat, resolver: Resolver<'_>) -> Result<(Vec
         farm.display_path(&farm.template_dir()).to_string(),
     );
     let root = farm.root.clone();
+    let build_args = cat.build_args(&farm.settings);
+    let args = build_args.clone();
     let (entries, files, dockerfile, bases) = tokio::task::spawn_blocking(move || {
         let entries = overlay::build_context(&template, &dir)?;
         let Some(dockerfile) = entries.iter().find(|e| e.path == "Dockerfile") else {
@@ -41,14 +43,18 @@ pub async fn read(farm: &Farm, cat: &Cat, resolver: Resolver<'_>) -> Result<(Vec
             .to_string();
         let text = std::fs::read_to_string(&dockerfile.source)
             .with_context(|| format!("cannot read {shown}"))?;
-        let bases = base_images::base_images(&text).with_context(|| format!("reading {shown}"))?;
+        let bases =
+            base_images::base_images(&text, &args).with_context(|| format!("reading {shown}"))?;
         let files = source_digest::source_digest(&entries)?;
         Ok((entries, files, shown, bases))
     })
     .await
     .map_err(|err| anyhow!("the build context task stopped: {err}"))??;
     let resolved = base_images::resolve_all(resolver, &dockerfile, &bases).await?;
-    Ok((entries, source_digest::with_bases(&files, &resolved)))
+    Ok((
+        entries,
+        source_digest::with_bases(&files, &resolved, &build_args),
+    ))
 }
 
 /// The source digest of `cat`'s build context as it is on disk now.

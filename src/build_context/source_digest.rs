@@ -62,14 +62,21 @@ pub fn source_digest(entries: &[Entry]) -> Result<Digest> {
 /// The source digest of a context whose files have the digest `files` and whose Dockerfile
 /// builds on `bases`: `files` itself when it builds on none (`FROM scratch`), else one sha256
 /// over it and each base's reference and digest, so that an updated base image changes it.
-pub fn with_bases(files: &Digest, bases: &[ResolvedBase]) -> Digest {
-    if bases.is_empty() {
+pub fn with_bases(
+    files: &Digest,
+    bases: &[ResolvedBase],
+    build_args: &std::collections::BTreeMap<String, String>,
+) -> Digest {
+    if bases.is_empty() && build_args.is_empty() {
         return files.clone();
     }
     let mut hasher = Sha256::new();
     hasher.update(format!("files\0{files}\0"));
     for base in bases {
         hasher.update(format!("base\0{}\0{}\0", base.reference, base.digest));
+    }
+    for (name, value) in build_args {
+        hasher.update(format!("arg\0{name}\0{value}\0"));
     }
     Digest::sha256(&hasher.finalize())
 }
@@ -161,17 +168,24 @@ mod tests {
     }
 
     #[test]
-    fn base_images_count_and_none_leaves_the_file_digest() {
+    fn base_images_and_build_args_count_and_none_leaves_the_file_digest() {
         let files = Digest::sha256(&[1; 32]);
-        assert_eq!(with_bases(&files, &[]), files);
+        let none = std::collections::BTreeMap::new();
+        assert_eq!(with_bases(&files, &[], &none), files);
         let base = |byte: u8| ResolvedBase {
             reference: "node:22".into(),
             digest: Digest::sha256(&[byte; 32]),
         };
-        let with_one = with_bases(&files, &[base(2)]);
+        let with_one = with_bases(&files, &[base(2)], &none);
         assert_ne!(with_one, files);
-        assert_eq!(with_one, with_bases(&files, &[base(2)]));
-        assert_ne!(with_one, with_bases(&files, &[base(3)]), "an updated base");
+        assert_eq!(with_one, with_bases(&files, &[base(2)], &none));
+        assert_ne!(
+            with_one,
+            with_bases(&files, &[base(3)], &none),
+            "an updated base"
+        );
+        let arg = std::collections::BTreeMap::from([("A".to_string(), "1".to_string())]);
+        assert_ne!(with_bases(&files, &[], &arg), files, "a build argument");
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub struct BuildSpec {
     /// `<registry>/<cat>:<version>`.
     pub tag: ImageRef,
     pub labels: HashMap<String, String>,
+    /// `--build-arg`s.
+    pub args: HashMap<String, String>,
     pub no_cache: bool,
 }
 
@@ -42,6 +44,7 @@ pub async fn build(
         .forcerm(true)
         .nocache(spec.no_cache)
         .labels(&spec.labels)
+        .buildargs(&spec.args)
         .build();
     let (body, writer) = tar_stream(entries);
     let mut stream = daemon

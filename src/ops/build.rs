@@ -94,6 +94,7 @@ async fn build_cat(
     let spec = BuildSpec {
         tag: image.clone(),
         labels,
+        args: cat.build_args(&farm.settings).into_iter().collect(),
         no_cache: options.no_cache,
     };
     reporter.step(&cat.name, "sending the build context");

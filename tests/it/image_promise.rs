@@ -347,3 +347,34 @@ fn images_carry_the_oci_labels_and_the_dirty_flag() {
         true
     );
 }
+
+#[test]
+fn build_args_reach_the_build_a_cats_own_win_and_they_are_part_of_the_sources() {
+    let farm = Farm::new().with_services();
+    let cat = farm.new_cat("args");
+    farm.write(
+        "templates/cat/Dockerfile",
+        "FROM scratch\nARG NOTE=default\nCOPY busybox /bin/busybox\nLABEL note=$NOTE\n\
+         CMD [\"/bin/busybox\", \"sleep\", \"3600\"]\n",
+    );
+    let toml = farm.read("catctl.toml");
+    farm.write(
+        "catctl.toml",
+        &format!("{toml}\n[build.args]\nNOTE = \"farm\"\n"),
+    );
+    farm.run(["build", &cat]).ok();
+    let image = farm.image(&cat, "v1");
+    assert_eq!(labels(&farm, &image)["note"], "farm");
+    farm.write(
+        &format!("cats/{cat}/cat.toml"),
+        "version = \"v1\"\n\n[build.args]\nNOTE = \"cat\"\n",
+    );
+    // A changed build argument changes what the image holds: the old image is stale.
+    let verified = farm.run(["verify", &cat, "-o", "json"]).fails().json();
+    assert!(
+        finding_kinds(&verified).contains(&"source_changed".to_string()),
+        "{verified}"
+    );
+    farm.run(["build", &cat]).ok();
+    assert_eq!(labels(&farm, &image)["note"], "cat");
+}
