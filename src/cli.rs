@@ -133,6 +133,8 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// Every pod of the named cats in one stream, each line tagged with its cat and pod
     Logs(LogsArgs),
+    /// Print the Slack app manifest of each cat, to paste into "Create an app → From a manifest"
+    SlackManifest(SlackManifestArgs),
     /// Print the shell completion script (cat names complete at TAB time)
     Completions(CompletionsArgs),
 }
@@ -200,6 +202,12 @@ pub struct RedeployArgs {
     /// Re-apply the previous revision of each cat whose rollout failed
     #[arg(long)]
     pub atomic: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SlackManifestArgs {
+    #[command(flatten)]
+    pub select: SelectCats,
 }
 
 #[derive(Debug, Args)]

@@ -16,6 +16,7 @@ mod render;
 mod rollback;
 mod secret;
 mod shared;
+mod slack_manifest;
 mod status;
 mod up;
 mod verify;
@@ -61,6 +62,7 @@ pub async fn run(ctx: &Context, command: &Command) -> Result<ExitStatus> {
         Command::List(args) => list::run(ctx, args),
         Command::Logs(args) => logs::run(ctx, args).await,
         Command::Secret(command) => secret::run(ctx, command).await,
+        Command::SlackManifest(args) => slack_manifest::run(ctx, args),
         Command::Completions(args) => completions::run(ctx, args),
         Command::Build(args) => build::run(ctx, args).await,
         Command::Push(args) => push::run(ctx, args).await,

@@ -147,3 +147,29 @@ fn the_engine_uses_catctls_runtime_contract() {
     let ignored = fs::read_to_string(repo().join("templates/cat/.dockerignore")).unwrap();
     assert!(ignored.lines().any(|line| line.trim() == "node_modules"));
 }
+
+#[test]
+fn each_cat_has_a_slack_app_manifest_with_socket_mode_and_only_what_the_engine_needs() {
+    let out = Catctl::new(["slack-manifest", "--all"])
+        .current_dir(repo())
+        .run()
+        .ok()
+        .stdout();
+    let documents: Vec<&str> = out
+        .split("---\n")
+        .filter(|d| !d.trim().is_empty())
+        .collect();
+    assert_eq!(documents.len(), SEVEN.len(), "{out}");
+    for (name, document) in SEVEN.iter().zip(documents) {
+        let manifest: serde_json::Value = serde_saphyr::from_str(document)
+            .unwrap_or_else(|e| panic!("{name}: not YAML ({e}):\n{document}"));
+        assert_eq!(manifest["settings"]["socket_mode_enabled"], true, "{name}");
+        assert_eq!(manifest["features"]["bot_user"]["display_name"], *name);
+        let scopes = &manifest["oauth_config"]["scopes"]["bot"];
+        assert_eq!(
+            scopes,
+            &serde_json::json!(["app_mentions:read", "chat:write", "im:history"]),
+            "{name}"
+        );
+    }
+}
