@@ -147,6 +147,14 @@ impl Farm {
             }
             .into());
         }
+        let shown = self.display_path(&file).to_string();
+        let template = self.template_dir();
+        crate::character::check(
+            &config.character,
+            &text,
+            &shown,
+            &[dir.as_path(), template.as_path()],
+        )?;
         Ok(Cat {
             name: name.to_string(),
             dir,

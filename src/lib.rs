@@ -5,6 +5,7 @@
 
 pub mod build_context;
 pub mod cat_runtime;
+pub mod character;
 pub mod cli;
 pub mod commands;
 pub mod complete;

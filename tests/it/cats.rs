@@ -173,3 +173,34 @@ fn each_cat_has_a_slack_app_manifest_with_socket_mode_and_only_what_the_engine_n
         );
     }
 }
+
+#[test]
+fn a_typo_in_a_character_is_refused_with_file_line_and_suggestion_before_anything_is_built() {
+    let farm = crate::common::Farm::new();
+    farm.run(["copycat", "dd"]).ok();
+    let toml = farm.read("cats/dd/cat.toml");
+    farm.write(
+        "cats/dd/cat.toml",
+        &format!("{toml}\n[[character.rules]]\n  trigers = [\"밥\"]\n  replies = [\"Meow!\"]\n"),
+    );
+    let line = farm
+        .read("cats/dd/cat.toml")
+        .lines()
+        .position(|l| l.contains("trigers"))
+        .unwrap()
+        + 1;
+    for command in [
+        &["build", "dd"][..],
+        &["deploy", "dd"],
+        &["up", "dd"],
+        &["list"],
+    ] {
+        let out = farm.run(command).fails().text();
+        assert!(
+            out.contains(&format!(
+                "cats/dd/cat.toml:{line}:3: character.rules[0].trigers: unknown key (did you mean triggers?)"
+            )),
+            "{command:?}: {out}"
+        );
+    }
+}
