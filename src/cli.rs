@@ -133,6 +133,16 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// Every pod of the named cats in one stream, each line tagged with its cat and pod
     Logs(LogsArgs),
+    /// Scale cats to zero (a later deploy keeps them asleep) and wait until their pods are gone
+    ///
+    /// Applies spec.replicas = 0 under catctl's own field manager (catctl-sleep) and records
+    /// when and by whom ($USER@host) in the catctl.io/asleep annotation, which `status` and
+    /// `logs` show. Sleeping a sleeping cat writes nothing.
+    Sleep(SleepArgs),
+    /// Scale sleeping cats back to their declared replicas and wait until they are Ready
+    ///
+    /// Waking an awake cat writes nothing; it still waits until the cat's pods are Ready.
+    Wake(WakeArgs),
     /// Print the shell completion script (cat names complete at TAB time)
     Completions(CompletionsArgs),
 }
@@ -165,6 +175,30 @@ pub struct DeployArgs {
     /// Re-apply the previous revision of each cat whose rollout failed
     #[arg(long)]
     pub atomic: bool,
+
+    /// Wake cats that `catctl sleep` put to sleep (a deploy keeps them asleep otherwise)
+    #[arg(long)]
+    pub wake: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SleepArgs {
+    #[command(flatten)]
+    pub select: SelectCats,
+
+    /// How long to wait for each cat's pods to be gone
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct WakeArgs {
+    #[command(flatten)]
+    pub select: SelectCats,
+
+    /// How long to wait for each cat to be Ready
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
 }
 
 #[derive(Debug, Args)]

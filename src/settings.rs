@@ -58,6 +58,7 @@ pub fn deploy_options(args: &DeployArgs) -> DeployOptions {
         timeout: args.timeout,
         restart: false,
         atomic: args.atomic,
+        wake: args.wake,
     }
 }
 
@@ -69,6 +70,7 @@ pub fn redeploy_options(args: &RedeployArgs) -> DeployOptions {
         timeout: args.timeout,
         restart: true,
         atomic: args.atomic,
+        wake: false,
     }
 }
 
@@ -80,6 +82,7 @@ pub fn rollback_options(args: &RollbackArgs) -> DeployOptions {
         timeout: args.timeout,
         restart: false,
         atomic: false,
+        wake: false,
     }
 }
 

@@ -16,6 +16,7 @@ mod render;
 mod rollback;
 mod secret;
 mod shared;
+mod sleep;
 mod status;
 mod up;
 mod verify;
@@ -71,6 +72,8 @@ pub async fn run(ctx: &Context, command: &Command) -> Result<ExitStatus> {
         Command::Redeploy(args) => redeploy::run(ctx, args).await,
         Command::Render(args) => render::run(ctx, args).await,
         Command::Diff(args) => diff::run(ctx, args).await,
+        Command::Sleep(args) => sleep::sleep_page(ctx, args).await,
+        Command::Wake(args) => sleep::wake_page(ctx, args).await,
         Command::Status(args) => status::run(ctx, args).await,
         Command::History(args) => rollback::history_page(ctx, args).await,
         Command::Rollback(args) => rollback::rollback_page(ctx, args).await,

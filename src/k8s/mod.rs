@@ -5,6 +5,7 @@
 pub mod observe;
 pub mod rollout;
 pub mod secrets;
+pub mod sleep;
 pub mod workload;
 
 use anyhow::{Context as _, Result};

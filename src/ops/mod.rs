@@ -6,6 +6,7 @@ pub mod deploy;
 pub mod diff;
 pub mod history;
 pub mod push;
+pub mod sleep;
 pub mod status;
 pub mod up;
 pub mod verify;

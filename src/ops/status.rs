@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::docker::Daemon;
 use crate::farm::{Cat, Farm};
 use crate::image::{Digest, running_digest};
+use crate::k8s::sleep::{Asleep, asleep_in};
 use crate::k8s::{Cluster, managed_selector, rollout};
 use crate::labels;
 use crate::ops::verify::{self, Finding, Verification};
@@ -38,6 +39,7 @@ struct Running {
     desired: Option<i32>,
     ready: i32,
     pods: Vec<Pod>,
+    asleep: Option<Asleep>,
 }
 
 /// The state of `cats`: the cluster read once for all (pods and both workload kinds), the
@@ -78,23 +80,28 @@ async fn read_running(cluster: &Cluster) -> Result<BTreeMap<String, Running>> {
         .items
         .into_iter()
         .map(|sts| {
+            let asleep = asleep_in(sts.metadata.annotations.as_ref());
             let name = sts.metadata.name;
             (
                 name,
+                asleep,
                 sts.spec.and_then(|s| s.replicas),
                 sts.status.and_then(|s| s.ready_replicas),
             )
         })
         .chain(deployments.items.into_iter().map(|d| {
+            let asleep = asleep_in(d.metadata.annotations.as_ref());
             let name = d.metadata.name;
             (
                 name,
+                asleep,
                 d.spec.and_then(|s| s.replicas),
                 d.status.and_then(|s| s.ready_replicas),
             )
         }));
-    for (name, desired, ready) in workloads {
+    for (name, asleep, desired, ready) in workloads {
         let entry = running.entry(name.unwrap_or_default()).or_default();
+        entry.asleep = asleep;
         entry.desired = desired;
         entry.ready = ready.unwrap_or(0);
     }
@@ -154,7 +161,10 @@ fn cat_status(
     running_digests.dedup();
     match running {
         None => drift.push("not deployed".into()),
-        Some(r) if r.desired == Some(0) => drift.push("asleep".into()),
+        Some(r) if r.desired == Some(0) => drift.push(match &r.asleep {
+            Some(mark) => format!("asleep since {} (by {})", mark.since, mark.by),
+            None => "asleep (scaled to 0 outside catctl)".into(),
+        }),
         Some(_) => {
             if let Some(digest) = &registry_digest
                 && running_digests.iter().any(|d| d != digest)

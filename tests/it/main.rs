@@ -11,6 +11,7 @@ mod context_cmd;
 mod copycat;
 mod deploy;
 mod images;
+mod lifecycle;
 mod list;
 mod logs;
 mod secret;

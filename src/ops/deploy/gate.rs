@@ -12,6 +12,7 @@ use crate::farm::{Cat, Farm};
 use crate::image::ImageRef;
 use crate::k8s::Cluster;
 use crate::k8s::secrets as cluster_secrets;
+use crate::k8s::sleep::{self, Asleep};
 use crate::k8s::workload::{self, Revision};
 use crate::manifest::{self, Kind, RESTARTED_AT_ANNOTATION, RenderInput, Rendered};
 use crate::ops::deploy::{DeployOptions, ImageChoice, Report};
@@ -28,6 +29,10 @@ pub struct Prepared {
     pub restarted_at: Option<String>,
     pub history: Vec<Revision>,
     pub cause: String,
+    /// Set when `catctl sleep` put the cat to sleep.
+    pub asleep: Option<Asleep>,
+    /// Apply with 0 replicas and wait for nothing: the cat sleeps and no `--wake` was given.
+    pub keep_asleep: bool,
 }
 
 /// What went through the gate: the cats to apply, and a report for each refused one.
@@ -119,7 +124,12 @@ impl Gate<'_> {
             restarted_at: restarted_at.clone(),
             change_cause: cause.clone(),
         };
-        let rendered = manifest::render(self.farm, cat, &input)?;
+        let mut rendered = manifest::render(self.farm, cat, &input)?;
+        let asleep = live.as_ref().and_then(sleep::asleep);
+        let keep_asleep = asleep.is_some() && !self.options.wake;
+        if keep_asleep {
+            keep_replicas_at_zero(&mut rendered);
+        }
         Ok(Prepared {
             cat: cat.clone(),
             image,
@@ -127,6 +137,8 @@ impl Gate<'_> {
             restarted_at,
             history,
             cause,
+            asleep,
+            keep_asleep,
         })
     }
 
@@ -176,6 +188,21 @@ pub fn check_singleton(cat: &Cat) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// A sleeping cat's workload applies 0 replicas: the value its sleep manager holds, so the
+/// apply neither conflicts nor wakes it.
+fn keep_replicas_at_zero(rendered: &mut Rendered) {
+    rendered.object["spec"]["replicas"] = serde_json::json!(0);
+    let lines: Vec<&str> = rendered.yaml.lines().collect();
+    let at: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].starts_with("  replicas: "))
+        .collect();
+    if let [i] = at[..] {
+        let mut lines: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        lines[i] = "  replicas: 0  # asleep (catctl sleep); deploy --wake wakes it".into();
+        rendered.yaml = lines.join("\n") + "\n";
+    }
 }
 
 fn live_restarted_at(object: &DynamicObject) -> Option<String> {

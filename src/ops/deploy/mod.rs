@@ -33,6 +33,8 @@ pub struct DeployOptions {
     pub restart: bool,
     /// Re-apply the previous revision of a cat whose rollout failed.
     pub atomic: bool,
+    /// Wake a cat that `catctl sleep` put to sleep (it stays asleep otherwise).
+    pub wake: bool,
 }
 
 impl DeployOptions {
@@ -44,6 +46,7 @@ impl DeployOptions {
             timeout: Duration::ZERO,
             restart: false,
             atomic: false,
+            wake: false,
         }
     }
 }

@@ -8,6 +8,7 @@ use futures::StreamExt as _;
 use crate::image::ImageRef;
 use crate::k8s::Cluster;
 use crate::k8s::observe::{self, Failure, Observer, Target};
+use crate::k8s::sleep::{self, Asleep};
 use crate::k8s::workload::{self, Revision};
 use crate::manifest::{self, Rendered};
 use crate::ops::deploy::{DeployOptions, Outcome, Prepared, Report};
@@ -46,6 +47,7 @@ pub async fn roll_out(
         }
         report.seconds = started.elapsed().as_secs_f64();
         match report.result {
+            Outcome::Asleep => reporter.done(&p.cat.name, "Asleep", report.summary()),
             Outcome::Deployed => reporter.done(
                 &p.cat.name,
                 "Deployed",
@@ -120,6 +122,31 @@ impl Rollout<'_> {
                     return report;
                 }
             };
+        if p.keep_asleep {
+            let mark = p.asleep.clone().unwrap_or_else(Asleep::now_by_me);
+            report.result = Outcome::Asleep;
+            report.message = Some(format!(
+                "applied, kept asleep (asleep since {} by {}) — `catctl wake {cat}` or `catctl \
+                 deploy --wake {cat}` wakes it",
+                mark.since, mark.by
+            ));
+            return report;
+        }
+        if p.asleep.is_some() {
+            // Woken by `deploy --wake`: the apply took spec.replicas over; the mark goes.
+            if let Err(err) = sleep::set_replicas(
+                self.cluster,
+                p.rendered.kind,
+                cat,
+                p.cat.config.replicas,
+                None,
+            )
+            .await
+            {
+                report.message = Some(format!("{err:#}"));
+                return report;
+            }
+        }
         let target = Target {
             cat: cat.clone(),
             kind: p.rendered.kind,
@@ -209,15 +236,5 @@ fn now_to_the_second() -> String {
 }
 
 fn describe(failure: &Failure) -> String {
-    let place = match (&failure.pod, &failure.container) {
-        (Some(pod), Some(container)) => format!(" (pod {pod}, container {container})"),
-        (Some(pod), None) => format!(" (pod {pod})"),
-        _ => String::new(),
-    };
-    let message = if failure.message.is_empty() {
-        String::new()
-    } else {
-        format!(": {}", failure.message)
-    };
-    format!("{}{place}{message}", failure.reason)
+    failure.to_string()
 }

@@ -1,0 +1,169 @@
+//! The life of a farm end to end — `sleep`/`wake` (and how `deploy`, `status` and `logs` treat
+//! a sleeping cat), `delete`, `init`, `doctor` and `schedule` — with the real binary, the real
+//! Docker daemon and registry, and a fake cluster per test.
+
+use serde_json::Value;
+
+use crate::cluster::Cluster;
+use crate::common::{stderr_of, stdout_of};
+use crate::images::ImageFarm;
+
+struct Setup {
+    farm: ImageFarm,
+    cluster: Cluster,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        let cluster = Cluster::start();
+        let mut farm = ImageFarm::new();
+        farm.kubeconfig = Some(cluster.kubeconfig().to_path_buf());
+        Setup { farm, cluster }
+    }
+
+    /// A cat built, pushed, with its token synced, and deployed.
+    fn deployed_cat(&self, hint: &str) -> String {
+        let cat = self.farm.new_cat(hint);
+        self.farm.ok(&["build", &cat]);
+        self.farm.ok(&["push", &cat]);
+        self.farm.write(
+            &format!("secret/{cat}-token/bot-token"),
+            &format!("xoxb-{cat}"),
+        );
+        self.farm.write(
+            &format!("secret/{cat}-token/app-token"),
+            &format!("xapp-{cat}"),
+        );
+        self.farm.ok(&["secret", "sync"]);
+        self.farm.ok(&["deploy", &cat]);
+        cat
+    }
+
+    fn sts(&self, cat: &str) -> Value {
+        self.cluster
+            .get("statefulsets", "default", cat)
+            .expect("the StatefulSet exists")
+    }
+
+    fn replicas(&self, cat: &str) -> i64 {
+        self.sts(cat)["spec"]["replicas"].as_i64().unwrap()
+    }
+
+    /// The cat's pods, Terminating ones included.
+    fn pods(&self, cat: &str) -> Vec<Value> {
+        self.cluster.pods_of(cat)
+    }
+
+    fn ready_pods(&self, cat: &str) -> usize {
+        self.pods(cat)
+            .iter()
+            .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+            .filter(|p| {
+                p["status"]["conditions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+            })
+            .count()
+    }
+}
+
+fn text(output: &std::process::Output) -> String {
+    format!("{}{}", stdout_of(output), stderr_of(output))
+}
+
+#[test]
+fn sleep_scales_to_zero_deploy_keeps_it_asleep_and_wake_brings_a_ready_pod_back() {
+    let s = Setup::new();
+    let cat = s.deployed_cat("nap");
+    assert_eq!(s.ready_pods(&cat), 1);
+
+    let out = text(&s.farm.ok(&["sleep", &cat]));
+    assert_eq!(s.replicas(&cat), 0, "{out}");
+    assert!(s.pods(&cat).is_empty(), "sleep waits until the pod is gone");
+    let mark: Value = serde_json::from_str(
+        s.sts(&cat)["metadata"]["annotations"]["catctl.io/asleep"]
+            .as_str()
+            .expect("the asleep annotation"),
+    )
+    .unwrap();
+    let by = mark["by"].as_str().unwrap().to_string();
+    assert!(by.contains('@'), "{mark}");
+    assert!(out.contains(&by), "{out}");
+
+    // status says since when and by whom
+    let status = text(&s.farm.ok(&["status", &cat]));
+    let since = mark["since"].as_str().unwrap();
+    assert!(
+        status.contains(&format!("asleep since {since} (by {by})")),
+        "{status}"
+    );
+
+    // logs says so
+    let logs = text(&s.farm.catctl(&["logs", &cat]));
+    assert!(
+        logs.contains(&format!("{cat} is asleep since {since}")),
+        "{logs}"
+    );
+    assert!(logs.contains(&format!("catctl wake {cat}")), "{logs}");
+
+    // a second sleep writes nothing
+    s.cluster.reset_requests();
+    let again = text(&s.farm.ok(&["sleep", &cat]));
+    assert!(again.contains("already asleep"), "{again}");
+    assert!(
+        s.cluster.write_counts().is_empty(),
+        "{:?}",
+        s.cluster.write_counts()
+    );
+
+    // deploy keeps it asleep, says so, and needs no --force
+    let deployed = text(&s.farm.ok(&["deploy", &cat]));
+    assert!(deployed.contains("kept asleep"), "{deployed}");
+    assert!(
+        deployed.contains(&format!("catctl wake {cat}")),
+        "{deployed}"
+    );
+    assert_eq!(s.replicas(&cat), 0);
+    assert!(s.pods(&cat).is_empty());
+
+    // wake brings one Ready pod back and removes the mark
+    let woke = text(&s.farm.ok(&["wake", &cat]));
+    assert_eq!(s.replicas(&cat), 1, "{woke}");
+    assert_eq!(s.ready_pods(&cat), 1, "wake waits for Ready: {woke}");
+    assert!(
+        s.sts(&cat)["metadata"]["annotations"]["catctl.io/asleep"].is_null(),
+        "{}",
+        s.sts(&cat)
+    );
+    // a second wake writes nothing; a deploy afterwards meets no conflict
+    s.cluster.reset_requests();
+    let again = text(&s.farm.ok(&["wake", &cat]));
+    assert!(again.contains("already awake"), "{again}");
+    assert!(s.cluster.write_counts().is_empty());
+    s.farm.ok(&["deploy", &cat]);
+    assert_eq!(s.replicas(&cat), 1);
+    let status = text(&s.farm.ok(&["status", &cat]));
+    assert!(!status.contains("asleep"), "{status}");
+}
+
+#[test]
+fn deploy_wake_wakes_a_sleeping_cat() {
+    let s = Setup::new();
+    let cat = s.deployed_cat("wakeup");
+    s.farm.ok(&["sleep", &cat]);
+    let out = text(&s.farm.ok(&["deploy", &cat, "--wake"]));
+    assert_eq!(s.replicas(&cat), 1, "{out}");
+    assert_eq!(s.ready_pods(&cat), 1, "{out}");
+    assert!(s.sts(&cat)["metadata"]["annotations"]["catctl.io/asleep"].is_null());
+}
+
+#[test]
+fn sleeping_a_cat_that_is_not_deployed_says_so_and_writes_nothing() {
+    let s = Setup::new();
+    let cat = s.farm.new_cat("never");
+    let out = s.farm.fails(&["sleep", &cat]);
+    assert!(out.contains(&format!("{cat} is not deployed")), "{out}");
+    assert!(s.cluster.write_counts().is_empty());
+}
