@@ -143,6 +143,13 @@ pub enum Command {
     ///
     /// Waking an awake cat writes nothing; it still waits until the cat's pods are Ready.
     Wake(WakeArgs),
+    /// Remove cats from the cluster: workload, history, Secret and schedule — never cats/CAT/
+    ///
+    /// Only objects labelled app.kubernetes.io/managed-by=catctl are deleted. Asks for
+    /// confirmation on a terminal; elsewhere --yes is required. A cat with nothing in the
+    /// cluster is not an error. `--orphans` removes catctl's workloads whose cats/CAT/ is gone
+    /// (`catctl status` lists them).
+    Delete(DeleteArgs),
     /// Print the shell completion script (cat names complete at TAB time)
     Completions(CompletionsArgs),
 }
@@ -444,6 +451,25 @@ pub struct LogsArgs {
     /// The containers `catctl up` runs on the local Docker daemon, not the cluster's pods
     #[arg(long, conflicts_with = "previous")]
     pub local: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// The cats to remove from the cluster (their directories stay)
+    #[arg(
+        value_name = "CAT",
+        required_unless_present = "orphans",
+        add = ArgValueCompleter::new(complete_cat_names)
+    )]
+    pub cats: Vec<String>,
+
+    /// Every catctl workload whose cats/CAT/ directory is gone, with its Secret and schedule
+    #[arg(long, conflicts_with = "cats")]
+    pub orphans: bool,
+
+    /// Delete without asking (required when stdin is not a terminal)
+    #[arg(short, long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

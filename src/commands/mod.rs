@@ -5,6 +5,7 @@ mod build;
 mod completions;
 mod context;
 mod copycat;
+mod delete;
 mod deploy;
 mod diff;
 mod down;
@@ -74,6 +75,7 @@ pub async fn run(ctx: &Context, command: &Command) -> Result<ExitStatus> {
         Command::Diff(args) => diff::run(ctx, args).await,
         Command::Sleep(args) => sleep::sleep_page(ctx, args).await,
         Command::Wake(args) => sleep::wake_page(ctx, args).await,
+        Command::Delete(args) => delete::run(ctx, args).await,
         Command::Status(args) => status::run(ctx, args).await,
         Command::History(args) => rollback::history_page(ctx, args).await,
         Command::Rollback(args) => rollback::rollback_page(ctx, args).await,

@@ -2,6 +2,7 @@
 //! `--context` and catctl.toml's `context` the way kubectl does, so tests point it at the fake
 //! API server with a kubeconfig file.
 
+pub mod objects;
 pub mod observe;
 pub mod rollout;
 pub mod secrets;

@@ -2,6 +2,7 @@
 //! out, progress through [`Reporter`]. Nothing here knows clap or prints.
 
 pub mod build;
+pub mod delete;
 pub mod deploy;
 pub mod diff;
 pub mod history;

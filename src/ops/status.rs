@@ -40,27 +40,60 @@ struct Running {
     ready: i32,
     pods: Vec<Pod>,
     asleep: Option<Asleep>,
+    /// The workload's kind, when there is one.
+    kind: Option<&'static str>,
+    /// Its version label.
+    version: Option<String>,
 }
 
 /// The state of `cats`: the cluster read once for all (pods and both workload kinds), the
-/// registry and the daemon (`None`: the local-image check is skipped) once per cat.
+/// registry and the daemon (`None`: the local-image check is skipped) once per cat. With
+/// `orphans`, a row follows for each catctl workload whose cat directory is gone.
 pub async fn status(
     farm: &Farm,
     cluster: &Cluster,
     registry: &Registry,
     daemon: Option<&Daemon>,
     cats: &[Cat],
+    orphans: bool,
 ) -> Result<Vec<CatStatus>> {
     let running = read_running(cluster).await?;
     let running = &running;
-    Ok(futures::stream::iter(cats.iter())
+    let mut rows: Vec<CatStatus> = futures::stream::iter(cats.iter())
         .map(|cat| async move {
             let verification = verify::verify_cat(farm, cat, registry, daemon).await;
             cat_status(cat, verification, running.get(&cat.name))
         })
         .buffered(farm.settings.concurrency)
         .collect()
-        .await)
+        .await;
+    if orphans {
+        let known = farm.cat_names()?;
+        for (name, r) in running {
+            if r.kind.is_some() && !known.contains(name) {
+                rows.push(orphan_status(name, r));
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// A catctl workload without a cat directory.
+fn orphan_status(name: &str, running: &Running) -> CatStatus {
+    CatStatus {
+        cat: name.to_string(),
+        tag: running.version.clone().unwrap_or_else(|| "-".into()),
+        registry_digest: None,
+        running_digests: Vec::new(),
+        ready: running.ready,
+        desired: running.desired,
+        restarts: 0,
+        age_seconds: None,
+        drift: vec![format!(
+            "orphan: {} {name} runs but cats/{name}/ is gone — `catctl delete --orphans` removes it",
+            running.kind.unwrap_or("workload")
+        )],
+    }
 }
 
 async fn read_running(cluster: &Cluster) -> Result<BTreeMap<String, Running>> {
@@ -81,9 +114,11 @@ async fn read_running(cluster: &Cluster) -> Result<BTreeMap<String, Running>> {
         .into_iter()
         .map(|sts| {
             let asleep = asleep_in(sts.metadata.annotations.as_ref());
+            let version = version_label(sts.metadata.labels.as_ref());
             let name = sts.metadata.name;
             (
                 name,
+                ("StatefulSet", version),
                 asleep,
                 sts.spec.and_then(|s| s.replicas),
                 sts.status.and_then(|s| s.ready_replicas),
@@ -91,16 +126,20 @@ async fn read_running(cluster: &Cluster) -> Result<BTreeMap<String, Running>> {
         })
         .chain(deployments.items.into_iter().map(|d| {
             let asleep = asleep_in(d.metadata.annotations.as_ref());
+            let version = version_label(d.metadata.labels.as_ref());
             let name = d.metadata.name;
             (
                 name,
+                ("Deployment", version),
                 asleep,
                 d.spec.and_then(|s| s.replicas),
                 d.status.and_then(|s| s.ready_replicas),
             )
         }));
-    for (name, asleep, desired, ready) in workloads {
+    for (name, (kind, version), asleep, desired, ready) in workloads {
         let entry = running.entry(name.unwrap_or_default()).or_default();
+        entry.kind = Some(kind);
+        entry.version = version;
         entry.asleep = asleep;
         entry.desired = desired;
         entry.ready = ready.unwrap_or(0);
@@ -121,6 +160,10 @@ async fn read_running(cluster: &Cluster) -> Result<BTreeMap<String, Running>> {
         running.entry(cat).or_default().pods.push(pod);
     }
     Ok(running)
+}
+
+fn version_label(labels: Option<&BTreeMap<String, String>>) -> Option<String> {
+    labels?.get(labels::VERSION).cloned()
 }
 
 fn cat_status(

@@ -167,3 +167,64 @@ fn sleeping_a_cat_that_is_not_deployed_says_so_and_writes_nothing() {
     assert!(out.contains(&format!("{cat} is not deployed")), "{out}");
     assert!(s.cluster.write_counts().is_empty());
 }
+
+#[test]
+fn delete_asks_removes_workload_and_secret_keeps_the_directory_and_is_idempotent() {
+    let s = Setup::new();
+    let cat = s.deployed_cat("bye");
+    let secret = format!("{cat}-token");
+    assert!(s.cluster.get("secrets", "default", &secret).is_some());
+
+    // Not a terminal and no --yes: refused before any write.
+    s.cluster.reset_requests();
+    let out = s.farm.fails(&["delete", &cat]);
+    assert!(out.contains("pass --yes"), "{out}");
+    assert!(s.cluster.write_counts().is_empty());
+    assert!(s.cluster.get("statefulsets", "default", &cat).is_some());
+
+    let out = text(&s.farm.ok(&["delete", &cat, "--yes"]));
+    assert!(out.contains(&format!("StatefulSet/{cat}")), "{out}");
+    assert!(out.contains(&format!("Secret/{secret}")), "{out}");
+    assert!(s.cluster.sts_absent(&cat));
+    assert!(s.cluster.get("secrets", "default", &secret).is_none());
+    assert!(
+        s.farm
+            .path()
+            .join("cats")
+            .join(&cat)
+            .join("cat.toml")
+            .is_file(),
+        "the directory stays"
+    );
+
+    // Not there: not an error, and no write.
+    s.cluster.reset_requests();
+    let out = text(&s.farm.ok(&["delete", &cat, "--yes"]));
+    assert!(out.contains("nothing there"), "{out}");
+    assert!(s.cluster.write_counts().is_empty());
+}
+
+#[test]
+fn status_lists_orphans_and_delete_orphans_removes_only_them() {
+    let s = Setup::new();
+    let (kept, gone) = (s.deployed_cat("kept"), s.deployed_cat("gone"));
+    std::fs::remove_dir_all(s.farm.path().join("cats").join(&gone)).unwrap();
+
+    let status = text(&s.farm.ok(&["status"]));
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(&gone))
+        .unwrap_or_else(|| panic!("no orphan row: {status}"));
+    assert!(line.contains("orphan"), "{status}");
+    assert!(line.contains("delete --orphans"), "{status}");
+    let kept_line = status.lines().find(|l| l.starts_with(&kept)).unwrap();
+    assert!(!kept_line.contains("orphan"), "{status}");
+
+    let out = text(&s.farm.ok(&["delete", "--orphans", "--yes"]));
+    assert!(out.contains(&format!("StatefulSet/{gone}")), "{out}");
+    assert!(!out.contains(&format!("StatefulSet/{kept}")), "{out}");
+    assert!(s.cluster.sts_absent(&gone));
+    assert!(!s.cluster.sts_absent(&kept));
+    let status = text(&s.farm.ok(&["status"]));
+    assert!(!status.contains("orphan"), "{status}");
+}
