@@ -143,6 +143,13 @@ pub enum Command {
     ///
     /// Waking an awake cat writes nothing; it still waits until the cat's pods are Ready.
     Wake(WakeArgs),
+    /// Start a new farm in DIR (default: the current directory) from the template in catctl
+    ///
+    /// Writes catctl.toml (--registry and -n/--namespace, asked for on a terminal), templates/
+    /// (the cat engine and the manifest template carried by this binary), an empty cats/,
+    /// secret/ git-ignored but for its README, a .gitignore and the completion scripts.
+    /// Refuses a directory that already holds a farm, and never overwrites a file.
+    Init(InitArgs),
     /// Remove cats from the cluster: workload, history, Secret and schedule — never cats/CAT/
     ///
     /// Only objects labelled app.kubernetes.io/managed-by=catctl are deleted. Asks for
@@ -451,6 +458,13 @@ pub struct LogsArgs {
     /// The containers `catctl up` runs on the local Docker daemon, not the cluster's pods
     #[arg(long, conflicts_with = "previous")]
     pub local: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where the farm goes: a new or empty directory [default: the current directory]
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ use crate::cli::{BuildArgs, DeployArgs, DiffArgs, RedeployArgs, RenderArgs, Roll
 use crate::config::FarmConfig;
 use crate::ops::build::BuildOptions;
 use crate::ops::deploy::DeployOptions;
+use crate::ops::init::InitOptions;
 use crate::ops::up::UpOptions;
 
 /// Settings given on the command line (or their environment variables); each wins over
@@ -106,6 +107,29 @@ pub fn up_options(args: &UpArgs) -> UpOptions {
         allow_stale: args.allow_stale,
         network: args.network.clone(),
     }
+}
+
+/// The registry a new farm gets when none is given: the local one of `docker-registry`.
+pub const DEFAULT_REGISTRY: &str = "127.0.0.1:5000";
+
+/// `init`'s: the registry (from --registry, else `asked`) and namespace, validated.
+pub fn init_options(overrides: &Overrides, asked: Option<String>) -> Result<InitOptions> {
+    let registry = overrides
+        .registry
+        .clone()
+        .or(asked)
+        .unwrap_or_else(|| DEFAULT_REGISTRY.to_string());
+    validate_registry(&registry)?;
+    let namespace = overrides
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".to_string());
+    crate::names::validate_cat_name(&namespace)
+        .with_context(|| format!("namespace '{namespace}' is not a valid namespace name"))?;
+    Ok(InitOptions {
+        registry,
+        namespace,
+    })
 }
 
 /// A registry is `host[:port][/path…]`, lower case, no scheme and no tag.

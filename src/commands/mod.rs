@@ -9,6 +9,7 @@ mod delete;
 mod deploy;
 mod diff;
 mod down;
+mod init;
 mod list;
 mod logs;
 mod push;
@@ -76,6 +77,7 @@ pub async fn run(ctx: &Context, command: &Command) -> Result<ExitStatus> {
         Command::Sleep(args) => sleep::sleep_page(ctx, args).await,
         Command::Wake(args) => sleep::wake_page(ctx, args).await,
         Command::Delete(args) => delete::run(ctx, args).await,
+        Command::Init(args) => init::run(ctx, args),
         Command::Status(args) => status::run(ctx, args).await,
         Command::History(args) => rollback::history_page(ctx, args).await,
         Command::Rollback(args) => rollback::rollback_page(ctx, args).await,

@@ -6,6 +6,7 @@ pub mod delete;
 pub mod deploy;
 pub mod diff;
 pub mod history;
+pub mod init;
 pub mod push;
 pub mod sleep;
 pub mod status;

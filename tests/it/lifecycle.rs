@@ -228,3 +228,105 @@ fn status_lists_orphans_and_delete_orphans_removes_only_them() {
     let status = text(&s.farm.ok(&["status"]));
     assert!(!status.contains("orphan"), "{status}");
 }
+
+/// A stand-in for the engine's Node.js base image (none can be pulled here): a shell, and an
+/// `npm` whose `ci` makes an empty node_modules.
+fn fake_node_image(farm: &ImageFarm) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(&farm.services.busybox, dir.path().join("busybox")).unwrap();
+    let npm = dir.path().join("npm");
+    std::fs::write(&npm, "#!/bin/sh\n/bin/busybox mkdir -p node_modules\n").unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&npm, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        "FROM scratch\nCOPY busybox /bin/busybox\nCOPY busybox /bin/sh\n\
+         COPY npm /usr/local/bin/npm\n",
+    )
+    .unwrap();
+    let tag = format!("catctl-fake-node:{}", std::process::id());
+    farm.docker(&["build", "-q", "-t", &tag, &dir.path().to_string_lossy()]);
+    tag
+}
+
+fn catctl_in(dir: &std::path::Path, farm: &ImageFarm, args: &[&str]) -> std::process::Output {
+    let mut cmd = crate::common::catctl();
+    cmd.current_dir(dir)
+        .env("DOCKER_HOST", &farm.services.docker_host)
+        .env("DOCKER_CONFIG", dir.join(".docker"))
+        .env("KUBECONFIG", dir.join("no-kubeconfig"))
+        .args(args);
+    cmd.output().unwrap()
+}
+
+#[test]
+fn init_makes_a_farm_where_copycat_and_build_work_and_refuses_a_second_time() {
+    let services = ImageFarm::new();
+    let parent = tempfile::tempdir().unwrap();
+    let farm = parent.path().join("f");
+    let registry = services.registry.clone();
+    let out = catctl_in(
+        parent.path(),
+        &services,
+        &["init", "f", "--registry", &registry, "-n", "cats"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    for file in [
+        "catctl.toml",
+        "templates/deployment.yaml",
+        "templates/cat/Dockerfile",
+        "templates/cat/src/main.js",
+        "secret/.gitignore",
+        "secret/README.md",
+        ".gitignore",
+        "completions/catctl.bash",
+        "completions/_catctl",
+        "completions/catctl.fish",
+    ] {
+        assert!(farm.join(file).is_file(), "{file} missing: {}", text(&out));
+    }
+    assert!(farm.join("cats").is_dir());
+    let config = std::fs::read_to_string(farm.join("catctl.toml")).unwrap();
+    assert!(
+        config.contains(&format!("registry = \"{registry}\"")),
+        "{config}"
+    );
+    assert!(config.contains("namespace = \"cats\""), "{config}");
+    // The embedded template is the repository's, byte for byte.
+    for file in ["templates/deployment.yaml", "templates/cat/src/main.js"] {
+        assert_eq!(
+            std::fs::read(farm.join(file)).unwrap(),
+            std::fs::read(crate::common::repo().join(file)).unwrap(),
+            "{file}"
+        );
+    }
+
+    // A second init is refused and changes nothing.
+    let before = crate::common::snapshot(&farm);
+    let again = catctl_in(parent.path(), &services, &["init", "f"]);
+    assert!(!again.status.success());
+    assert!(
+        text(&again).contains("already holds a farm"),
+        "{}",
+        text(&again)
+    );
+    assert_eq!(crate::common::snapshot(&farm), before);
+
+    // copycat + build in the new farm; the only change is the base image, as none can be
+    // pulled here.
+    let node = fake_node_image(&services);
+    let dockerfile = std::fs::read_to_string(farm.join("templates/cat/Dockerfile")).unwrap();
+    let base = "ARG NODE_IMAGE=node:20-alpine";
+    assert!(dockerfile.contains(base), "{dockerfile}");
+    std::fs::write(
+        farm.join("templates/cat/Dockerfile"),
+        dockerfile.replace(base, &format!("ARG NODE_IMAGE={node}")),
+    )
+    .unwrap();
+    let cat = format!("dd{}", std::process::id());
+    let out = catctl_in(&farm, &services, &["copycat", &cat]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = catctl_in(&farm, &services, &["build", &cat]);
+    assert!(out.status.success(), "{}", text(&out));
+    services.docker(&["image", "inspect", &format!("{registry}/{cat}:v1")]);
+}
