@@ -143,6 +143,14 @@ pub enum Command {
     ///
     /// Waking an awake cat writes nothing; it still waits until the cat's pods are Ready.
     Wake(WakeArgs),
+    /// Check everything catctl depends on, each with a fix; exit 0 only when nothing fails
+    ///
+    /// The Docker daemon (API version, storage), the registry (reachable, credentials accepted;
+    /// nothing is pushed), the kube context (API and version, namespace, the verbs catctl uses
+    /// via SelfSubjectAccessReview, node architecture), every cat's files, and the tokens in
+    /// secret/ (present, in sync with the cluster, not readable by others, git-ignored). No
+    /// cluster configured is a warning: build, push and up need none.
+    Doctor(DoctorArgs),
     /// Start a new farm in DIR (default: the current directory) from the template in catctl
     ///
     /// Writes catctl.toml (--registry and -n/--namespace, asked for on a terminal), templates/
@@ -459,6 +467,9 @@ pub struct LogsArgs {
     #[arg(long, conflicts_with = "previous")]
     pub local: bool,
 }
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {}
 
 #[derive(Debug, Args)]
 pub struct InitArgs {

@@ -8,6 +8,7 @@ mod copycat;
 mod delete;
 mod deploy;
 mod diff;
+mod doctor;
 mod down;
 mod init;
 mod list;
@@ -78,6 +79,7 @@ pub async fn run(ctx: &Context, command: &Command) -> Result<ExitStatus> {
         Command::Wake(args) => sleep::wake_page(ctx, args).await,
         Command::Delete(args) => delete::run(ctx, args).await,
         Command::Init(args) => init::run(ctx, args),
+        Command::Doctor(args) => doctor::run(ctx, args).await,
         Command::Status(args) => status::run(ctx, args).await,
         Command::History(args) => rollback::history_page(ctx, args).await,
         Command::Rollback(args) => rollback::rollback_page(ctx, args).await,

@@ -5,6 +5,7 @@ pub mod build;
 pub mod delete;
 pub mod deploy;
 pub mod diff;
+pub mod doctor;
 pub mod history;
 pub mod init;
 pub mod push;

@@ -330,3 +330,108 @@ fn init_makes_a_farm_where_copycat_and_build_work_and_refuses_a_second_time() {
     assert!(out.status.success(), "{}", text(&out));
     services.docker(&["image", "inspect", &format!("{registry}/{cat}:v1")]);
 }
+
+/// Tokens only their owner may read, as `doctor` (and `secret sync`) want them.
+fn private_tokens(farm: &ImageFarm, cat: &str) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = farm.path().join("secret").join(format!("{cat}-token"));
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+}
+
+fn doctor_rows(value: &Value) -> Vec<(String, String, String)> {
+    value
+        .as_array()
+        .expect("a list of checks")
+        .iter()
+        .map(|c| {
+            (
+                c["check"].as_str().unwrap().to_string(),
+                c["state"].as_str().unwrap().to_string(),
+                c["detail"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn doctor_passes_quickly_when_everything_is_reachable() {
+    let s = Setup::new();
+    let cat = s.deployed_cat("doc");
+    private_tokens(&s.farm, &cat);
+    let started = std::time::Instant::now();
+    let output = s.farm.catctl(&["doctor", "-o", "json"]);
+    let elapsed = started.elapsed();
+    let checks: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let rows = doctor_rows(&checks);
+    assert!(output.status.success(), "{rows:#?}\n{}", stderr_of(&output));
+    for name in [
+        "docker",
+        "registry",
+        "kube API",
+        "namespace",
+        "RBAC",
+        "nodes",
+        &format!("cat {cat}"),
+        &format!("token {cat}"),
+    ] {
+        let row = rows.iter().find(|r| r.0 == name);
+        assert!(
+            row.is_some_and(|r| r.1 == "ok"),
+            "{name}: {row:?} in {rows:#?}"
+        );
+    }
+    assert!(
+        rows.iter()
+            .any(|r| r.0 == format!("token {cat}") && r.2.contains("in sync")),
+        "{rows:#?}"
+    );
+    assert!(elapsed.as_secs_f64() < 3.0, "doctor took {elapsed:?}");
+
+    // A token changed locally and not synced fails, naming the fix.
+    s.farm
+        .write(&format!("secret/{cat}-token/bot-token"), "xoxb-changed");
+    private_tokens(&s.farm, &cat);
+    let out = s.farm.fails(&["doctor"]);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with(&format!("token {cat}")))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        line.contains("FAIL") && line.contains("catctl secret sync"),
+        "{out}"
+    );
+}
+
+#[test]
+fn doctor_with_a_dead_docker_daemon_fails_naming_it_and_without_a_cluster_only_warns() {
+    let farm = ImageFarm::new();
+    let cat = farm.new_cat("dead");
+    let _ = cat;
+    let mut cmd = crate::common::catctl();
+    let dead = format!("unix://{}/no-docker.sock", farm.path().display());
+    cmd.current_dir(farm.path())
+        .env("DOCKER_HOST", &dead)
+        .env("KUBECONFIG", farm.path().join("no-kubeconfig"))
+        .args(["doctor"]);
+    let output = cmd.output().unwrap();
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    let docker = out
+        .lines()
+        .find(|l| l.starts_with("docker"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(docker.contains("FAIL") && docker.contains(&dead), "{out}");
+    let kube = out
+        .lines()
+        .find(|l| l.starts_with("kube context"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        kube.contains("warn") && kube.contains("no cluster configured"),
+        "{out}"
+    );
+    assert!(!out.contains("panicked"), "{out}");
+}

@@ -197,6 +197,18 @@ pub async fn handle(
             return discovery(resources::openapi_group_version(&rest.join("/")));
         }
         ["healthz" | "readyz" | "livez"] => return Ok(text_response(200, "ok".into())),
+        [
+            "apis",
+            "authorization.k8s.io",
+            "v1",
+            "selfsubjectaccessreviews",
+        ] if parts.method == Method::POST => {
+            // Every user of the fake may do everything: the review comes back allowed.
+            shared.count("create", "selfsubjectaccessreviews");
+            let mut review: Value = serde_json::from_slice(&bytes).unwrap_or_else(|_| json!({}));
+            review["status"] = json!({"allowed": true});
+            return Ok(json_response(201, &review));
+        }
         ["_fake", "requests"] => {
             let counters = shared
                 .counters
