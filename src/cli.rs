@@ -165,6 +165,17 @@ pub enum Command {
     /// cluster is not an error. `--orphans` removes catctl's workloads whose cats/CAT/ is gone
     /// (`catctl status` lists them).
     Delete(DeleteArgs),
+    /// Show the cats' [schedule]s with their next runs; `--remove CAT` deletes a schedule
+    ///
+    /// `[schedule]` in cat.toml (`sleep`, `wake`: five-field cron expressions; `time_zone`: an
+    /// IANA zone, default UTC) becomes, on `catctl deploy`, the CronJobs CAT-sleep and CAT-wake
+    /// (concurrencyPolicy Forbid, limited history) running catctl's own FROM-scratch image,
+    /// pinned by digest, as a ServiceAccount whose Role may only get and patch the scale of
+    /// that cat's workload. Removing [schedule] and deploying removes them.
+    Schedule(ScheduleArgs),
+    /// Scale a workload through its scale subresource (what the schedule's CronJobs run)
+    #[command(hide = true)]
+    Scale(ScaleArgs),
     /// Print the shell completion script (cat names complete at TAB time)
     Completions(CompletionsArgs),
 }
@@ -470,6 +481,29 @@ pub struct LogsArgs {
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {}
+
+#[derive(Debug, Args)]
+pub struct ScheduleArgs {
+    /// The cats [default: all]
+    #[arg(value_name = "CAT", add = ArgValueCompleter::new(complete_cat_names))]
+    pub cats: Vec<String>,
+
+    /// Delete the cats' CronJobs, ServiceAccount, Role and RoleBinding from the cluster (a
+    /// later deploy puts them back while cat.toml has a [schedule])
+    #[arg(long)]
+    pub remove: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ScaleArgs {
+    /// statefulset/NAME or deployment/NAME
+    #[arg(long, value_name = "KIND/NAME")]
+    pub workload: String,
+
+    /// The replicas to set
+    #[arg(long, value_name = "N")]
+    pub replicas: u32,
+}
 
 #[derive(Debug, Args)]
 pub struct InitArgs {

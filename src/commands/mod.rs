@@ -17,6 +17,8 @@ mod push;
 mod redeploy;
 mod render;
 mod rollback;
+mod scale;
+mod schedule;
 mod secret;
 mod shared;
 mod sleep;
@@ -80,6 +82,8 @@ pub async fn run(ctx: &Context, command: &Command) -> Result<ExitStatus> {
         Command::Delete(args) => delete::run(ctx, args).await,
         Command::Init(args) => init::run(ctx, args),
         Command::Doctor(args) => doctor::run(ctx, args).await,
+        Command::Schedule(args) => schedule::run(ctx, args).await,
+        Command::Scale(args) => scale::run(ctx, args).await,
         Command::Status(args) => status::run(ctx, args).await,
         Command::History(args) => rollback::history_page(ctx, args).await,
         Command::Rollback(args) => rollback::rollback_page(ctx, args).await,

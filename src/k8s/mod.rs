@@ -39,6 +39,19 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// The cluster as kube-rs infers it — KUBECONFIG, else the pod's in-cluster service
+    /// account — in its default namespace: how catctl runs inside a CronJob.
+    pub async fn infer() -> Result<Cluster> {
+        let config = kube::Config::infer()
+            .await
+            .context("no kubeconfig and not running in a cluster")?;
+        let namespace = config.default_namespace.clone();
+        let client = kube::Client::try_from(config).context("cannot create a kube client")?;
+        Ok(Cluster { client, namespace })
+    }
+}
+
 /// A client for the cluster of the chosen kubeconfig context.
 async fn client(settings: &Settings) -> Result<kube::Client> {
     let source = match std::env::var_os("KUBECONFIG") {

@@ -123,3 +123,33 @@ pub async fn managed_workloads(cluster: &Cluster) -> Result<Vec<String>> {
     names.dedup();
     Ok(names)
 }
+
+/// Server-side applies `object` (one of the kinds above) with catctl's field manager.
+pub async fn apply(cluster: &Cluster, object: &serde_json::Value) -> Result<()> {
+    let kind = object["kind"].as_str().unwrap_or_default();
+    let name = object["metadata"]["name"].as_str().unwrap_or_default();
+    let params = kube::api::PatchParams::apply(crate::k8s::FIELD_MANAGER).force();
+    api(cluster, kind)
+        .patch(name, &params, &kube::api::Patch::Apply(object))
+        .await
+        .map_err(crate::k8s::readable)
+        .with_context(|| format!("applying {kind}/{name} in namespace {}", cluster.namespace))?;
+    Ok(())
+}
+
+/// The schedule objects of `cat` (CronJobs, ServiceAccount, Role, RoleBinding).
+pub fn schedule_of(cat: &str) -> Vec<ObjectRef> {
+    of_cat(cat)
+        .into_iter()
+        .filter(|o| !matches!(o.kind, "StatefulSet" | "Deployment" | "Secret"))
+        .collect()
+}
+
+/// A CronJob of the cat's schedule as the cluster has it, if any.
+pub async fn get_cronjob(cluster: &Cluster, name: &str) -> Result<Option<DynamicObject>> {
+    api(cluster, CronJob::KIND)
+        .get_opt(name)
+        .await
+        .map_err(crate::k8s::readable)
+        .with_context(|| format!("reading CronJob/{name} in namespace {}", cluster.namespace))
+}

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context as _, Result};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{DynamicObject, Patch, PatchParams};
 use serde::{Deserialize, Serialize};
 
@@ -52,7 +53,27 @@ pub fn whoami() -> String {
 
 /// The asleep annotation of a workload, if it sleeps.
 pub fn asleep(object: &DynamicObject) -> Option<Asleep> {
-    asleep_in(object.metadata.annotations.as_ref())
+    asleep_of(&object.metadata, replicas(object))
+}
+
+/// Who sent a workload to sleep: its asleep annotation, else — at 0 replicas — the schedule's
+/// CronJob, whose scale write shows in the managed fields.
+pub fn asleep_of(meta: &ObjectMeta, replicas: Option<i64>) -> Option<Asleep> {
+    asleep_in(meta.annotations.as_ref()).or_else(|| {
+        if replicas != Some(0) {
+            return None;
+        }
+        let entry = meta.managed_fields.iter().flatten().find(|e| {
+            e.manager.as_deref() == Some(SLEEP_MANAGER) && e.subresource.as_deref() == Some("scale")
+        })?;
+        Some(Asleep {
+            since: entry
+                .time
+                .as_ref()
+                .map_or_else(|| "?".to_string(), |t| t.0.to_string()),
+            by: "its schedule".to_string(),
+        })
+    })
 }
 
 /// The asleep mark among a workload's annotations.
@@ -107,6 +128,33 @@ pub async fn set_replicas(
                 cluster.namespace
             )
         })
+}
+
+/// Sets the workload's replicas through its scale subresource under [`SLEEP_MANAGER`]: all the
+/// schedule's Role allows.
+pub async fn scale_to(cluster: &Cluster, kind: Kind, name: &str, replicas: u32) -> Result<()> {
+    let patch = serde_json::json!({
+        "apiVersion": "autoscaling/v1",
+        "kind": "Scale",
+        "metadata": { "name": name },
+        "spec": { "replicas": replicas },
+    });
+    api(cluster, kind)
+        .patch_scale(
+            name,
+            &PatchParams::apply(SLEEP_MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
+        .await
+        .map_err(crate::k8s::readable)
+        .with_context(|| {
+            format!(
+                "scaling {} {name} to {replicas} in namespace {}",
+                kind.as_str(),
+                cluster.namespace
+            )
+        })?;
+    Ok(())
 }
 
 #[cfg(test)]

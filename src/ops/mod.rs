@@ -9,6 +9,7 @@ pub mod doctor;
 pub mod history;
 pub mod init;
 pub mod push;
+pub mod schedule;
 pub mod sleep;
 pub mod status;
 pub mod up;

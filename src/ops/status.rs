@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::docker::Daemon;
 use crate::farm::{Cat, Farm};
 use crate::image::{Digest, running_digest};
-use crate::k8s::sleep::{Asleep, asleep_in};
+use crate::k8s::sleep::{Asleep, asleep_of};
 use crate::k8s::{Cluster, managed_selector, rollout};
 use crate::labels;
 use crate::ops::verify::{self, Finding, Verification};
@@ -113,7 +113,8 @@ async fn read_running(cluster: &Cluster) -> Result<BTreeMap<String, Running>> {
         .items
         .into_iter()
         .map(|sts| {
-            let asleep = asleep_in(sts.metadata.annotations.as_ref());
+            let replicas = sts.spec.as_ref().and_then(|s| s.replicas).map(i64::from);
+            let asleep = asleep_of(&sts.metadata, replicas);
             let version = version_label(sts.metadata.labels.as_ref());
             let name = sts.metadata.name;
             (
@@ -125,7 +126,8 @@ async fn read_running(cluster: &Cluster) -> Result<BTreeMap<String, Running>> {
             )
         })
         .chain(deployments.items.into_iter().map(|d| {
-            let asleep = asleep_in(d.metadata.annotations.as_ref());
+            let replicas = d.spec.as_ref().and_then(|s| s.replicas).map(i64::from);
+            let asleep = asleep_of(&d.metadata, replicas);
             let version = version_label(d.metadata.labels.as_ref());
             let name = d.metadata.name;
             (

@@ -23,7 +23,17 @@ impl Setup {
 
     /// A cat built, pushed, with its token synced, and deployed.
     fn deployed_cat(&self, hint: &str) -> String {
+        let cat = self.ready_cat(hint, None);
+        self.farm.ok(&["deploy", &cat]);
+        cat
+    }
+
+    /// A cat (with `cat_toml` when given) built, pushed and with its token synced.
+    fn ready_cat(&self, hint: &str, cat_toml: Option<&str>) -> String {
         let cat = self.farm.new_cat(hint);
+        if let Some(text) = cat_toml {
+            self.farm.write(&format!("cats/{cat}/cat.toml"), text);
+        }
         self.farm.ok(&["build", &cat]);
         self.farm.ok(&["push", &cat]);
         self.farm.write(
@@ -35,7 +45,6 @@ impl Setup {
             &format!("xapp-{cat}"),
         );
         self.farm.ok(&["secret", "sync"]);
-        self.farm.ok(&["deploy", &cat]);
         cat
     }
 
@@ -434,4 +443,265 @@ fn doctor_with_a_dead_docker_daemon_fails_naming_it_and_without_a_cluster_only_w
         "{out}"
     );
     assert!(!out.contains("panicked"), "{out}");
+}
+
+/// A stripped copy of catctl built for the musl target: static, as the schedule image needs.
+fn static_catctl(into: &std::path::Path) -> std::path::PathBuf {
+    let exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_catctl"));
+    let target_dir = exe.parent().and_then(|p| p.parent()).unwrap().to_path_buf();
+    let built = std::process::Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--quiet",
+            "--target",
+            "x86_64-unknown-linux-musl",
+            "--bin",
+            "catctl",
+        ])
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .current_dir(crate::common::repo())
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "a static catctl is needed (rustup target add x86_64-unknown-linux-musl; musl-tools): {}",
+        stderr_of(&built)
+    );
+    let path = into.join("catctl");
+    std::fs::copy(
+        target_dir.join("x86_64-unknown-linux-musl/debug/catctl"),
+        &path,
+    )
+    .unwrap();
+    let stripped = std::process::Command::new("strip")
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(stripped.success());
+    path
+}
+
+fn catctl_with(s: &Setup, env: &[(&str, &std::path::Path)], args: &[&str]) -> std::process::Output {
+    let mut cmd = crate::common::catctl();
+    cmd.current_dir(s.farm.path())
+        .env("DOCKER_HOST", &s.farm.services.docker_host)
+        .env("DOCKER_CONFIG", s.farm.path().join(".docker"))
+        .env("KUBECONFIG", s.cluster.kubeconfig())
+        .args(args);
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    cmd.output().unwrap()
+}
+
+const SCHEDULE: &str = "version = \"v1\"\n\n[schedule]\nsleep = \"0 23 * * *\"\n\
+                        wake = \"0 7 * * *\"\ntime_zone = \"Asia/Seoul\"\n";
+
+#[test]
+fn a_schedule_becomes_two_cronjobs_running_catctls_pinned_image_with_a_role_for_that_scale_only() {
+    let s = Setup::new();
+    let cat = s.ready_cat("sched", Some(SCHEDULE));
+    let bin_dir = tempfile::tempdir().unwrap();
+    let binary = static_catctl(bin_dir.path());
+    let out = catctl_with(
+        &s,
+        &[("CATCTL_STATIC_BINARY", &binary)],
+        &["deploy", &cat, "-o", "json"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+
+    let mut image = String::new();
+    for (action, cron) in [("sleep", "0 23 * * *"), ("wake", "0 7 * * *")] {
+        let job = s
+            .cluster
+            .get("cronjobs", "default", &format!("{cat}-{action}"))
+            .unwrap_or_else(|| panic!("no CronJob {cat}-{action}: {}", text(&out)));
+        let spec = &job["spec"];
+        assert_eq!(spec["schedule"], cron);
+        assert_eq!(spec["timeZone"], "Asia/Seoul");
+        assert_eq!(spec["concurrencyPolicy"], "Forbid");
+        assert!(spec["successfulJobsHistoryLimit"].as_i64().unwrap() <= 3);
+        assert!(spec["failedJobsHistoryLimit"].as_i64().unwrap() <= 3);
+        let pod = &spec["jobTemplate"]["spec"]["template"]["spec"];
+        assert_eq!(pod["serviceAccountName"], format!("{cat}-schedule"));
+        image = pod["containers"][0]["image"].as_str().unwrap().to_string();
+        let replicas = if action == "sleep" { "0" } else { "1" };
+        assert_eq!(
+            pod["containers"][0]["args"],
+            serde_json::json!([
+                "scale",
+                "--workload",
+                format!("statefulset/{cat}"),
+                "--replicas",
+                replicas
+            ])
+        );
+    }
+    // catctl's own image, in the farm's registry, pinned by the digest the registry serves.
+    let (reference, digest) = image.split_once('@').expect("pinned by digest");
+    let (repository, tag) = reference.rsplit_once(':').unwrap();
+    assert_eq!(repository, format!("{}/catctl", s.farm.registry));
+    assert_eq!(
+        crate::images::registry_digest(&s.farm.registry, "catctl", tag).as_deref(),
+        Some(digest)
+    );
+
+    let role = s
+        .cluster
+        .get("roles", "default", &format!("{cat}-schedule"))
+        .expect("the Role");
+    assert_eq!(
+        role["rules"],
+        serde_json::json!([{
+            "apiGroups": ["apps"],
+            "resources": ["statefulsets/scale"],
+            "resourceNames": [cat],
+            "verbs": ["get", "patch"],
+        }])
+    );
+    let binding = s
+        .cluster
+        .get("rolebindings", "default", &format!("{cat}-schedule"))
+        .expect("the RoleBinding");
+    assert_eq!(binding["roleRef"]["name"], format!("{cat}-schedule"));
+    assert!(
+        s.cluster
+            .get("serviceaccounts", "default", &format!("{cat}-schedule"))
+            .is_some()
+    );
+
+    // The image runs (FROM scratch + the static binary) and does what the sleep CronJob does.
+    let kubeconfig = s.cluster.kubeconfig().to_string_lossy().to_string();
+    s.farm.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "-v",
+        &format!("{kubeconfig}:/kubeconfig:ro"),
+        "-e",
+        "KUBECONFIG=/kubeconfig",
+        &image,
+        "scale",
+        "--workload",
+        &format!("statefulset/{cat}"),
+        "--replicas",
+        "0",
+    ]);
+    assert_eq!(s.replicas(&cat), 0);
+    let status = text(&s.farm.ok(&["status", &cat]));
+    assert!(status.contains("by its schedule"), "{status}");
+    // ... and a deploy keeps the scheduled sleep.
+    let out = catctl_with(&s, &[("CATCTL_STATIC_BINARY", &binary)], &["deploy", &cat]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("kept asleep"), "{}", text(&out));
+    assert_eq!(s.replicas(&cat), 0);
+
+    // `schedule` lists both with their next run in Seoul time.
+    let listed = s.farm.json(&["schedule", &cat]);
+    let rows = listed.as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{listed}");
+    assert!(rows.iter().all(|r| r["in_cluster"] == true), "{listed}");
+    assert!(
+        rows.iter()
+            .all(|r| r["next_run"].as_str().unwrap().ends_with("KST")),
+        "{listed}"
+    );
+
+    // Removing [schedule] and deploying removes the CronJobs and the account.
+    s.farm
+        .write(&format!("cats/{cat}/cat.toml"), "version = \"v2\"\n");
+    s.farm.ok(&["build", &cat]);
+    s.farm.ok(&["push", &cat]);
+    s.farm.ok(&["deploy", &cat]);
+    for name in [format!("{cat}-sleep"), format!("{cat}-wake")] {
+        assert!(s.cluster.get("cronjobs", "default", &name).is_none());
+    }
+    assert!(
+        s.cluster
+            .get("roles", "default", &format!("{cat}-schedule"))
+            .is_none()
+    );
+}
+
+#[test]
+fn a_bad_cron_expression_or_time_zone_is_refused_naming_the_file_and_key_before_any_write() {
+    let s = Setup::new();
+    let cat = s.deployed_cat("badcron");
+    s.cluster.reset_requests();
+    s.farm.write(
+        &format!("cats/{cat}/cat.toml"),
+        "version = \"v1\"\n\n[schedule]\nsleep = \"0 25 * * *\"\n",
+    );
+    let out = s.farm.fails(&["deploy", &cat]);
+    assert!(
+        out.contains(&format!("cats/{cat}/cat.toml:4")) && out.contains("schedule.sleep"),
+        "{out}"
+    );
+    assert!(out.contains("0 25 * * *"), "{out}");
+    s.farm.write(
+        &format!("cats/{cat}/cat.toml"),
+        "version = \"v1\"\n\n[schedule]\nwake = \"0 7 * * *\"\ntime_zone = \"Mars/Olympus\"\n",
+    );
+    let out = s.farm.fails(&["deploy", &cat]);
+    assert!(
+        out.contains(&format!("cats/{cat}/cat.toml:5")) && out.contains("schedule.time_zone"),
+        "{out}"
+    );
+    assert!(
+        s.cluster.write_counts().is_empty(),
+        "{:?}",
+        s.cluster.write_counts()
+    );
+}
+
+#[test]
+fn schedule_remove_deletes_the_cronjobs_and_delete_takes_the_whole_schedule() {
+    let s = Setup::new();
+    let cat = s.ready_cat("unsched", Some(SCHEDULE));
+    let bin_dir = tempfile::tempdir().unwrap();
+    let binary = static_catctl(bin_dir.path());
+    let out = catctl_with(&s, &[("CATCTL_STATIC_BINARY", &binary)], &["deploy", &cat]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        s.cluster
+            .get("cronjobs", "default", &format!("{cat}-sleep"))
+            .is_some()
+    );
+
+    let out = text(&s.farm.ok(&["schedule", "--remove", &cat]));
+    assert!(out.contains(&format!("CronJob/{cat}-sleep")), "{out}");
+    assert!(out.contains("next deploy puts it back"), "{out}");
+    assert!(
+        s.cluster
+            .get("cronjobs", "default", &format!("{cat}-sleep"))
+            .is_none()
+    );
+    assert!(
+        s.cluster
+            .get("cronjobs", "default", &format!("{cat}-wake"))
+            .is_none()
+    );
+
+    // Put back, then `delete` takes workload, Secret and schedule together.
+    let out = catctl_with(&s, &[("CATCTL_STATIC_BINARY", &binary)], &["deploy", &cat]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = text(&s.farm.ok(&["delete", &cat, "--yes"]));
+    for object in [
+        format!("CronJob/{cat}-wake"),
+        format!("Role/{cat}-schedule"),
+        format!("ServiceAccount/{cat}-schedule"),
+    ] {
+        assert!(out.contains(&object), "{object}: {out}");
+    }
+    assert!(
+        s.cluster
+            .get("cronjobs", "default", &format!("{cat}-wake"))
+            .is_none()
+    );
+    assert!(
+        s.cluster
+            .get("rolebindings", "default", &format!("{cat}-schedule"))
+            .is_none()
+    );
 }

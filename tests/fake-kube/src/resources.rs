@@ -167,10 +167,30 @@ pub static RESOURCES: &[ResourceDef] = &[
         &["status"],
         &["all"]
     ),
+    res!(
+        "rbac.authorization.k8s.io",
+        "roles",
+        "role",
+        "Role",
+        true,
+        &[],
+        &[],
+        &[]
+    ),
+    res!(
+        "rbac.authorization.k8s.io",
+        "rolebindings",
+        "rolebinding",
+        "RoleBinding",
+        true,
+        &[],
+        &[],
+        &[]
+    ),
 ];
 
 /// The API groups besides core, with their single version.
-pub const GROUPS: [&str; 2] = ["apps", "batch"];
+pub const GROUPS: [&str; 3] = ["apps", "batch", "rbac.authorization.k8s.io"];
 
 impl ResourceDef {
     pub fn api_version(&self) -> String {

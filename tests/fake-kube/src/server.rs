@@ -528,6 +528,11 @@ fn patch_object(
                 "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
             ));
         }
+        if sub == Some("scale") {
+            // Applying a Scale sets spec.replicas of the workload through the subresource.
+            let replicas = patch_doc["spec"]["replicas"].clone();
+            return write_scale(&mut world, ctx, def, key, replicas);
+        }
         let mut config = patch_doc;
         if config["metadata"]["name"]
             .as_str()
