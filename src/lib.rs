@@ -28,6 +28,7 @@ pub mod ops;
 pub mod printer;
 pub mod progress;
 pub mod registry;
+pub mod schedule;
 pub mod secrets;
 pub mod settings;
 
