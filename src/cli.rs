@@ -160,7 +160,9 @@ pub enum Command {
     Init(InitArgs),
     /// Remove cats from the cluster: workload, history, Secret and schedule — never cats/CAT/
     ///
-    /// Only objects labelled app.kubernetes.io/managed-by=catctl are deleted. Asks for
+    /// The history is the ConfigMap catctl-history-CAT; a deploy lock left behind (Lease
+    /// catctl-deploy-CAT) goes too. Only objects labelled app.kubernetes.io/managed-by=catctl
+    /// are deleted. Asks for
     /// confirmation on a terminal; elsewhere --yes is required. A cat with nothing in the
     /// cluster is not an error. `--orphans` removes catctl's workloads whose cats/CAT/ is gone
     /// (`catctl status` lists them).
@@ -548,7 +550,7 @@ pub struct DeleteArgs {
     )]
     pub cats: Vec<String>,
 
-    /// Every catctl workload whose cats/CAT/ directory is gone, with its Secret and schedule
+    /// Every catctl workload whose cats/CAT/ directory is gone, with its Secret, schedule and history
     #[arg(long, conflicts_with = "cats")]
     pub orphans: bool,
 

@@ -131,12 +131,11 @@ pub fn init_options(overrides: &Overrides, asked: Option<String>) -> Result<Init
         .or(asked)
         .unwrap_or_else(|| DEFAULT_REGISTRY.to_string());
     validate_registry(&registry)?;
-    let namespace = overrides
-        .namespace
-        .clone()
-        .unwrap_or_else(|| "default".to_string());
-    crate::names::validate_cat_name(&namespace)
-        .with_context(|| format!("namespace '{namespace}' is not a valid namespace name"))?;
+    let namespace = overrides.namespace.clone();
+    if let Some(namespace) = &namespace {
+        crate::names::validate_cat_name(namespace)
+            .with_context(|| format!("namespace '{namespace}' is not a valid namespace name"))?;
+    }
     Ok(InitOptions {
         registry,
         namespace,

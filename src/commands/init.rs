@@ -29,7 +29,10 @@ pub fn run(ctx: &Context, args: &InitArgs) -> Result<ExitStatus> {
             dir.display(),
             written.len(),
             options.registry,
-            options.namespace
+            options
+                .namespace
+                .as_deref()
+                .unwrap_or("of the kube context")
         ),
     );
     ctx.printer.note(&format!(

@@ -1,12 +1,13 @@
 //! Every object catctl makes for a cat, by kind and name — its workload, its Secret, its
-//! schedule (two CronJobs, a ServiceAccount, a Role and its RoleBinding) — for `delete` and
-//! the orphan search.
+//! schedule (two CronJobs, a ServiceAccount, a Role and its RoleBinding), its deploy history
+//! (a ConfigMap) and its deploy lock (a Lease) — for `delete` and the orphan search.
 
 use anyhow::{Context as _, Result};
 use k8s_openapi::Resource;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::CronJob;
-use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::Api;
 use kube::api::{ApiResource, DeleteParams, DynamicObject, ListParams};
@@ -46,11 +47,14 @@ fn resource_of(kind: &str) -> ApiResource {
         "CronJob" => ApiResource::erase::<CronJob>(&()),
         "ServiceAccount" => ApiResource::erase::<ServiceAccount>(&()),
         "Role" => ApiResource::erase::<Role>(&()),
+        "ConfigMap" => ApiResource::erase::<ConfigMap>(&()),
+        "Lease" => ApiResource::erase::<Lease>(&()),
         _ => ApiResource::erase::<RoleBinding>(&()),
     }
 }
 
-/// Everything catctl may have made for `cat`, the workload first.
+/// Everything catctl may have made for `cat`, the workload first, the deploy history and a
+/// leftover deploy lock last.
 pub fn of_cat(cat: &str) -> Vec<ObjectRef> {
     let object = |kind: &'static str, name: String| ObjectRef { kind, name };
     vec![
@@ -62,6 +66,8 @@ pub fn of_cat(cat: &str) -> Vec<ObjectRef> {
         object(Role::KIND, schedule_account(cat)),
         object(ServiceAccount::KIND, schedule_account(cat)),
         object(Secret::KIND, crate::cat_runtime::secret_name(cat)),
+        object(ConfigMap::KIND, crate::k8s::history::configmap_name(cat)),
+        object(Lease::KIND, crate::k8s::lease::lease_name(cat)),
     ]
 }
 
@@ -141,7 +147,12 @@ pub async fn apply(cluster: &Cluster, object: &serde_json::Value) -> Result<()> 
 pub fn schedule_of(cat: &str) -> Vec<ObjectRef> {
     of_cat(cat)
         .into_iter()
-        .filter(|o| !matches!(o.kind, "StatefulSet" | "Deployment" | "Secret"))
+        .filter(|o| {
+            !matches!(
+                o.kind,
+                "StatefulSet" | "Deployment" | "Secret" | "ConfigMap" | "Lease"
+            )
+        })
         .collect()
 }
 
@@ -152,4 +163,34 @@ pub async fn get_cronjob(cluster: &Cluster, name: &str) -> Result<Option<Dynamic
         .await
         .map_err(crate::k8s::readable)
         .with_context(|| format!("reading CronJob/{name} in namespace {}", cluster.namespace))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cat_s_objects_include_its_history_and_deploy_lock() {
+        let names: Vec<String> = of_cat("dd").iter().map(ToString::to_string).collect();
+        assert_eq!(names.first().map(String::as_str), Some("StatefulSet/dd"));
+        assert!(
+            names.contains(&"ConfigMap/catctl-history-dd".to_string()),
+            "{names:?}"
+        );
+        assert!(
+            names.contains(&"Lease/catctl-deploy-dd".to_string()),
+            "{names:?}"
+        );
+        let schedule: Vec<String> = schedule_of("dd").iter().map(ToString::to_string).collect();
+        assert_eq!(
+            schedule,
+            [
+                "CronJob/dd-sleep",
+                "CronJob/dd-wake",
+                "RoleBinding/dd-schedule",
+                "Role/dd-schedule",
+                "ServiceAccount/dd-schedule"
+            ]
+        );
+    }
 }

@@ -1,5 +1,6 @@
-//! `delete`: what catctl made in the cluster for a cat — workload (and with it the history
-//! recorded on it), Secret, schedule — found first, then removed. Never the cat's directory.
+//! `delete`: what catctl made in the cluster for a cat — workload, Secret, schedule, deploy
+//! history (ConfigMap `catctl-history-<cat>`) and a leftover deploy lock (Lease
+//! `catctl-deploy-<cat>`) — found first, then removed. Never the cat's directory.
 
 use anyhow::Result;
 use serde::Serialize;

@@ -23,7 +23,8 @@ const GITIGNORE: &str = "# Tokens never reach git: everything under secret/ exce
 #[derive(Debug, Clone)]
 pub struct InitOptions {
     pub registry: String,
-    pub namespace: String,
+    /// `None`: catctl.toml leaves it out, so the kube context's namespace applies (else `default`).
+    pub namespace: Option<String>,
 }
 
 /// Writes a new farm into `dir` (made if missing); returns the files written, relative to it.
@@ -65,12 +66,16 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<Vec<PathBuf>> {
 
 /// Every file of a new farm with its contents.
 fn files(options: &InitOptions) -> Result<Vec<(PathBuf, Vec<u8>)>> {
+    let namespace = match &options.namespace {
+        Some(namespace) => format!("namespace = {}\n", toml_string(namespace)),
+        None => "# namespace = \"cats\"        # unset: the kube context's namespace, else \"default\"\n"
+            .to_string(),
+    };
     let config = format!(
-        "# The farm: where images go and where the cats run.\nregistry = {}\nnamespace = {}\n\
+        "# The farm: where images go and where the cats run.\nregistry = {}\n{namespace}\
          # context = \"my-cluster\"   # a kubeconfig context other than the current one\n\
          # concurrency = 4           # cats built, pushed or deployed at once\n",
         toml_string(&options.registry),
-        toml_string(&options.namespace)
     );
     let mut files = vec![
         (PathBuf::from(CONFIG_FILE), config.into_bytes()),
@@ -120,7 +125,7 @@ mod tests {
     fn the_embedded_template_has_the_engine_and_the_manifest() {
         let options = InitOptions {
             registry: "127.0.0.1:5000".into(),
-            namespace: "cats".into(),
+            namespace: Some("cats".into()),
         };
         let files = files(&options).unwrap();
         let paths: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
@@ -139,7 +144,22 @@ mod tests {
             &String::from_utf8_lossy(&files[0].1),
         )
         .unwrap();
-        assert_eq!(config.namespace, "cats");
+        assert_eq!(config.namespace.as_deref(), Some("cats"));
+    }
+
+    #[test]
+    fn without_a_namespace_the_kube_context_decides() {
+        let options = InitOptions {
+            registry: "127.0.0.1:5000".into(),
+            namespace: None,
+        };
+        let files = files(&options).unwrap();
+        let config: crate::config::FarmConfig = crate::config::parse(
+            Path::new("catctl.toml"),
+            &String::from_utf8_lossy(&files[0].1),
+        )
+        .unwrap();
+        assert_eq!(config.namespace, None);
     }
 
     #[test]
@@ -148,7 +168,7 @@ mod tests {
         std::fs::write(dir.path().join(CONFIG_FILE), "registry = \"x\"\n").unwrap();
         let options = InitOptions {
             registry: "r".into(),
-            namespace: "default".into(),
+            namespace: None,
         };
         let err = init(dir.path(), &options).unwrap_err();
         assert!(format!("{err}").contains("already holds a farm"), "{err}");

@@ -62,7 +62,8 @@ struct Tokens {
 }
 
 /// The state of `cats`: the cluster read once for all (pods and both workload kinds), the
-/// registry and the daemon (`None`: the local-image check is skipped) once per cat.
+/// registry and the daemon (`None`: the local-image check is skipped) once per cat. With
+/// `orphans`, a row follows for each catctl workload whose cat directory is gone.
 pub async fn status(
     farm: &Farm,
     cluster: &Cluster,

@@ -53,7 +53,7 @@ pub async fn roll_out(
         }
         report.seconds = started.elapsed().as_secs_f64();
         match report.result {
-            Outcome::Asleep => reporter.done(&p.cat.name, "Asleep", report.summary()),
+            Outcome::Asleep => reporter.done(&p.cat.name, "Asleep", "applied, kept asleep"),
             Outcome::Deployed => reporter.done(
                 &p.cat.name,
                 "Deployed",
