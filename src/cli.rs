@@ -153,9 +153,10 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Start a new farm in DIR (default: the current directory) from the template in catctl
     ///
-    /// Writes catctl.toml (--registry and -n/--namespace, asked for on a terminal), templates/
-    /// (the cat engine and the manifest template carried by this binary), an empty cats/,
-    /// secret/ git-ignored but for its README, a .gitignore and the completion scripts.
+    /// Writes catctl.toml (--registry, asked for on a terminal; -n/--namespace, else left to the
+    /// kube context), templates/ (the cat engine and the manifest template carried by this
+    /// binary), an empty cats/, secret/ git-ignored but for its README, a .gitignore and the
+    /// completion scripts.
     /// Refuses a directory that already holds a farm, and never overwrites a file.
     Init(InitArgs),
     /// Remove cats from the cluster: workload, history, Secret and schedule — never cats/CAT/
