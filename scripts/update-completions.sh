@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet
-./target/debug/catctl completions bash >completions/catctl.bash
-./target/debug/catctl completions zsh >completions/_catctl
-./target/debug/catctl completions fish >completions/catctl.fish
+bin="${CARGO_TARGET_DIR:-target}/debug/catctl"
+"$bin" completions bash >completions/catctl.bash
+"$bin" completions zsh >completions/_catctl
+"$bin" completions fish >completions/catctl.fish

@@ -135,6 +135,52 @@ pub enum Command {
     Logs(LogsArgs),
     /// Print the Slack app manifest of each cat, to paste into "Create an app → From a manifest"
     SlackManifest(SlackManifestArgs),
+    /// Scale cats to zero (a later deploy keeps them asleep) and wait until their pods are gone
+    ///
+    /// Applies spec.replicas = 0 under catctl's own field manager (catctl-sleep) and records
+    /// when and by whom ($USER@host) in the catctl.io/asleep annotation, which `status` and
+    /// `logs` show. Sleeping a sleeping cat writes nothing.
+    Sleep(SleepArgs),
+    /// Scale sleeping cats back to their declared replicas and wait until they are Ready
+    ///
+    /// Waking an awake cat writes nothing; it still waits until the cat's pods are Ready.
+    Wake(WakeArgs),
+    /// Check everything catctl depends on, each with a fix; exit 0 only when nothing fails
+    ///
+    /// The Docker daemon (API version, storage), the registry (reachable, credentials accepted;
+    /// nothing is pushed), the kube context (API and version, namespace, the verbs catctl uses
+    /// via SelfSubjectAccessReview, node architecture), every cat's files, and the tokens in
+    /// secret/ (present, in sync with the cluster, not readable by others, git-ignored). No
+    /// cluster configured is a warning: build, push and up need none.
+    Doctor(DoctorArgs),
+    /// Start a new farm in DIR (default: the current directory) from the template in catctl
+    ///
+    /// Writes catctl.toml (--registry, asked for on a terminal; -n/--namespace, else left to the
+    /// kube context), templates/ (the cat engine and the manifest template carried by this
+    /// binary), an empty cats/, secret/ git-ignored but for its README, a .gitignore and the
+    /// completion scripts.
+    /// Refuses a directory that already holds a farm, and never overwrites a file.
+    Init(InitArgs),
+    /// Remove cats from the cluster: workload, history, Secret and schedule — never cats/CAT/
+    ///
+    /// The history is the ConfigMap catctl-history-CAT; a deploy lock left behind (Lease
+    /// catctl-deploy-CAT) goes too. Only objects labelled app.kubernetes.io/managed-by=catctl
+    /// are deleted. Asks for
+    /// confirmation on a terminal; elsewhere --yes is required. A cat with nothing in the
+    /// cluster is not an error. `--orphans` removes catctl's workloads whose cats/CAT/ is gone
+    /// (`catctl status` lists them).
+    Delete(DeleteArgs),
+    /// Show the cats' [schedule]s with their next runs; `--remove CAT` deletes a schedule
+    ///
+    /// `[schedule]` in cat.toml (`sleep`, `wake`: five-field cron expressions; `time_zone`: an
+    /// IANA zone, default UTC) becomes, on `catctl deploy`, the CronJobs CAT-sleep and CAT-wake
+    /// (concurrencyPolicy Forbid, limited history) running catctl's own FROM-scratch image,
+    /// pinned by digest, as a ServiceAccount whose Role may only get and patch the scale of
+    /// that cat's workload. Removing [schedule] and deploying removes them.
+    Schedule(ScheduleArgs),
+    /// Scale a workload through its scale subresource (what the schedule's CronJobs run)
+    #[command(hide = true)]
+    Scale(ScaleArgs),
     /// Print the shell completion script (cat names complete at TAB time)
     Completions(CompletionsArgs),
 }
@@ -184,6 +230,30 @@ pub struct DeployArgs {
     /// Re-apply the previous revision of each cat whose rollout failed
     #[arg(long)]
     pub atomic: bool,
+
+    /// Wake cats that `catctl sleep` put to sleep (a deploy keeps them asleep otherwise)
+    #[arg(long)]
+    pub wake: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SleepArgs {
+    #[command(flatten)]
+    pub select: SelectCats,
+
+    /// How long to wait for each cat's pods to be gone
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct WakeArgs {
+    #[command(flatten)]
+    pub select: SelectCats,
+
+    /// How long to wait for each cat to be Ready
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
 }
 
 #[derive(Debug, Args)]
@@ -444,6 +514,58 @@ pub struct LogsArgs {
     /// The containers `catctl up` runs on the local Docker daemon, not the cluster's pods
     #[arg(long, conflicts_with = "previous")]
     pub local: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {}
+
+#[derive(Debug, Args)]
+pub struct ScheduleArgs {
+    /// The cats [default: all]
+    #[arg(value_name = "CAT", add = ArgValueCompleter::new(complete_cat_names))]
+    pub cats: Vec<String>,
+
+    /// Delete the cats' CronJobs, ServiceAccount, Role and RoleBinding from the cluster (a
+    /// later deploy puts them back while cat.toml has a [schedule])
+    #[arg(long)]
+    pub remove: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ScaleArgs {
+    /// statefulset/NAME or deployment/NAME
+    #[arg(long, value_name = "KIND/NAME")]
+    pub workload: String,
+
+    /// The replicas to set
+    #[arg(long, value_name = "N")]
+    pub replicas: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where the farm goes: a new or empty directory [default: the current directory]
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// The cats to remove from the cluster (their directories stay)
+    #[arg(
+        value_name = "CAT",
+        required_unless_present = "orphans",
+        add = ArgValueCompleter::new(complete_cat_names)
+    )]
+    pub cats: Vec<String>,
+
+    /// Every catctl workload whose cats/CAT/ directory is gone, with its Secret, schedule and history
+    #[arg(long, conflicts_with = "cats")]
+    pub orphans: bool,
+
+    /// Delete without asking (required when stdin is not a terminal)
+    #[arg(short, long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

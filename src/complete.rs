@@ -28,3 +28,15 @@ pub fn complete_cat_names(current: &OsStr) -> Vec<CompletionCandidate> {
         .map(CompletionCandidate::new)
         .collect()
 }
+
+/// The registration script for `shell` (bash, zsh, fish), calling `catctl` from PATH.
+pub fn script(shell: &str) -> anyhow::Result<String> {
+    use anyhow::Context as _;
+    let shells = clap_complete::env::Shells::builtins();
+    let completer = shells
+        .completer(shell)
+        .with_context(|| format!("no completion support for {shell}"))?;
+    let mut buf = Vec::new();
+    completer.write_registration("COMPLETE", "catctl", "catctl", "catctl", &mut buf)?;
+    Ok(String::from_utf8(buf)?)
+}

@@ -69,9 +69,28 @@ pub struct CatConfig {
     /// `[build]`: build arguments of this cat's image, over the farm's.
     #[serde(default)]
     pub build: BuildConfig,
+    /// When the cat sleeps and wakes, run in the cluster by CronJobs that `deploy` applies.
+    #[serde(default)]
+    pub schedule: Option<ScheduleConfig>,
     /// The character, read by the cat's engine; catctl does not interpret it.
     #[serde(default)]
     pub character: toml::Table,
+}
+
+/// `[schedule]` of cat.toml: cron expressions (minute hour day-of-month month day-of-week, as
+/// Kubernetes CronJobs take them) and the IANA time zone they are meant in.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleConfig {
+    /// When the cat is put to sleep, e.g. "0 23 * * *".
+    #[serde(default)]
+    pub sleep: Option<String>,
+    /// When it is woken, e.g. "0 7 * * *".
+    #[serde(default)]
+    pub wake: Option<String>,
+    /// e.g. "Asia/Seoul" [default: "UTC"].
+    #[serde(default)]
+    pub time_zone: Option<String>,
 }
 
 fn default_replicas() -> u32 {

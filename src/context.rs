@@ -38,6 +38,11 @@ impl Context {
         }
     }
 
+    /// What the command line set (for `init`, which makes the farm these would override).
+    pub fn overrides(&self) -> &Overrides {
+        &self.overrides
+    }
+
     /// The farm around the current directory (or `--config`), loaded once.
     pub fn farm(&self) -> Result<&Farm> {
         if let Some(farm) = self.farm.get() {

@@ -155,6 +155,18 @@ impl Farm {
             &shown,
             &[dir.as_path(), template.as_path()],
         )?;
+        if let Some(schedule) = &config.schedule
+            && let Err((key, message)) = crate::schedule::entries(schedule)
+        {
+            return Err(ConfigError {
+                file,
+                line: line_of_schedule_key(&text, key),
+                column: None,
+                key: Some(format!("schedule.{key}")),
+                message,
+            }
+            .into());
+        }
         Ok(Cat {
             name: name.to_string(),
             dir,
@@ -213,6 +225,19 @@ pub fn cat_dir_names(cats_dir: &Path) -> std::io::Result<Vec<String>> {
     }
     names.sort();
     Ok(names)
+}
+
+/// The line of `key` inside the `[schedule]` table.
+fn line_of_schedule_key(text: &str, key: &str) -> Option<usize> {
+    let start = text.lines().position(|l| l.trim() == "[schedule]")?;
+    let rest: String = text.lines().skip(start).collect::<Vec<_>>().join("\n");
+    let end = rest
+        .lines()
+        .skip(1)
+        .position(|l| l.trim_start().starts_with('['))
+        .map_or(usize::MAX, |i| i + 1);
+    let table: String = rest.lines().take(end).collect::<Vec<_>>().join("\n");
+    line_of_key(&table, key).map(|line| line + start)
 }
 
 fn line_of_key(text: &str, key: &str) -> Option<usize> {

@@ -40,3 +40,6 @@ pub const SECRET_CHECKSUM: &str = "catctl.io/secret-checksum";
 
 pub const CHANGE_CAUSE: &str = "kubernetes.io/change-cause";
 pub const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";
+/// Workload annotation: the cat is asleep — `{"since": RFC 3339, "by": "user@host"}`, written by
+/// `catctl sleep` under its own field manager and removed by `catctl wake`.
+pub const ASLEEP: &str = "catctl.io/asleep";

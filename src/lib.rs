@@ -29,6 +29,7 @@ pub mod ops;
 pub mod printer;
 pub mod progress;
 pub mod registry;
+pub mod schedule;
 pub mod secrets;
 pub mod settings;
 

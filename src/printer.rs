@@ -189,6 +189,26 @@ impl Printer {
         out.flush()
     }
 
+    /// Asks a yes/no question on stderr and reads the answer from stdin; only "y" or "yes" is
+    /// a yes.
+    pub fn ask(&self, question: &str) -> std::io::Result<bool> {
+        eprint!("{question} [y/N] ");
+        std::io::stderr().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        Ok(matches!(answer.trim().to_lowercase().as_str(), "y" | "yes"))
+    }
+
+    /// Asks for a value on stderr and reads it from stdin; an empty answer is `default`.
+    pub fn prompt(&self, question: &str, default: &str) -> std::io::Result<String> {
+        eprint!("{question} [{default}]: ");
+        std::io::stderr().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        let answer = answer.trim();
+        Ok(if answer.is_empty() { default } else { answer }.to_string())
+    }
+
     /// A plain remark on stderr, e.g. `tt is not deployed`. Hidden by `-q`.
     pub fn note(&self, message: &str) {
         if self.verbosity >= Verbosity::Normal {

@@ -11,6 +11,7 @@ use crate::cli::{
 use crate::config::FarmConfig;
 use crate::ops::build::BuildOptions;
 use crate::ops::deploy::DeployOptions;
+use crate::ops::init::InitOptions;
 use crate::ops::push::PushOptions;
 use crate::ops::up::UpOptions;
 
@@ -66,6 +67,7 @@ pub fn deploy_options(args: &DeployArgs) -> DeployOptions {
         timeout: args.timeout,
         restart: false,
         atomic: args.atomic,
+        wake: args.wake,
     }
 }
 
@@ -78,6 +80,7 @@ pub fn redeploy_options(args: &RedeployArgs) -> DeployOptions {
         timeout: args.timeout,
         restart: true,
         atomic: args.atomic,
+        wake: false,
     }
 }
 
@@ -90,6 +93,7 @@ pub fn rollback_options(args: &RollbackArgs) -> DeployOptions {
         timeout: args.timeout,
         restart: false,
         atomic: false,
+        wake: false,
     }
 }
 
@@ -117,6 +121,28 @@ pub fn up_options(args: &UpArgs) -> UpOptions {
         allow_stale: args.allow_stale,
         network: args.network.clone(),
     }
+}
+
+/// The registry a new farm gets when none is given: the local one of `docker-registry`.
+pub const DEFAULT_REGISTRY: &str = "127.0.0.1:5000";
+
+/// `init`'s: the registry (from --registry, else `asked`) and namespace, validated.
+pub fn init_options(overrides: &Overrides, asked: Option<String>) -> Result<InitOptions> {
+    let registry = overrides
+        .registry
+        .clone()
+        .or(asked)
+        .unwrap_or_else(|| DEFAULT_REGISTRY.to_string());
+    validate_registry(&registry)?;
+    let namespace = overrides.namespace.clone();
+    if let Some(namespace) = &namespace {
+        crate::names::validate_cat_name(namespace)
+            .with_context(|| format!("namespace '{namespace}' is not a valid namespace name"))?;
+    }
+    Ok(InitOptions {
+        registry,
+        namespace,
+    })
 }
 
 /// A registry is `host[:port][/path…]`, lower case, no scheme and no tag.

@@ -5,18 +5,24 @@ mod build;
 mod completions;
 mod context;
 mod copycat;
+mod delete;
 mod deploy;
 mod diff;
+mod doctor;
 mod down;
+mod init;
 mod list;
 mod logs;
 mod push;
 mod redeploy;
 mod render;
 mod rollback;
+mod scale;
+mod schedule;
 mod secret;
 mod shared;
 mod slack_manifest;
+mod sleep;
 mod status;
 mod up;
 mod verify;
@@ -73,6 +79,13 @@ pub async fn run(ctx: &Context, command: &Command) -> Result<ExitStatus> {
         Command::Redeploy(args) => redeploy::run(ctx, args).await,
         Command::Render(args) => render::run(ctx, args).await,
         Command::Diff(args) => diff::run(ctx, args).await,
+        Command::Sleep(args) => sleep::sleep_page(ctx, args).await,
+        Command::Wake(args) => sleep::wake_page(ctx, args).await,
+        Command::Delete(args) => delete::run(ctx, args).await,
+        Command::Init(args) => init::run(ctx, args),
+        Command::Doctor(args) => doctor::run(ctx, args).await,
+        Command::Schedule(args) => schedule::run(ctx, args).await,
+        Command::Scale(args) => scale::run(ctx, args).await,
         Command::Status(args) => status::run(ctx, args).await,
         Command::History(args) => rollback::history_page(ctx, args).await,
         Command::Rollback(args) => rollback::rollback_page(ctx, args).await,

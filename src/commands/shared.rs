@@ -67,6 +67,13 @@ pub fn print_reports(ctx: &Context, reports: &[Report]) -> Result<ExitStatus> {
             ctx.printer.warn(&format!("{}: {warning}", report.cat));
         }
     }
+    for report in reports.iter().filter(|r| r.result == Outcome::Asleep) {
+        ctx.printer.note(&format!(
+            "{}: {}",
+            report.cat,
+            report.message.as_deref().unwrap_or("")
+        ));
+    }
     for report in reports.iter().filter(|r| !r.succeeded()) {
         let word = ctx.printer.paint_stderr(report.result.as_str(), Color::Red);
         ctx.printer.warn(&format!(

@@ -20,6 +20,7 @@ pub async fn run(ctx: &Context, args: &StatusArgs) -> Result<ExitStatus> {
         handles.registry,
         handles.daemon,
         &cats,
+        args.cats.is_empty(),
     )
     .await?;
     let header = [

@@ -4,9 +4,11 @@
 
 pub mod history;
 pub mod lease;
+pub mod objects;
 pub mod observe;
 pub mod rollout;
 pub mod secrets;
+pub mod sleep;
 pub mod workload;
 
 use anyhow::{Context as _, Result};
@@ -50,6 +52,25 @@ impl Cluster {
             namespace,
             context,
             url: cluster,
+        })
+    }
+}
+
+impl Cluster {
+    /// The cluster as kube-rs infers it — KUBECONFIG, else the pod's in-cluster service
+    /// account — in its default namespace: how catctl runs inside a CronJob.
+    pub async fn infer() -> Result<Cluster> {
+        let config = kube::Config::infer()
+            .await
+            .context("no kubeconfig and not running in a cluster")?;
+        let namespace = config.default_namespace.clone();
+        let url = config.cluster_url.to_string();
+        let client = kube::Client::try_from(config).context("cannot create a kube client")?;
+        Ok(Cluster {
+            client,
+            namespace,
+            context: "(in-cluster)".to_string(),
+            url,
         })
     }
 }

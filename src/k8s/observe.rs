@@ -138,6 +138,59 @@ impl Observer {
         })
     }
 
+    /// Waits until the cat has no pod at all, Terminating ones included (a sleeping cat).
+    pub async fn wait_gone(
+        &self,
+        cat: &str,
+        timeout: Duration,
+        progress: &(dyn Fn(&str) + Sync),
+    ) -> Result<(), Failure> {
+        let mut changed = self.changed.clone();
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut last_message = String::new();
+        loop {
+            let names: Vec<String> = self
+                .pods
+                .state()
+                .iter()
+                .filter(|pod| {
+                    pod.metadata
+                        .labels
+                        .as_ref()
+                        .and_then(|l| l.get(crate::labels::APP))
+                        .map(String::as_str)
+                        == Some(cat)
+                })
+                .filter_map(|pod| pod.metadata.name.clone())
+                .collect();
+            if names.is_empty() {
+                return Ok(());
+            }
+            let message = format!("waiting for {} to stop", names.join(", "));
+            if message != last_message {
+                progress(&message);
+                last_message = message;
+            }
+            match tokio::time::timeout_at(deadline, changed.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => {
+                    return Err(Failure::new(
+                        "WatchEnded",
+                        "the watches on the cluster ended".into(),
+                    ));
+                }
+                Err(_) => {
+                    let mut failure = Failure::new(
+                        "Timeout",
+                        format!("still there after {} s: {last_message}", timeout.as_secs()),
+                    );
+                    failure.pod = names.first().cloned();
+                    return Err(failure);
+                }
+            }
+        }
+    }
+
     fn failed_mount(&self, pod: &Pod) -> Option<String> {
         let uid = pod.metadata.uid.as_deref()?;
         self.events
@@ -403,6 +456,22 @@ pub struct Failure {
     pub pod: Option<String>,
     pub container: Option<String>,
     pub has_previous: bool,
+}
+
+impl std::fmt::Display for Failure {
+    /// `Reason (pod P, container C): message`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.reason)?;
+        match (&self.pod, &self.container) {
+            (Some(pod), Some(container)) => write!(f, " (pod {pod}, container {container})")?,
+            (Some(pod), None) => write!(f, " (pod {pod})")?,
+            _ => {}
+        }
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        Ok(())
+    }
 }
 
 impl Failure {

@@ -13,7 +13,7 @@ use crate::k8s::FIELD_MANAGER;
 use crate::labels;
 use crate::manifest::{Kind, Rendered};
 
-fn resource(kind: Kind) -> ApiResource {
+pub fn resource(kind: Kind) -> ApiResource {
     match kind {
         Kind::StatefulSet => ApiResource::erase::<StatefulSet>(&()),
         Kind::Deployment => ApiResource::erase::<Deployment>(&()),
@@ -45,10 +45,19 @@ pub async fn apply(
     params.force = force;
     params.dry_run = dry_run;
     let what = format!("{} {}", rendered.kind.as_str(), rendered.name);
-    let object = api(cluster, rendered.kind)
-        .patch(&rendered.name, &params, &Patch::Apply(&rendered.object))
-        .await
-        .map_err(|err| explain_apply_error(err, &rendered.name, &what))?;
+    let api = api(cluster, rendered.kind);
+    let patch = Patch::Apply(&rendered.object);
+    let object = match api.patch(&rendered.name, &params, &patch).await {
+        // `catctl sleep`/`wake` own spec.replicas under their own manager: not a stranger.
+        Err(kube::Error::Api(status))
+            if status.code == 409 && only_sleep_conflicts(&status.message) =>
+        {
+            params.force = true;
+            api.patch(&rendered.name, &params, &patch).await
+        }
+        other => other,
+    }
+    .map_err(|err| explain_apply_error(err, &rendered.name, &what))?;
     Ok(Applied {
         generation: object.metadata.generation.unwrap_or(0),
         object,
@@ -76,6 +85,15 @@ fn explain_apply_error(err: kube::Error, cat: &str, what: &str) -> anyhow::Error
         );
     }
     crate::k8s::readable(err).context(format!("applying {what}"))
+}
+
+/// Whether every field in conflict belongs to catctl's own sleep manager.
+fn only_sleep_conflicts(message: &str) -> bool {
+    let managers = conflicting_managers(message);
+    !managers.is_empty()
+        && managers
+            .iter()
+            .all(|m| m == crate::k8s::sleep::SLEEP_MANAGER)
 }
 
 /// The managers named in a server-side apply conflict message: `conflict with "kubectl" …`.

@@ -122,10 +122,15 @@ pub async fn absence(cluster: &Cluster, cat: &CatTarget) -> String {
     let name = &cat.name;
     match workload::api(cluster, cat.kind).get_opt(name).await {
         Ok(Some(object)) if object.data["spec"]["replicas"].as_i64() == Some(0) => {
-            format!(
-                "{name} is asleep (its {} has 0 replicas)",
-                cat.kind.as_str()
-            )
+            let kind = cat.kind.as_str();
+            match crate::k8s::sleep::asleep(&object) {
+                Some(mark) => format!(
+                    "{name} is asleep since {} (by {}): its {kind} has 0 replicas — \
+                     `catctl wake {name}` wakes it",
+                    mark.since, mark.by
+                ),
+                None => format!("{name} is asleep (its {kind} has 0 replicas)"),
+            }
         }
         Ok(Some(_)) => format!("{name} has no pods yet"),
         Ok(None) => format!("{name} is not deployed (namespace {namespace})"),

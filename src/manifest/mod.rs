@@ -1,6 +1,7 @@
 //! Rendering a cat's Kubernetes workload from `templates/deployment.yaml` (or the cat's own
 //! `cats/<cat>/deployment.yaml`) with minijinja. Pure: no I/O beyond reading the template.
 
+pub mod schedule;
 pub mod slack;
 
 use std::collections::BTreeMap;

@@ -2,11 +2,16 @@
 //! out, progress through [`Reporter`]. Nothing here knows clap or prints.
 
 pub mod build;
+pub mod delete;
 pub mod deploy;
 pub mod diff;
+pub mod doctor;
 pub mod history;
+pub mod init;
 pub mod push;
+pub mod schedule;
 pub mod secrets;
+pub mod sleep;
 pub mod status;
 pub mod up;
 pub mod verify;

@@ -17,6 +17,7 @@ use crate::docker::Daemon;
 use crate::farm::{Cat, Farm, SECRET_DIR};
 use crate::image::{Digest, running_digest};
 use crate::k8s::secrets as cluster_secrets;
+use crate::k8s::sleep::{Asleep, asleep_of};
 use crate::k8s::{Cluster, FIELD_MANAGER, managed_selector, rollout};
 use crate::labels;
 use crate::ops::verify::{self, Finding, Verification};
@@ -47,6 +48,11 @@ struct Running {
     image_managers: Vec<String>,
     /// The Secret checksum in the pod template: the token the pods were started with.
     applied_secret: Option<String>,
+    asleep: Option<Asleep>,
+    /// The workload's kind, when there is one.
+    kind: Option<&'static str>,
+    /// Its version label.
+    version: Option<String>,
 }
 
 /// The cluster's Secrets and the local ones, by Secret name: checksums.
@@ -56,13 +62,15 @@ struct Tokens {
 }
 
 /// The state of `cats`: the cluster read once for all (pods and both workload kinds), the
-/// registry and the daemon (`None`: the local-image check is skipped) once per cat.
+/// registry and the daemon (`None`: the local-image check is skipped) once per cat. With
+/// `orphans`, a row follows for each catctl workload whose cat directory is gone.
 pub async fn status(
     farm: &Farm,
     cluster: &Cluster,
     registry: &Registry,
     daemon: Option<&Daemon>,
     cats: &[Cat],
+    orphans: bool,
 ) -> Result<Vec<CatStatus>> {
     let (running, cluster_tokens) = tokio::try_join!(read_running(cluster), read_tokens(cluster))?;
     let tokens = Tokens {
@@ -70,7 +78,7 @@ pub async fn status(
         local: local_tokens(farm),
     };
     let (running, tokens) = (&running, &tokens);
-    Ok(futures::stream::iter(cats.iter())
+    let mut rows: Vec<CatStatus> = futures::stream::iter(cats.iter())
         .map(|cat| async move {
             let verification = verify::verify_cat(farm, cat, registry, daemon).await;
             let mut status = cat_status(cat, verification, running.get(&cat.name));
@@ -79,7 +87,38 @@ pub async fn status(
         })
         .buffered(farm.settings.concurrency)
         .collect()
-        .await)
+        .await;
+    if orphans {
+        let known = farm.cat_names()?;
+        for (name, r) in running {
+            if r.kind.is_some() && !known.contains(name) {
+                rows.push(orphan_status(name, r));
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// A catctl workload without a cat directory.
+fn orphan_status(name: &str, running: &Running) -> CatStatus {
+    CatStatus {
+        cat: name.to_string(),
+        tag: running.version.clone().unwrap_or_else(|| "-".into()),
+        registry_digest: None,
+        running_digests: Vec::new(),
+        ready: running.ready,
+        desired: running.desired,
+        restarts: 0,
+        age_seconds: None,
+        drift: vec![format!(
+            "orphan: {} {name} runs but cats/{name}/ is gone — `catctl delete --orphans` removes it",
+            running.kind.unwrap_or("workload")
+        )],
+    }
+}
+
+fn version_label(labels: Option<&BTreeMap<String, String>>) -> Option<String> {
+    labels?.get(labels::VERSION).cloned()
 }
 
 async fn read_running(cluster: &Cluster) -> Result<BTreeMap<String, Running>> {
@@ -100,7 +139,10 @@ async fn read_running(cluster: &Cluster) -> Result<BTreeMap<String, Running>> {
         .into_iter()
         .map(|sts| {
             let template = sts.spec.as_ref().map(|s| s.template.clone());
+            let replicas = sts.spec.as_ref().and_then(|s| s.replicas).map(i64::from);
             (
+                "StatefulSet",
+                replicas,
                 sts.metadata,
                 sts.spec.and_then(|s| s.replicas),
                 sts.status.and_then(|s| s.ready_replicas),
@@ -109,17 +151,23 @@ async fn read_running(cluster: &Cluster) -> Result<BTreeMap<String, Running>> {
         })
         .chain(deployments.items.into_iter().map(|d| {
             let template = d.spec.as_ref().map(|s| s.template.clone());
+            let replicas = d.spec.as_ref().and_then(|s| s.replicas).map(i64::from);
             (
+                "Deployment",
+                replicas,
                 d.metadata,
                 d.spec.and_then(|s| s.replicas),
                 d.status.and_then(|s| s.ready_replicas),
                 template,
             )
         }));
-    for (metadata, desired, ready, template) in workloads {
+    for (kind, replicas, metadata, desired, ready, template) in workloads {
         let entry = running
             .entry(metadata.name.clone().unwrap_or_default())
             .or_default();
+        entry.kind = Some(kind);
+        entry.version = version_label(metadata.labels.as_ref());
+        entry.asleep = asleep_of(&metadata, replicas);
         entry.desired = desired;
         entry.ready = ready.unwrap_or(0);
         entry.image_managers = image_managers(&metadata);
@@ -261,7 +309,10 @@ fn cat_status(
     running_digests.dedup();
     match running {
         None => drift.push("not deployed".into()),
-        Some(r) if r.desired == Some(0) => drift.push("asleep".into()),
+        Some(r) if r.desired == Some(0) => drift.push(match &r.asleep {
+            Some(mark) => format!("asleep since {} (by {})", mark.since, mark.by),
+            None => "asleep (scaled to 0 outside catctl)".into(),
+        }),
         Some(r) => {
             let copies = r.desired.unwrap_or(0).max(pods.len() as i32);
             if !cat.config.several_copies && copies > 1 {

@@ -18,6 +18,7 @@ mod deploy;
 mod help;
 mod image_promise;
 mod images;
+mod lifecycle;
 mod list;
 mod logs;
 mod promise;

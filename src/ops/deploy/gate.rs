@@ -14,6 +14,7 @@ use crate::image::ImageRef;
 use crate::k8s::Cluster;
 use crate::k8s::history::{self, Revision};
 use crate::k8s::secrets as cluster_secrets;
+use crate::k8s::sleep::{self, Asleep};
 use crate::k8s::workload;
 use crate::manifest::{
     self, CHANGE_CAUSE_ANNOTATION, Kind, RESTARTED_AT_ANNOTATION, RenderInput, Rendered,
@@ -44,6 +45,10 @@ pub struct Prepared {
     /// Whether this deploy must not replace a newer revision (a declared image, not a
     /// rollback, without `--allow-downgrade`).
     pub guard_downgrade: bool,
+    /// Set when `catctl sleep` put the cat to sleep.
+    pub asleep: Option<Asleep>,
+    /// Apply with 0 replicas and wait for nothing: the cat sleeps and no `--wake` was given.
+    pub keep_asleep: bool,
 }
 
 /// The image a cat is to run, with what it says about its making.
@@ -146,6 +151,12 @@ impl Gate<'_> {
                 recorded(revision, kind, &cat.name, &cause, &secret.checksum())?
             }
         };
+        let mut rendered = rendered;
+        let asleep = live.as_ref().and_then(sleep::asleep);
+        let keep_asleep = asleep.is_some() && !self.options.wake;
+        if keep_asleep {
+            keep_replicas_at_zero(&mut rendered);
+        }
         Ok(Prepared {
             cat: cat.clone(),
             image,
@@ -158,6 +169,8 @@ impl Gate<'_> {
             git_dirty: built.git_dirty,
             warnings: built.warnings,
             guard_downgrade,
+            asleep,
+            keep_asleep,
         })
     }
 
@@ -360,4 +373,19 @@ fn live_restarted_at(object: &DynamicObject) -> Option<String> {
         .and_then(|a| a.get(RESTARTED_AT_ANNOTATION))
         .and_then(|v| v.as_str())
         .map(str::to_string)
+}
+
+/// A sleeping cat's workload applies 0 replicas: the value its sleep manager holds, so the
+/// apply neither conflicts nor wakes it.
+fn keep_replicas_at_zero(rendered: &mut Rendered) {
+    rendered.object["spec"]["replicas"] = serde_json::json!(0);
+    let lines: Vec<&str> = rendered.yaml.lines().collect();
+    let at: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].starts_with("  replicas: "))
+        .collect();
+    if let [i] = at[..] {
+        let mut lines: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        lines[i] = "  replicas: 0  # asleep (catctl sleep); deploy --wake wakes it".into();
+        rendered.yaml = lines.join("\n") + "\n";
+    }
 }

@@ -12,8 +12,10 @@ use anyhow::Result;
 
 use crate::docker::Daemon;
 use crate::farm::{Cat, Farm};
+use crate::image::ImageRef;
 use crate::k8s::Cluster;
 use crate::k8s::history::Revision;
+use crate::ops::schedule;
 use crate::progress::Reporter;
 use crate::registry::Registry;
 
@@ -35,6 +37,8 @@ pub struct DeployOptions {
     pub restart: bool,
     /// Re-apply the previous revision of a cat whose rollout failed.
     pub atomic: bool,
+    /// Wake a cat that `catctl sleep` put to sleep (it stays asleep otherwise).
+    pub wake: bool,
 }
 
 impl DeployOptions {
@@ -47,6 +51,7 @@ impl DeployOptions {
             timeout: Duration::ZERO,
             restart: false,
             atomic: false,
+            wake: false,
         }
     }
 }
@@ -65,6 +70,38 @@ pub struct Handles<'a> {
     pub registry: &'a Registry,
     /// The local daemon, when one answers (its image check is skipped otherwise).
     pub daemon: Option<&'a Daemon>,
+}
+
+/// catctl's own image for the CronJobs, when a prepared cat has a `[schedule]`; each such cat
+/// is refused (before any write) when the image cannot be had.
+async fn schedule_image(handles: &Handles<'_>, gated: &mut Gated) -> Option<ImageRef> {
+    let scheduled = |p: &Prepared| !schedule::entries_of(&p.cat).is_empty();
+    if !gated.prepared.iter().any(scheduled) {
+        return None;
+    }
+    let image = match handles.daemon {
+        Some(daemon) => schedule::catctl_image(handles.farm, daemon, handles.registry).await,
+        None => Err(anyhow::anyhow!(
+            "building catctl's image for the CronJobs needs the Docker daemon, which does not answer"
+        )),
+    };
+    match image {
+        Ok(image) => Some(image),
+        Err(err) => {
+            let (refused, kept): (Vec<Prepared>, Vec<Prepared>) =
+                std::mem::take(&mut gated.prepared)
+                    .into_iter()
+                    .partition(scheduled);
+            gated.prepared = kept;
+            let err = err.context("the cat has a [schedule]");
+            for p in refused {
+                gated
+                    .refused
+                    .push(Report::refused(&p.cat.name, &p.cat.config.version, &err));
+            }
+            None
+        }
+    }
 }
 
 /// Every cat through the gate, reading only.
@@ -91,10 +128,12 @@ pub async fn deploy(
     options: &DeployOptions,
     reporter: &dyn Reporter,
 ) -> Result<Vec<Report>> {
-    let gated = prepare(handles, cats, options).await;
+    let mut gated = prepare(handles, cats, options).await;
+    let schedule_image = schedule_image(handles, &mut gated).await;
     for refused in &gated.refused {
         reporter.failed(&refused.cat, &format!("refused: {}", refused.summary()));
     }
+    let cats: Vec<Cat> = gated.prepared.iter().map(|p| p.cat.clone()).collect();
     let mut reports = roll_out(
         handles.cluster,
         gated.prepared,
@@ -103,6 +142,24 @@ pub async fn deploy(
         reporter,
     )
     .await?;
+    for report in reports.iter_mut().filter(|r| r.succeeded()) {
+        let Some(cat) = cats.iter().find(|c| c.name == report.cat) else {
+            continue;
+        };
+        match schedule::sync(handles.cluster, cat, schedule_image.as_ref()).await {
+            Ok(done) if done.is_empty() => {}
+            Ok(done) => {
+                report.message = Some(match report.message.take() {
+                    Some(message) => format!("{message}; {done}"),
+                    None => done,
+                })
+            }
+            Err(err) => {
+                report.result = Outcome::Failed;
+                report.message = Some(format!("deployed, but its schedule failed: {err:#}"));
+            }
+        }
+    }
     reports.extend(gated.refused);
     reports.sort_by(|a, b| a.cat.cmp(&b.cat));
     Ok(reports)

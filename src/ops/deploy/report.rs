@@ -28,6 +28,8 @@ pub enum Outcome {
     Refused,
     Failed,
     RolledBack,
+    /// Applied, and kept asleep as `catctl sleep` left it.
+    Asleep,
 }
 
 impl Outcome {
@@ -37,6 +39,7 @@ impl Outcome {
             Outcome::Refused => "refused",
             Outcome::Failed => "failed",
             Outcome::RolledBack => "rolled back",
+            Outcome::Asleep => "asleep",
         }
     }
 }
@@ -58,7 +61,7 @@ impl Report {
     }
 
     pub fn succeeded(&self) -> bool {
-        self.result == Outcome::Deployed
+        matches!(self.result, Outcome::Deployed | Outcome::Asleep)
     }
 
     /// The first line of the message.

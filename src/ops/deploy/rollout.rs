@@ -13,6 +13,7 @@ use crate::k8s::Cluster;
 use crate::k8s::history::{self, Ran, Revision, manifest_checksum};
 use crate::k8s::lease;
 use crate::k8s::observe::{self, Failure, Observer, Target};
+use crate::k8s::sleep::{self, Asleep};
 use crate::k8s::workload;
 use crate::manifest::{CHANGE_CAUSE_ANNOTATION, Rendered};
 use crate::ops::deploy::{DeployOptions, Outcome, Prepared, Report, downgrade};
@@ -52,6 +53,7 @@ pub async fn roll_out(
         }
         report.seconds = started.elapsed().as_secs_f64();
         match report.result {
+            Outcome::Asleep => reporter.done(&p.cat.name, "Asleep", "applied, kept asleep"),
             Outcome::Deployed => reporter.done(
                 &p.cat.name,
                 "Deployed",
@@ -171,6 +173,31 @@ impl Rollout<'_> {
                     return;
                 }
             };
+        if p.keep_asleep {
+            let mark = p.asleep.clone().unwrap_or_else(Asleep::now_by_me);
+            report.result = Outcome::Asleep;
+            report.message = Some(format!(
+                "applied, kept asleep (asleep since {} by {}) — `catctl wake {cat}` or `catctl \
+                 deploy --wake {cat}` wakes it",
+                mark.since, mark.by
+            ));
+            return;
+        }
+        if p.asleep.is_some() {
+            // Woken by `deploy --wake`: the apply took spec.replicas over; the mark goes.
+            if let Err(err) = sleep::set_replicas(
+                self.cluster,
+                p.rendered.kind,
+                cat,
+                p.cat.config.replicas,
+                None,
+            )
+            .await
+            {
+                report.message = Some(format!("{err:#}"));
+                return;
+            }
+        }
         let target = Target {
             cat: cat.clone(),
             kind: p.rendered.kind,

@@ -177,10 +177,35 @@ pub static RESOURCES: &[ResourceDef] = &[
         &[],
         &[]
     ),
+    res!(
+        "rbac.authorization.k8s.io",
+        "roles",
+        "role",
+        "Role",
+        true,
+        &[],
+        &[],
+        &[]
+    ),
+    res!(
+        "rbac.authorization.k8s.io",
+        "rolebindings",
+        "rolebinding",
+        "RoleBinding",
+        true,
+        &[],
+        &[],
+        &[]
+    ),
 ];
 
 /// The API groups besides core, with their single version.
-pub const GROUPS: [&str; 3] = ["apps", "batch", "coordination.k8s.io"];
+pub const GROUPS: [&str; 4] = [
+    "apps",
+    "batch",
+    "coordination.k8s.io",
+    "rbac.authorization.k8s.io",
+];
 
 impl ResourceDef {
     pub fn api_version(&self) -> String {

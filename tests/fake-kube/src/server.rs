@@ -197,6 +197,18 @@ pub async fn handle(
             return discovery(resources::openapi_group_version(&rest.join("/")));
         }
         ["healthz" | "readyz" | "livez"] => return Ok(text_response(200, "ok".into())),
+        [
+            "apis",
+            "authorization.k8s.io",
+            "v1",
+            "selfsubjectaccessreviews",
+        ] if parts.method == Method::POST => {
+            // Every user of the fake may do everything: the review comes back allowed.
+            shared.count("create", "selfsubjectaccessreviews");
+            let mut review: Value = serde_json::from_slice(&bytes).unwrap_or_else(|_| json!({}));
+            review["status"] = json!({"allowed": true});
+            return Ok(json_response(201, &review));
+        }
         ["_fake", "requests"] => {
             let counters = shared
                 .counters
@@ -515,6 +527,11 @@ fn patch_object(
                 "Invalid",
                 "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
             ));
+        }
+        if sub == Some("scale") {
+            // Applying a Scale sets spec.replicas of the workload through the subresource.
+            let replicas = patch_doc["spec"]["replicas"].clone();
+            return write_scale(&mut world, ctx, def, key, replicas);
         }
         let mut config = patch_doc;
         if config["metadata"]["name"]

@@ -146,7 +146,8 @@ impl World {
             "metadata": {"name": "fake-node", "labels": {"kubernetes.io/hostname": "fake-node"}},
             "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
                 "message": "kubelet is posting ready status"}],
-                "nodeInfo": {"kubeletVersion": "v1.32.0-fake", "containerRuntimeVersion": "containerd://1.7.0-fake"},
+                "nodeInfo": {"kubeletVersion": "v1.32.0-fake", "containerRuntimeVersion": "containerd://1.7.0-fake",
+                    "architecture": "amd64", "operatingSystem": "linux"},
                 "addresses": [{"type": "InternalIP", "address": "10.0.0.1"}]}});
         world
             .create(res_of("nodes"), node, &WriteOpts::controller())

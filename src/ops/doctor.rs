@@ -1,0 +1,534 @@
+//! `doctor`: every thing catctl depends on, checked once, each with a state and a fix — the
+//! Docker daemon, the registry, the kube context (API, version, namespace, RBAC, nodes), every
+//! cat's files and every cat's token. Checks run concurrently, each inside a time limit.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+};
+use k8s_openapi::api::core::v1::{Namespace, Node};
+use kube::Api;
+use kube::api::{ListParams, PostParams};
+use serde::Serialize;
+
+use crate::cat_runtime::secret_name;
+use crate::docker::Daemon;
+use crate::farm::Farm;
+use crate::image::ImageRef;
+use crate::k8s::Cluster;
+use crate::registry::Registry;
+
+/// How long any one check may take.
+const CHECK_TIMEOUT: Duration = Duration::from_millis(2500);
+
+/// The verbs catctl uses, as (verb, group, resource, subresource).
+const NEEDED: [(&str, &str, &str, &str); 10] = [
+    ("patch", "apps", "statefulsets", ""),
+    ("patch", "apps", "deployments", ""),
+    ("watch", "", "pods", ""),
+    ("get", "", "pods", "log"),
+    ("delete", "", "pods", ""),
+    ("get", "", "secrets", ""),
+    ("patch", "", "secrets", ""),
+    ("watch", "", "events", ""),
+    ("patch", "batch", "cronjobs", ""),
+    ("patch", "rbac.authorization.k8s.io", "roles", ""),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Ok,
+    /// Could not be checked, or not a blocker (e.g. no cluster configured).
+    Warn,
+    Fail,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Ok => "ok",
+            State::Warn => "warn",
+            State::Fail => "FAIL",
+        }
+    }
+}
+
+/// One check's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub check: String,
+    pub state: State,
+    pub detail: String,
+    pub fix: Option<String>,
+}
+
+fn ok(check: &str, detail: impl Into<String>) -> Check {
+    Check {
+        check: check.into(),
+        state: State::Ok,
+        detail: detail.into(),
+        fix: None,
+    }
+}
+
+fn bad(state: State, check: &str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
+    Check {
+        check: check.into(),
+        state,
+        detail: detail.into(),
+        fix: Some(fix.into()),
+    }
+}
+
+/// What `doctor` is given: the farm (or why there is none), the daemon's connection attempt,
+/// the registry client, and the cluster (`None` when no kubeconfig exists).
+pub struct Subjects<'a> {
+    pub farm: Result<&'a Farm, String>,
+    pub daemon: Result<&'a Daemon, String>,
+    pub registry: Option<&'a Registry>,
+    pub cluster: Option<Result<&'a Cluster, String>>,
+}
+
+/// Runs every check.
+pub async fn doctor(subjects: &Subjects<'_>) -> Vec<Check> {
+    let farm = subjects.farm.as_ref().ok().copied();
+    let (docker, registry, kube) = tokio::join!(
+        docker_checks(&subjects.daemon),
+        registry_check(farm, subjects.registry),
+        kube_checks(farm, subjects.cluster.as_ref()),
+    );
+    let mut checks = Vec::new();
+    checks.push(match &subjects.farm {
+        Ok(farm) => ok(
+            "farm",
+            format!("{}", farm.root.join("catctl.toml").display()),
+        ),
+        Err(why) => bad(
+            State::Fail,
+            "farm",
+            why.clone(),
+            "run catctl inside a farm, or `catctl init DIR` to start one",
+        ),
+    });
+    let arch = docker.1.clone();
+    checks.extend(docker.0);
+    checks.push(registry);
+    let (kube, cluster, node_archs) = kube;
+    checks.extend(kube);
+    if let (Some(arch), Some(node_archs)) = (arch, node_archs) {
+        checks.push(if node_archs.iter().all(|a| *a == arch) {
+            ok(
+                "nodes",
+                format!("architecture {arch}, as the images built here"),
+            )
+        } else {
+            bad(
+                State::Fail,
+                "nodes",
+                format!(
+                    "nodes run {}, images built here are {arch}",
+                    node_archs.join(", ")
+                ),
+                "build on a machine of the nodes' architecture",
+            )
+        });
+    }
+    if let Some(farm) = farm {
+        checks.extend(cat_checks(farm));
+        checks.extend(secret_checks(farm, cluster).await);
+    }
+    checks
+}
+
+async fn bounded<T>(work: impl Future<Output = T>) -> Option<T> {
+    tokio::time::timeout(CHECK_TIMEOUT, work).await.ok()
+}
+
+fn late(check: &str) -> Check {
+    bad(
+        State::Fail,
+        check,
+        format!("no answer within {} ms", CHECK_TIMEOUT.as_millis()),
+        "check that it runs and is reachable from here",
+    )
+}
+
+/// The daemon's checks, and its architecture (as Kubernetes names it) when it answered.
+async fn docker_checks(daemon: &Result<&Daemon, String>) -> (Vec<Check>, Option<String>) {
+    let daemon = match daemon {
+        Ok(daemon) => daemon,
+        Err(why) => {
+            let fix = "start the Docker daemon, or point DOCKER_HOST at it";
+            return (vec![bad(State::Fail, "docker", why.clone(), fix)], None);
+        }
+    };
+    let Some((version, info)) =
+        bounded(async { tokio::join!(daemon.docker.version(), daemon.docker.info()) }).await
+    else {
+        return (vec![late("docker")], None);
+    };
+    match (version, info) {
+        (Ok(version), Ok(info)) => {
+            let arch = version.arch.clone();
+            let detail = format!(
+                "{} — Docker {}, API {}, storage {}",
+                daemon.host,
+                version.version.unwrap_or_default(),
+                version.api_version.unwrap_or_default(),
+                info.driver.unwrap_or_default()
+            );
+            (vec![ok("docker", detail)], arch)
+        }
+        (Err(err), _) | (_, Err(err)) => (
+            vec![bad(
+                State::Fail,
+                "docker",
+                format!("{}: {}", daemon.host, crate::docker::daemon_message(&err)),
+                "check the daemon's log; restart it",
+            )],
+            None,
+        ),
+    }
+}
+
+/// Reachable, and the credentials catctl would use accepted: a manifest that does not exist
+/// is asked for, which reads nothing and writes nothing.
+async fn registry_check(farm: Option<&Farm>, registry: Option<&Registry>) -> Check {
+    let (Some(farm), Some(registry)) = (farm, registry) else {
+        return bad(
+            State::Warn,
+            "registry",
+            "not checked: no farm",
+            "see `farm`",
+        );
+    };
+    let probe = ImageRef::for_cat(&farm.settings.registry, "catctl-doctor-probe", "none");
+    let asked = bounded(async {
+        let creds = crate::ops::verify::registry_credentials(&probe).await?;
+        registry.manifest_digest(&probe, creds.as_ref()).await
+    })
+    .await;
+    match asked {
+        None => late("registry"),
+        Some(Ok(_)) => ok(
+            "registry",
+            format!(
+                "{} reachable, credentials accepted (push not tried)",
+                farm.settings.registry
+            ),
+        ),
+        Some(Err(err)) => bad(
+            State::Fail,
+            "registry",
+            format!("{err:#}"),
+            "start the registry, fix `registry` in catctl.toml, or `docker login` to it",
+        ),
+    }
+}
+
+/// Where kubectl would look for a kubeconfig, and whether any of it exists.
+fn kubeconfig_paths() -> (String, bool) {
+    match std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
+        Some(paths) => {
+            let exists = std::env::split_paths(&paths).any(|p| p.is_file());
+            (format!("KUBECONFIG={}", paths.to_string_lossy()), exists)
+        }
+        None => {
+            let home = std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_default();
+            let path = home.join(".kube/config");
+            (path.display().to_string(), path.is_file())
+        }
+    }
+}
+
+/// Whether a cluster is configured at all (a kubeconfig exists).
+pub fn cluster_configured() -> bool {
+    kubeconfig_paths().1
+}
+
+type KubeResult<'a> = (Vec<Check>, Option<&'a Cluster>, Option<Vec<String>>);
+
+async fn kube_checks<'a>(
+    farm: Option<&Farm>,
+    cluster: Option<&Result<&'a Cluster, String>>,
+) -> KubeResult<'a> {
+    let cluster = match cluster {
+        None => {
+            let (paths, _) = kubeconfig_paths();
+            let check = bad(
+                State::Warn,
+                "kube context",
+                format!("no cluster configured ({paths} does not exist)"),
+                "set KUBECONFIG to your cluster's kubeconfig to deploy; build, push and up work \
+                 without one",
+            );
+            return (vec![check], None, None);
+        }
+        Some(Err(why)) => {
+            let fix = "check `kubectl config get-contexts`, or pass --context";
+            return (
+                vec![bad(State::Fail, "kube context", why.clone(), fix)],
+                None,
+                None,
+            );
+        }
+        Some(Ok(cluster)) => *cluster,
+    };
+    let context = farm
+        .and_then(|f| f.settings.context.clone())
+        .unwrap_or_else(|| "current".to_string());
+    let mut checks = vec![ok("kube context", context)];
+    let client = cluster.client.clone();
+    let namespace = cluster.namespace.clone();
+    let Some(version) = bounded(client.apiserver_version()).await else {
+        checks.push(late("kube API"));
+        return (checks, None, None);
+    };
+    match version {
+        Ok(info) => checks.push(ok(
+            "kube API",
+            format!("reachable, Kubernetes {}", info.git_version),
+        )),
+        Err(err) => {
+            checks.push(bad(
+                State::Fail,
+                "kube API",
+                format!("{:#}", crate::k8s::readable(err)),
+                "check the cluster is up and the kubeconfig's server address",
+            ));
+            return (checks, None, None);
+        }
+    }
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let nodes: Api<Node> = Api::all(client.clone());
+    let all = ListParams::default();
+    let (found, reviews, listed) = tokio::join!(
+        bounded(namespaces.get_opt(&namespace)),
+        bounded(access_reviews(&client, &namespace)),
+        bounded(nodes.list(&all)),
+    );
+    checks.push(match found {
+        None => late("namespace"),
+        Some(Ok(Some(_))) => ok("namespace", format!("{namespace} exists")),
+        Some(Ok(None)) => bad(
+            State::Fail,
+            "namespace",
+            format!("{namespace} does not exist"),
+            format!("kubectl create namespace {namespace}, or set `namespace` in catctl.toml"),
+        ),
+        Some(Err(err)) => bad(
+            State::Warn,
+            "namespace",
+            format!("cannot read: {:#}", crate::k8s::readable(err)),
+            "ask for `get namespaces`, or ignore: catctl only needs its own namespace",
+        ),
+    });
+    checks.push(match reviews {
+        None => late("RBAC"),
+        Some(Ok(denied)) if denied.is_empty() => ok(
+            "RBAC",
+            format!("every verb catctl uses is allowed in {namespace}"),
+        ),
+        Some(Ok(denied)) => bad(
+            State::Fail,
+            "RBAC",
+            format!("not allowed in {namespace}: {}", denied.join(", ")),
+            "ask your cluster admin for a Role with these verbs",
+        ),
+        Some(Err(err)) => bad(
+            State::Fail,
+            "RBAC",
+            format!("SelfSubjectAccessReview failed: {err:#}"),
+            "check that the cluster serves authorization.k8s.io/v1",
+        ),
+    });
+    let archs = match listed {
+        Some(Ok(list)) => {
+            let mut archs: Vec<String> = list
+                .items
+                .iter()
+                .filter_map(|n| n.status.as_ref()?.node_info.as_ref())
+                .map(|i| i.architecture.clone())
+                .collect();
+            archs.sort();
+            archs.dedup();
+            Some(archs)
+        }
+        _ => {
+            checks.push(bad(
+                State::Warn,
+                "nodes",
+                "cannot list the nodes: their architecture is not checked",
+                "ask for `list nodes`, or check `kubectl get nodes -o wide` by hand",
+            ));
+            None
+        }
+    };
+    (checks, Some(cluster), archs)
+}
+
+/// The verbs of [`NEEDED`] that the cluster denies, as `verb resource`.
+async fn access_reviews(client: &kube::Client, namespace: &str) -> Result<Vec<String>> {
+    let api: Api<SelfSubjectAccessReview> = Api::all(client.clone());
+    let reviews = NEEDED.iter().map(|(verb, group, resource, sub)| {
+        let review = SelfSubjectAccessReview {
+            spec: SelfSubjectAccessReviewSpec {
+                resource_attributes: Some(ResourceAttributes {
+                    namespace: Some(namespace.to_string()),
+                    verb: Some(verb.to_string()),
+                    group: Some(group.to_string()),
+                    resource: Some(resource.to_string()),
+                    subresource: (!sub.is_empty()).then(|| sub.to_string()),
+                    ..ResourceAttributes::default()
+                }),
+                ..SelfSubjectAccessReviewSpec::default()
+            },
+            ..SelfSubjectAccessReview::default()
+        };
+        let api = api.clone();
+        async move {
+            let answer = api
+                .create(&PostParams::default(), &review)
+                .await
+                .map_err(crate::k8s::readable)?;
+            let allowed = answer.status.is_some_and(|s| s.allowed);
+            let what = if sub.is_empty() {
+                format!("{verb} {resource}")
+            } else {
+                format!("{verb} {resource}/{sub}")
+            };
+            anyhow::Ok((!allowed).then_some(what))
+        }
+    });
+    let answers = futures::future::try_join_all(reviews).await?;
+    Ok(answers.into_iter().flatten().collect())
+}
+
+/// Every cat: cat.toml valid, a Dockerfile to build from, a singleton run as one copy.
+fn cat_checks(farm: &Farm) -> Vec<Check> {
+    let names = match farm.cat_names() {
+        Ok(names) => names,
+        Err(err) => {
+            return vec![bad(State::Fail, "cats", format!("{err:#}"), "fix cats/")];
+        }
+    };
+    let template_dockerfile = farm.template_dir().join("Dockerfile").is_file();
+    names
+        .iter()
+        .map(|name| {
+            let check = format!("cat {name}");
+            let cat = match farm.cat(name) {
+                Ok(cat) => cat,
+                Err(err) => {
+                    return bad(
+                        State::Fail,
+                        &check,
+                        format!("{err:#}"),
+                        format!("fix cats/{name}/cat.toml"),
+                    );
+                }
+            };
+            if !template_dockerfile && !cat.dir.join("Dockerfile").is_file() {
+                return bad(
+                    State::Fail,
+                    &check,
+                    "no Dockerfile in templates/cat/ or cats/{name}/",
+                    "restore templates/cat/Dockerfile",
+                );
+            }
+            match crate::ops::deploy::check_singleton(&cat) {
+                Ok(()) => ok(&check, format!("version {}", cat.config.version)),
+                Err(err) => bad(
+                    State::Fail,
+                    &check,
+                    format!("{err:#}"),
+                    "set `replicas = 1`",
+                ),
+            }
+        })
+        .collect()
+}
+
+/// secret/ readable and safe (modes, git-ignored, not tracked); each cat's token present, and
+/// the same in the cluster when there is one.
+async fn secret_checks(farm: &Farm, cluster: Option<&Cluster>) -> Vec<Check> {
+    let checked = match crate::secrets::sync::check(farm) {
+        Ok(checked) => checked,
+        Err(err) => {
+            return vec![bad(
+                State::Fail,
+                "secret/",
+                format!("{err:#}"),
+                "fix the entries named",
+            )];
+        }
+    };
+    let mut checks = Vec::new();
+    if checked.warnings.is_empty() {
+        checks.push(ok(
+            "secret/",
+            "git-ignored, not tracked, not readable by others",
+        ));
+    }
+    for warning in &checked.warnings {
+        checks.push(bad(
+            State::Fail,
+            "secret/",
+            warning.clone(),
+            "as the message says",
+        ));
+    }
+    let in_cluster = match cluster {
+        Some(cluster) => bounded(crate::k8s::secrets::list(cluster)).await,
+        None => None,
+    };
+    let in_cluster = match in_cluster {
+        Some(Ok(list)) => Some(list),
+        _ => None,
+    };
+    for name in farm.cat_names().unwrap_or_default() {
+        let secret = secret_name(&name);
+        let check = format!("token {name}");
+        let Some(local) = checked.secrets.iter().find(|s| s.name == secret) else {
+            checks.push(bad(
+                State::Fail,
+                &check,
+                format!("secret/{secret} is missing"),
+                format!("put the cat's tokens in secret/{secret}/ (bot-token, app-token)"),
+            ));
+            continue;
+        };
+        let Some(in_cluster) = &in_cluster else {
+            checks.push(ok(
+                &check,
+                "present locally; the cluster's copy not checked",
+            ));
+            continue;
+        };
+        checks.push(match in_cluster.iter().find(|s| s.name == secret) {
+            Some(remote) if remote.fingerprint() == local.fingerprint() => {
+                ok(&check, format!("in sync ({})", local.fingerprint()))
+            }
+            Some(_) => bad(
+                State::Fail,
+                &check,
+                "the cluster's Secret differs from secret/",
+                "catctl secret sync",
+            ),
+            None => bad(
+                State::Fail,
+                &check,
+                "not in the cluster",
+                "catctl secret sync",
+            ),
+        });
+    }
+    checks
+}
