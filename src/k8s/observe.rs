@@ -53,6 +53,7 @@ where
     K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
 {
     let (store, writer) = reflector::store();
+    let config = config.timeout(crate::k8s::WATCH_TIMEOUT_SECS);
     let stream = reflector::reflector(writer, watcher(api, config).default_backoff());
     let task = tokio::spawn(drive(stream, notify));
     (store, task)

@@ -1,0 +1,78 @@
+//! The fault suite: catctl under a hostile environment — a silent API server, hostile secret
+//! files, bad settings — ends in bounded time, says what went wrong, and writes nothing.
+
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::common::Farm;
+
+/// A TCP server that accepts every connection and never answers; lives as long as the value.
+struct SilentServer {
+    url: String,
+    _held: Arc<Mutex<Vec<TcpStream>>>,
+}
+
+impl SilentServer {
+    fn start() -> SilentServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let held = Arc::new(Mutex::new(Vec::new()));
+        let keep = held.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                keep.lock().unwrap().push(stream);
+            }
+        });
+        SilentServer { url, _held: held }
+    }
+
+    /// A kubeconfig whose only context, `silent`, points at this server.
+    fn kubeconfig(&self, farm: &Farm) -> std::path::PathBuf {
+        let text = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: silent\n  cluster:\n    server: {}\n\
+             contexts:\n- name: silent\n  context:\n    cluster: silent\n    user: silent\n\
+             current-context: silent\nusers:\n- name: silent\n  user: {{}}\n",
+            self.url
+        );
+        farm.write("silent.kubeconfig", &text);
+        farm.path().join("silent.kubeconfig")
+    }
+}
+
+/// Each cluster command against a server that accepts and never answers ends within 20 s,
+/// naming the server and the context, and not as a rollout timeout.
+#[test]
+fn a_silent_api_server_is_named_within_bounded_time() {
+    let farm = Farm::new().with_services();
+    let cat = farm.new_cat("dd");
+    farm.run(["build", &cat]).ok();
+    farm.run(["push", &cat]).ok();
+    farm.write_token(&cat, "xoxb-silent", "xapp-silent");
+    let server = SilentServer::start();
+    let kubeconfig = server.kubeconfig(&farm);
+    let commands: [&[&str]; 5] = [
+        &["deploy", "--timeout", "5s", &cat],
+        &["status"],
+        &["history", &cat],
+        &["secret", "list"],
+        &["secret", "sync"],
+    ];
+    for args in commands {
+        let started = Instant::now();
+        let run = farm.command(args).env("KUBECONFIG", &kubeconfig).run();
+        let took = started.elapsed();
+        let text = run.text();
+        assert!(
+            took < Duration::from_secs(20),
+            "{args:?} took {took:?}\n{text}"
+        );
+        assert!(!run.success(), "{args:?} succeeded\n{text}");
+        let named = format!("the API server at {}", server.url);
+        assert!(
+            text.contains(&named) && text.contains("does not answer (context silent)"),
+            "{args:?} does not name the silent server\n{text}"
+        );
+        assert!(!text.contains("not ready after"), "{args:?}\n{text}");
+    }
+}
