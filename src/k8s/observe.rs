@@ -1,5 +1,5 @@
 //! Watching the cluster while cats roll out: one set of watches for all the cats of a command
-//! (pods, StatefulSets, Deployments, and FailedMount events), kept in reflector stores. Each
+//! (pods, StatefulSets, Deployments, and Warning events), kept in reflector stores. Each
 //! cat's wait re-evaluates its rollout whenever any of them changes — no polling, no sleeps —
 //! so API requests do not grow with the number of cats or the time spent waiting.
 
@@ -33,6 +33,8 @@ pub struct Observer {
     events: Store<Event>,
     changed: watch::Receiver<u64>,
     tasks: Vec<JoinHandle<()>>,
+    /// When the watches started: older warnings are about earlier rollouts.
+    started: jiff::Timestamp,
 }
 
 impl Drop for Observer {
@@ -95,7 +97,7 @@ impl Observer {
         );
         let (events, events_task) = spawn_reflector(
             Api::<Event>::namespaced(client.clone(), namespace),
-            watcher::Config::default().fields("involvedObject.kind=Pod,reason=FailedMount"),
+            watcher::Config::default().fields("type=Warning"),
             notify,
         );
         let observer = Observer {
@@ -107,6 +109,8 @@ impl Observer {
             events,
             changed,
             tasks: vec![pods_task, sts_task, deploy_task, events_task],
+            // A second of slack for the API server's timestamps, which have whole seconds.
+            started: jiff::Timestamp::now() - jiff::SignedDuration::from_secs(1),
         };
         let ready = async {
             observer.pods.wait_until_ready().await?;
@@ -139,14 +143,51 @@ impl Observer {
         })
     }
 
-    fn failed_mount(&self, pod: &Pod) -> Option<String> {
+    /// The most repeated warning of `reason` about `pod`, if any.
+    fn pod_warning(&self, pod: &Pod, reason: &str) -> Option<String> {
         let uid = pod.metadata.uid.as_deref()?;
         self.events
             .state()
             .iter()
             .filter(|e| e.involved_object.uid.as_deref() == Some(uid))
+            .filter(|e| e.reason.as_deref() == Some(reason))
             .max_by_key(|e| e.count.unwrap_or(0))
             .map(|e| e.message.clone().unwrap_or_default())
+    }
+
+    fn failed_mount(&self, pod: &Pod) -> Option<String> {
+        self.pod_warning(pod, "FailedMount")
+    }
+
+    /// A `FailedCreate` warning, since the watches started, about the cat's workload (or a
+    /// ReplicaSet of its Deployment): its controller cannot make its pods.
+    fn failed_create(&self, target: &Target) -> Option<String> {
+        let replica_sets = format!("{}-", target.cat);
+        self.events
+            .state()
+            .iter()
+            .filter(|e| e.reason.as_deref() == Some("FailedCreate"))
+            .filter(|e| {
+                let object = &e.involved_object;
+                let name = object.name.as_deref().unwrap_or_default();
+                match object.kind.as_deref() {
+                    Some("StatefulSet" | "Deployment") => name == target.cat,
+                    Some("ReplicaSet") => name.starts_with(&replica_sets),
+                    _ => false,
+                }
+            })
+            .filter(|e| self.is_recent(e))
+            .max_by_key(|e| e.last_timestamp.as_ref().map(|t| t.0))
+            .map(|e| e.message.clone().unwrap_or_default())
+    }
+
+    fn is_recent(&self, event: &Event) -> bool {
+        let last = event
+            .last_timestamp
+            .as_ref()
+            .map(|t| t.0)
+            .or_else(|| event.event_time.as_ref().map(|t| t.0));
+        last.is_none_or(|at| at >= self.started)
     }
 
     /// Waits until `target` has rolled out (Ok) or cannot (Err with the reason), reporting each
@@ -229,16 +270,23 @@ impl Observer {
             if let Some(failure) = rollout::pod_failure(pod) {
                 return Step::Fail(Failure::from_pod(failure));
             }
-            if !rollout::is_ready(pod)
-                && let Some(message) = self.failed_mount(pod)
-            {
-                let name = pod.metadata.name.clone().unwrap_or_default();
-                let mut failure = Failure::new("FailedMount", message);
-                failure.pod = Some(name);
-                return Step::Fail(failure);
+            if rollout::is_ready(pod) {
+                continue;
+            }
+            for reason in ["FailedMount", "FailedScheduling"] {
+                if let Some(message) = self.pod_warning(pod, reason) {
+                    let mut failure = Failure::new(reason, message);
+                    failure.pod = pod.metadata.name.clone();
+                    return Step::Fail(failure);
+                }
             }
         }
         let progress = self.progress(target);
+        if progress != Progress::Done
+            && let Some(message) = self.failed_create(target)
+        {
+            return Step::Fail(Failure::new("FailedCreate", message));
+        }
         if let Some(update_revision) = self.update_revision(target)
             && progress != Progress::Done
         {

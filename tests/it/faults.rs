@@ -5,7 +5,8 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::common::Farm;
+use crate::common::{Farm, repo};
+use crate::deploy::{DeployFarm, setup};
 
 /// A TCP server that accepts every connection and never answers; lives as long as the value.
 struct SilentServer {
@@ -75,4 +76,34 @@ fn a_silent_api_server_is_named_within_bounded_time() {
         );
         assert!(!text.contains("not ready after"), "{args:?}\n{text}");
     }
+}
+
+/// A pod the StatefulSet cannot create (its ServiceAccount does not exist) fails the deploy
+/// at once with the controller's message, not at the timeout.
+#[test]
+fn a_pod_that_cannot_be_created_fails_the_deploy_fast() {
+    let farm = setup();
+    let cat = farm.ready_cat("fc");
+    let template = std::fs::read_to_string(repo().join("templates/deployment.yaml")).unwrap();
+    let template = template.replacen(
+        "      automountServiceAccountToken: false\n",
+        "      automountServiceAccountToken: false\n      serviceAccountName: missing-sa\n",
+        1,
+    );
+    assert!(template.contains("missing-sa"), "the template changed");
+    farm.write(&format!("cats/{cat}/deployment.yaml"), &template);
+    let started = Instant::now();
+    let run = farm.run(["deploy", &cat, "--timeout", "2m"]);
+    let took = started.elapsed();
+    let text = run.text();
+    assert!(!run.success(), "{text}");
+    assert!(
+        took < Duration::from_secs(30),
+        "not fail-fast: {took:?}\n{text}"
+    );
+    assert!(text.contains("FailedCreate"), "{text}");
+    assert!(
+        text.contains("serviceaccount \"missing-sa\" not found"),
+        "{text}"
+    );
 }
