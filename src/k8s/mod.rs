@@ -91,11 +91,15 @@ struct Unanswered {
 
 impl std::fmt::Display for Unanswered {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.said, self.cause)
+        f.write_str(&self.said)
     }
 }
 
-impl std::error::Error for Unanswered {}
+impl std::error::Error for Unanswered {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.cause)
+    }
+}
 
 /// A client whose transport errors (refused, timed out, reset) name the API server and the
 /// kube context, wherever the request was made.

@@ -107,3 +107,74 @@ fn a_pod_that_cannot_be_created_fails_the_deploy_fast() {
         "{text}"
     );
 }
+
+/// A farm with cats dd and tt, their tokens, and a fake cluster.
+fn tokens_and_cluster() -> Farm {
+    crate::secret::with_tokens(
+        Farm::new().with_cluster(),
+        crate::secret::DD_BOT,
+        crate::secret::TT_BOT,
+    )
+}
+
+/// `catctl secret sync` is refused, ends within 20 s, mentions `needle`, and writes nothing.
+#[track_caller]
+fn sync_refused_without_writes(farm: &Farm, needle: &str) -> String {
+    let started = Instant::now();
+    let run = farm.run(["secret", "sync"]);
+    let took = started.elapsed();
+    let text = run.text();
+    assert!(took < Duration::from_secs(20), "took {took:?}\n{text}");
+    assert!(!run.success(), "{text}");
+    assert!(text.contains(needle), "no {needle:?} in\n{text}");
+    let writes = farm.cluster().write_counts();
+    assert!(writes.is_empty(), "writes: {writes:?}\n{text}");
+    text
+}
+
+#[test]
+fn a_fifo_in_secret_is_refused_without_hanging() {
+    let farm = tokens_and_cluster();
+    let fifo = farm.path().join("secret/zz-token");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    sync_refused_without_writes(&farm, "secret/zz-token is not a regular file");
+    let started = Instant::now();
+    let list = farm.run(["secret", "list"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{}",
+        list.text()
+    );
+}
+
+#[test]
+fn a_huge_sparse_token_file_is_refused_before_any_write() {
+    let farm = tokens_and_cluster();
+    let file = std::fs::File::create(farm.path().join("secret/tt-token/bot-token")).unwrap();
+    file.set_len(200 * 1024 * 1024).unwrap();
+    drop(file);
+    farm.make_secrets_private();
+    sync_refused_without_writes(&farm, "secret/tt-token/bot-token is larger than 64 KiB");
+}
+
+#[test]
+fn a_symlink_out_of_secret_is_refused() {
+    let farm = tokens_and_cluster();
+    let link = farm.path().join("secret/tt-token/bot-token");
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+    sync_refused_without_writes(&farm, "secret/tt-token/bot-token is a symlink out of");
+}
+
+#[test]
+fn a_token_duplicated_with_a_trailing_newline_is_refused() {
+    let farm = tokens_and_cluster();
+    farm.secret("tt-token/bot-token", format!("{}\n", crate::secret::DD_BOT));
+    let text = sync_refused_without_writes(&farm, "hold the same token");
+    assert!(text.contains("once with whitespace around it"), "{text}");
+    assert!(!text.contains(crate::secret::DD_BOT), "{text}");
+}
