@@ -178,3 +178,28 @@ fn a_token_duplicated_with_a_trailing_newline_is_refused() {
     assert!(text.contains("once with whitespace around it"), "{text}");
     assert!(!text.contains(crate::secret::DD_BOT), "{text}");
 }
+
+/// A bad namespace, in catctl.toml or from -n, is refused naming where it came from, before
+/// any request.
+#[test]
+fn a_bad_namespace_is_refused_before_any_request() {
+    let farm = tokens_and_cluster();
+    farm.write(
+        "catctl.toml",
+        "registry = \"127.0.0.1:5000\"\nnamespace = \"Bad_NS\"\n",
+    );
+    for args in [&["secret", "sync"][..], &["status"], &["deploy", "dd"]] {
+        let run = farm.run(args).fails();
+        let text = run.text();
+        assert!(
+            text.contains("checking `namespace` in") && text.contains("catctl.toml"),
+            "{args:?}\n{text}"
+        );
+        assert!(text.contains("namespace 'Bad_NS' is not a valid"), "{text}");
+    }
+    farm.write("catctl.toml", "registry = \"127.0.0.1:5000\"\n");
+    let text = farm.run(["secret", "list", "-n", "a_b"]).fails().text();
+    assert!(text.contains("checking -n/--namespace"), "{text}");
+    let requests = farm.cluster().requests();
+    assert!(requests.is_empty(), "requests: {requests:?}");
+}
