@@ -203,3 +203,67 @@ fn a_bad_namespace_is_refused_before_any_request() {
     let requests = farm.cluster().requests();
     assert!(requests.is_empty(), "requests: {requests:?}");
 }
+
+/// A loopback "Slack" whose every answer is an error echoing every bearer token it was sent
+/// so far — the other cats' too, which catctl's Slack client does not know to hide.
+fn echoing_slack() -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/api", listener.local_addr().unwrap());
+    let mut seen: Vec<String> = Vec::new();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut token = String::new();
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                let lower = line.to_ascii_lowercase();
+                if lower.starts_with("authorization: bearer ") {
+                    token = line["authorization: bearer ".len()..].trim().to_string();
+                } else if let Some(value) = lower.strip_prefix("content-length: ") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = std::io::Read::read_exact(&mut reader, &mut body);
+            seen.push(token);
+            let json = format!(
+                r#"{{"ok":false,"error":"invalid_auth (tokens seen: {})"}}"#,
+                seen.join(" ")
+            );
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{json}",
+                json.len()
+            );
+        }
+    });
+    url
+}
+
+/// A Slack answer that echoes the token is printed without it, on stderr and in JSON.
+#[test]
+fn a_slack_error_echoing_the_token_is_printed_without_it() {
+    let farm = crate::secret::farm_with_tokens(crate::secret::DD_BOT, crate::secret::TT_BOT);
+    let slack = echoing_slack();
+    for args in [
+        &["secret", "verify"][..],
+        &["secret", "verify", "-o", "json"],
+    ] {
+        let run = farm
+            .command(args)
+            .env("CATCTL_SLACK_API_URL", &slack)
+            .run()
+            .fails();
+        let text = run.text();
+        assert!(text.contains("[redacted]"), "{args:?}\n{text}");
+        for token in [crate::secret::DD_BOT, crate::secret::TT_BOT] {
+            assert!(!text.contains(token), "{args:?} shows a token\n{text}");
+        }
+    }
+}
