@@ -267,3 +267,21 @@ fn a_slack_error_echoing_the_token_is_printed_without_it() {
         }
     }
 }
+
+/// `secret sync --prune --dry-run` ends as the real run would: the refusal to prune every
+/// Secret (an empty secret/, as in a fresh clone) is said by both, with the same exit code.
+#[test]
+fn a_prune_dry_run_says_the_real_runs_refusal() {
+    let farm = tokens_and_cluster();
+    farm.run(["secret", "sync"]).ok();
+    farm.remove("secret");
+    farm.secret("README.md", "# secret/\n");
+    let dry = farm.run(["secret", "sync", "--prune", "--dry-run"]);
+    let real = farm.run(["secret", "sync", "--prune"]);
+    assert_eq!(dry.exit_code(), Some(1), "{}", dry.text());
+    assert_eq!(real.exit_code(), dry.exit_code(), "{}", real.text());
+    let refusal = "--prune would delete every Secret catctl manages (dd-token, tt-token)";
+    assert!(dry.stderr().contains(refusal), "{}", dry.text());
+    assert!(real.stderr().contains(refusal), "{}", real.text());
+    assert!(!dry.text().contains("Would prune"), "{}", dry.text());
+}
