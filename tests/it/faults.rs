@@ -285,3 +285,37 @@ fn a_prune_dry_run_says_the_real_runs_refusal() {
     assert!(real.stderr().contains(refusal), "{}", real.text());
     assert!(!dry.text().contains("Would prune"), "{}", dry.text());
 }
+
+/// Ctrl-C at any moment of `up` replacing a running cat leaves exactly one running container
+/// of the cat: the swap under way finishes, a cat not yet at it keeps its old container.
+#[test]
+fn ctrl_c_during_up_leaves_exactly_one_running_container() {
+    let farm = Farm::new().with_services();
+    let cat = farm.new_cat("sigint");
+    farm.write(&format!("secret/{cat}-token"), "xoxb-sigint-token\n");
+    farm.make_secrets_private();
+    farm.run(["build", &cat]).ok();
+    farm.run(["push", &cat]).ok();
+    farm.run(["up", &cat, "--network", "none"]).ok();
+    let running = || {
+        farm.docker(&["ps", "-q", "--filter", &format!("label=io.catctl.up={cat}")])
+            .lines()
+            .count()
+    };
+    assert_eq!(running(), 1);
+    for millis in [100, 150, 200, 250, 300, 400, 600] {
+        let mut up = farm.spawn(["up", &cat, "--network", "none"]);
+        std::thread::sleep(Duration::from_millis(millis));
+        up.interrupt();
+        let status = up.wait_exit(Duration::from_secs(60));
+        let stderr = up.take_stderr();
+        assert_eq!(
+            running(),
+            1,
+            "after Ctrl-C at {millis} ms ({status:?}):\n{stderr}"
+        );
+        let named = farm.docker(&["ps", "-q", "--filter", &format!("name=^/catctl-{cat}$")]);
+        assert_eq!(named.lines().count(), 1, "at {millis} ms:\n{stderr}");
+    }
+    farm.run(["down", &cat]).ok();
+}
