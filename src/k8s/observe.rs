@@ -4,7 +4,7 @@
 //! so API requests do not grow with the number of cats or the time spent waiting.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -35,7 +35,18 @@ pub struct Observer {
     tasks: Vec<JoinHandle<()>>,
     /// When the watches started: older warnings are about earlier rollouts.
     started: jiff::Timestamp,
+    health: Arc<Mutex<Health>>,
 }
+
+/// Whether the watches get answers: since when they have been failing, and why.
+#[derive(Default)]
+struct Health {
+    failing_since: Option<std::time::Instant>,
+    last_error: String,
+}
+
+/// How long every watch may fail before the rollout wait gives up on the API server.
+const UNANSWERED_LIMIT: Duration = Duration::from_secs(10);
 
 impl Drop for Observer {
     fn drop(&mut self) {
@@ -49,6 +60,7 @@ fn spawn_reflector<K>(
     api: Api<K>,
     config: watcher::Config,
     notify: Arc<watch::Sender<u64>>,
+    health: Arc<Mutex<Health>>,
 ) -> (Store<K>, JoinHandle<()>)
 where
     K: Resource + Clone + std::fmt::Debug + Send + Sync + serde::de::DeserializeOwned + 'static,
@@ -57,19 +69,32 @@ where
     let (store, writer) = reflector::store();
     let config = config.timeout(crate::k8s::WATCH_TIMEOUT_SECS);
     let stream = reflector::reflector(writer, watcher(api, config).default_backoff());
-    let task = tokio::spawn(drive(stream, notify));
+    let task = tokio::spawn(drive(stream, notify, health));
     (store, task)
 }
 
-async fn drive<S, T, E>(stream: S, notify: Arc<watch::Sender<u64>>)
+/// Feeds a watch into its store, noting in `health` whether it gets answers; every event and
+/// every error wakes the waits.
+async fn drive<S, T, E>(stream: S, notify: Arc<watch::Sender<u64>>, health: Arc<Mutex<Health>>)
 where
     S: Stream<Item = Result<T, E>>,
+    E: std::fmt::Display,
 {
     let mut stream = std::pin::pin!(stream);
     while let Some(event) = stream.next().await {
-        if event.is_ok() {
-            notify.send_modify(|n| *n += 1);
+        {
+            let mut health = health.lock().unwrap_or_else(|e| e.into_inner());
+            match &event {
+                Ok(_) => health.failing_since = None,
+                Err(err) => {
+                    health
+                        .failing_since
+                        .get_or_insert_with(std::time::Instant::now);
+                    health.last_error = err.to_string();
+                }
+            }
         }
+        notify.send_modify(|n| *n += 1);
     }
 }
 
@@ -79,26 +104,31 @@ impl Observer {
         let (client, namespace) = (&cluster.client, cluster.namespace.as_str());
         let (notify, changed) = watch::channel(0u64);
         let notify = Arc::new(notify);
+        let health = Arc::new(Mutex::new(Health::default()));
         let managed = watcher::Config::default().labels(&managed_selector());
         let (pods, pods_task) = spawn_reflector(
             Api::<Pod>::namespaced(client.clone(), namespace),
             managed.clone(),
             notify.clone(),
+            health.clone(),
         );
         let (statefulsets, sts_task) = spawn_reflector(
             Api::<StatefulSet>::namespaced(client.clone(), namespace),
             managed.clone(),
             notify.clone(),
+            health.clone(),
         );
         let (deployments, deploy_task) = spawn_reflector(
             Api::<Deployment>::namespaced(client.clone(), namespace),
             managed,
             notify.clone(),
+            health.clone(),
         );
         let (events, events_task) = spawn_reflector(
             Api::<Event>::namespaced(client.clone(), namespace),
             watcher::Config::default().fields("type=Warning"),
             notify,
+            health.clone(),
         );
         let observer = Observer {
             client: client.clone(),
@@ -111,6 +141,7 @@ impl Observer {
             tasks: vec![pods_task, sts_task, deploy_task, events_task],
             // A second of slack for the API server's timestamps, which have whole seconds.
             started: jiff::Timestamp::now() - jiff::SignedDuration::from_secs(1),
+            health,
         };
         let ready = async {
             observer.pods.wait_until_ready().await?;
@@ -140,6 +171,22 @@ impl Observer {
                     .and_then(|l| l.get(crate::labels::APP))
                     .map(String::as_str)
                     == Some(cat)
+        })
+    }
+
+    /// Why the watches have got no answer for [`UNANSWERED_LIMIT`], if they have not.
+    fn unanswered(&self) -> Option<Failure> {
+        let health = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        let since = health.failing_since?;
+        (since.elapsed() >= UNANSWERED_LIMIT).then(|| {
+            Failure::new(
+                "Unreachable",
+                format!(
+                    "the watches got no answer for {} s: {}",
+                    since.elapsed().as_secs(),
+                    health.last_error
+                ),
+            )
         })
     }
 
@@ -238,6 +285,9 @@ impl Observer {
                     }
                 }
             }
+            if let Some(failure) = self.unanswered() {
+                return Err(failure);
+            }
             match tokio::time::timeout_at(deadline, changed.changed()).await {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => {
@@ -247,6 +297,9 @@ impl Observer {
                     ));
                 }
                 Err(_) => {
+                    if let Some(failure) = self.unanswered() {
+                        return Err(failure);
+                    }
                     let mut failure = Failure::new(
                         "Timeout",
                         format!("not ready after {} s: {last_message}", timeout.as_secs()),

@@ -319,3 +319,35 @@ fn ctrl_c_during_up_leaves_exactly_one_running_container() {
     }
     farm.run(["down", &cat]).ok();
 }
+
+/// An API server that goes away while a deploy waits on its rollout is named as such within
+/// seconds, not reported as a rollout timeout minutes later.
+#[test]
+fn losing_the_api_server_mid_deploy_is_said_as_such() {
+    let farm = Farm::new().with_services();
+    let cat = farm.new_cat("lost");
+    farm.run(["build", &cat]).ok();
+    farm.run(["push", &cat]).ok();
+    farm.write_token(&cat, "xoxb-lost-token", "xapp-lost-token");
+    let cluster = crate::cluster::Cluster::start();
+    let kubeconfig = farm.path().join("lost.kubeconfig");
+    std::fs::copy(cluster.kubeconfig(), &kubeconfig).unwrap();
+    let with_cluster = |args: &[&str]| farm.command(args).env("KUBECONFIG", &kubeconfig);
+    with_cluster(&["secret", "sync"]).run().ok();
+    cluster.script(&cat, fake_kube::PodScript::never_ready());
+    let mut deploy = with_cluster(&["deploy", &cat, "--timeout", "120s"]).spawn();
+    cluster.wait_for("the StatefulSet", Duration::from_secs(60), |c| {
+        !c.sts_absent(&cat)
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    let lost_at = Instant::now();
+    drop(cluster);
+    let status = deploy.wait_exit(Duration::from_secs(60));
+    let took = lost_at.elapsed();
+    let stderr = deploy.take_stderr();
+    let text = format!("{}\n{stderr}", deploy.rest().join("\n"));
+    assert!(!status.success(), "{text}");
+    assert!(took < Duration::from_secs(40), "took {took:?}\n{text}");
+    assert!(text.contains("does not answer (context fake)"), "{text}");
+    assert!(!text.contains("not ready after"), "{text}");
+}
