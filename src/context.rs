@@ -50,6 +50,8 @@ impl Context {
         }
         let cwd = current_dir()?;
         let farm = Farm::discover(&self.overrides, &cwd)?;
+        self.printer
+            .scrub_secrets_of(farm.root.join(crate::farm::SECRET_DIR));
         Ok(self.farm.get_or_init(|| farm))
     }
 

@@ -3,7 +3,10 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 
 use anstream::{AutoStream, ColorChoice};
 use anstyle::{AnsiColor, Effects, Style};
@@ -107,6 +110,49 @@ pub struct Printer {
     stdout_color: bool,
     stderr_color: bool,
     stderr_terminal: bool,
+    secrets: Arc<Secrets>,
+}
+
+/// The token values catctl knows (those in `secret/`), read once on first need, so that no
+/// text printed — an answer from Slack, the registry or the API server included — shows one.
+#[derive(Debug, Default)]
+struct Secrets {
+    dir: OnceLock<PathBuf>,
+    values: OnceLock<Vec<String>>,
+}
+
+/// Tokens shorter than this are not scrubbed: they would mangle ordinary words.
+const SHORTEST_SCRUBBED: usize = 8;
+
+impl Secrets {
+    fn values(&self) -> &[String] {
+        let Some(dir) = self.dir.get() else {
+            return &[];
+        };
+        self.values.get_or_init(|| {
+            let mut ignored = crate::secrets::local::Findings::default();
+            let mut values: Vec<String> = crate::secrets::local::scan(dir, "secret", &mut ignored)
+                .iter()
+                .flat_map(|secret| secret.data.values())
+                .filter_map(|value| std::str::from_utf8(value.expose().trim_ascii()).ok())
+                .filter(|token| token.len() >= SHORTEST_SCRUBBED)
+                .map(str::to_string)
+                .collect();
+            // Longest first, so that a token containing another is replaced whole.
+            values.sort_by_key(|token| std::cmp::Reverse(token.len()));
+            values
+        })
+    }
+
+    fn scrub<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let mut text = Cow::Borrowed(text);
+        for token in self.values() {
+            if text.contains(token.as_str()) {
+                text = Cow::Owned(text.replace(token.as_str(), "[redacted]"));
+            }
+        }
+        text
+    }
 }
 
 fn wants_color<S: anstream::stream::RawStream>(mode: ColorMode, stream: &S) -> bool {
@@ -126,7 +172,13 @@ impl Printer {
             stdout_color: wants_color(color, &std::io::stdout()),
             stderr_color: wants_color(color, &std::io::stderr()),
             stderr_terminal,
+            secrets: Arc::default(),
         }
+    }
+
+    /// The directory of the farm's tokens: from now on, no printed text shows one of them.
+    pub fn scrub_secrets_of(&self, dir: PathBuf) {
+        let _ = self.secrets.dir.set(dir);
     }
 
     /// Whether live progress (spinners, bars) may be drawn on stderr.
@@ -146,36 +198,42 @@ impl Printer {
     pub fn status(&self, verb: &str, message: &str) {
         if self.verbosity >= Verbosity::Normal {
             let verb = self.paint_stderr(&format!("{verb:>12}"), Color::Green);
-            eprintln!("{verb} {message}");
+            eprintln!("{verb} {}", self.secrets.scrub(message));
         }
     }
 
     /// Extra detail shown with `-v`.
     pub fn detail(&self, message: &str) {
         if self.verbosity >= Verbosity::Verbose {
-            eprintln!("{}", self.paint_stderr(message, Color::Dim));
+            let message = self.secrets.scrub(message);
+            eprintln!("{}", self.paint_stderr(&message, Color::Dim));
         }
     }
 
     /// Plain text on stderr that `-q` does not hide (e.g. a failing container's log).
     pub fn evidence(&self, text: &str) {
-        eprintln!("{text}");
+        eprintln!("{}", self.secrets.scrub(text));
     }
 
     pub fn warn(&self, message: &str) {
+        let message = self.secrets.scrub(message);
         eprintln!("{} {message}", self.paint_stderr("warning:", Color::Yellow));
     }
 
     /// An error with its chain of causes, printed once, at the top.
     pub fn error(&self, error: &anyhow::Error) {
-        eprintln!("{} {error}", self.paint_stderr("error:", Color::Red));
+        let scrub = |text: String| self.secrets.scrub(&text).into_owned();
+        let error_label = self.paint_stderr("error:", Color::Red);
+        eprintln!("{error_label} {}", scrub(error.to_string()));
         for cause in error.chain().skip(1) {
-            eprintln!("  {} {cause}", self.paint_stderr("caused by:", Color::Red));
+            let label = self.paint_stderr("caused by:", Color::Red);
+            eprintln!("  {label} {}", scrub(cause.to_string()));
         }
     }
 
     /// Data for stdout. A closed pipe (e.g. `| head`) is not an error worth a panic.
     pub fn data(&self, text: &str) {
+        let text = self.secrets.scrub(text);
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
     }
@@ -184,6 +242,7 @@ impl Printer {
     /// written whole and flushed, and an error (e.g. a closed pipe under `| head`) is returned
     /// instead of ignored.
     pub fn data_or_closed(&self, text: &str) -> std::io::Result<()> {
+        let text = self.secrets.scrub(text);
         let mut out = std::io::stdout().lock();
         out.write_all(text.as_bytes())?;
         out.flush()
@@ -212,7 +271,7 @@ impl Printer {
     /// A plain remark on stderr, e.g. `tt is not deployed`. Hidden by `-q`.
     pub fn note(&self, message: &str) {
         if self.verbosity >= Verbosity::Normal {
-            eprintln!("{message}");
+            eprintln!("{}", self.secrets.scrub(message));
         }
     }
 

@@ -52,8 +52,22 @@ impl Settings {
             concurrency: usize::from(config.concurrency.max(1)),
             build_args: config.build.args,
         };
+        let file = config_path.display();
+        let from = |flag: bool, key: &str, option: &str| match flag {
+            true => format!("checking {option}"),
+            false => format!("checking `{key}` in {file}"),
+        };
         validate_registry(&settings.registry)
-            .with_context(|| format!("checking `registry` in {}", config_path.display()))?;
+            .with_context(|| from(overrides.registry.is_some(), "registry", "--registry"))?;
+        if let Some(namespace) = &settings.namespace {
+            validate_namespace(namespace).with_context(|| {
+                from(overrides.namespace.is_some(), "namespace", "-n/--namespace")
+            })?;
+        }
+        if let Some(context) = &settings.context {
+            validate_context(context)
+                .with_context(|| from(overrides.context.is_some(), "context", "--context"))?;
+        }
         Ok(settings)
     }
 }
@@ -136,13 +150,40 @@ pub fn init_options(overrides: &Overrides, asked: Option<String>) -> Result<Init
     validate_registry(&registry)?;
     let namespace = overrides.namespace.clone();
     if let Some(namespace) = &namespace {
-        crate::names::validate_cat_name(namespace)
-            .with_context(|| format!("namespace '{namespace}' is not a valid namespace name"))?;
+        validate_namespace(namespace).context("checking -n/--namespace")?;
     }
     Ok(InitOptions {
         registry,
         namespace,
     })
+}
+
+/// A namespace is a DNS-1123 label: 1–63 lower-case letters, digits and '-', starting and
+/// ending with a letter or digit.
+fn validate_namespace(namespace: &str) -> Result<()> {
+    let valid = !namespace.is_empty()
+        && namespace.len() <= 63
+        && namespace
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && namespace.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && namespace.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if !valid {
+        bail!(
+            "namespace '{namespace}' is not a valid Kubernetes namespace: at most 63 lower-case \
+             letters, digits and '-', starting and ending with a letter or digit (e.g. cats)"
+        );
+    }
+    Ok(())
+}
+
+/// A kube context name: anything kubectl accepts, which is not empty and has no control
+/// characters.
+fn validate_context(context: &str) -> Result<()> {
+    if context.trim().is_empty() || context.chars().any(char::is_control) {
+        bail!("context '{context}' is not a kube context name — see `kubectl config get-contexts`");
+    }
+    Ok(())
 }
 
 /// A registry is `host[:port][/path…]`, lower case, no scheme and no tag.
@@ -162,7 +203,10 @@ fn validate_registry(registry: &str) -> Result<()> {
             || (!part.is_empty()
                 && part.chars().all(|c| {
                     c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')
-                }))
+                })
+                // Docker's path components begin and end with a letter or digit: no `..`.
+                && part.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && part.ends_with(|c: char| c.is_ascii_alphanumeric()))
     });
     if !host_ok || !path_ok || registry.ends_with('/') {
         bail!(
@@ -194,8 +238,21 @@ mod tests {
             "gcr.io/",
             "gcr.io//x",
             "a b",
+            "127.0.0.1:5055/../x",
+            "gcr.io/.x",
         ] {
             assert!(validate_registry(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn namespaces() {
+        for ok in ["default", "cats", "a", "team-1"] {
+            assert!(validate_namespace(ok).is_ok(), "{ok}");
+        }
+        let long = "a".repeat(64);
+        for bad in ["", "Bad_NS", "-a", "a-", "a.b", long.as_str()] {
+            assert!(validate_namespace(bad).is_err(), "{bad}");
         }
     }
 }

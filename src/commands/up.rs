@@ -33,7 +33,30 @@ pub async fn run(ctx: &Context, args: &UpArgs) -> Result<ExitStatus> {
     let (daemon, registry) = (ctx.daemon().await?, ctx.registry()?);
     let progress = progress(&ctx.printer, &cats);
     let options = up_options(args);
-    let outcomes = up_cats(farm, daemon, registry, &cats, &options, &progress).await;
+    // Ctrl-C stops the cats not yet at their container swap; swaps under way finish, so no cat
+    // is left down or doubled.
+    let (interrupt, interrupted) = tokio::sync::watch::channel(false);
+    let mut was_interrupted = false;
+    let outcomes = {
+        let work = up_cats(
+            farm,
+            daemon,
+            registry,
+            &cats,
+            &options,
+            &progress,
+            &interrupted,
+        );
+        let mut work = std::pin::pin!(work);
+        tokio::select! {
+            outcomes = &mut work => outcomes,
+            _ = tokio::signal::ctrl_c() => {
+                was_interrupted = true;
+                let _ = interrupt.send(true);
+                work.await
+            }
+        }
+    };
     drop(progress);
     let status = report_failures(&ctx.printer, &outcomes);
     let rows: Vec<Row> = outcomes
@@ -63,5 +86,8 @@ pub async fn run(ctx: &Context, args: &UpArgs) -> Result<ExitStatus> {
             seconds(std::time::Duration::from_secs_f64(r.seconds)),
         ]
     })?;
+    if was_interrupted {
+        return Ok(ExitStatus::Interrupted);
+    }
     Ok(status)
 }

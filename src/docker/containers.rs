@@ -1,6 +1,6 @@
-//! A cat's container on the local daemon, `catctl-<cat>`: at most one per cat. A new one is
-//! created (stopped) under a temporary name first, so a failure leaves the running one alone;
-//! only then is the old one stopped and removed and the new one renamed and started.
+//! A cat's container on the local daemon, `catctl-<cat>`: one per cat. A new one is created
+//! and started under a temporary name first, so a failure leaves the running one alone; only
+//! then is the old one stopped and removed and the new one renamed.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -69,18 +69,58 @@ pub async fn find(daemon: &Daemon, cat: &str) -> Result<Vec<String>> {
     Ok(ids)
 }
 
-/// Runs `spec` as the only container of the cat; returns the new container's id.
+/// Runs `spec` as the only container of the cat; returns the new container's id. The new
+/// container is started before the old ones are removed; if it cannot start, or the old ones
+/// cannot be removed, the old ones are left (or put back) running — the cat is never down.
 pub async fn replace(daemon: &Daemon, spec: &RunSpec) -> Result<String> {
     let name = container_name(&spec.cat);
     let staging = format!("{name}-next");
     // A staging container left by an interrupted `up` is ours to clear.
     remove(daemon, &staging).await?;
+    let olds = find(daemon, &spec.cat).await?;
     let id = create(daemon, spec, &staging).await?;
-    let result = swap(daemon, spec, &id, &name).await;
-    if result.is_err() {
+    if let Err(err) = start(daemon, spec, &id, &staging).await {
         let _ = remove(daemon, &id).await;
+        return Err(err);
     }
-    result.map(|()| id)
+    if let Err(err) = retire(daemon, &olds).await {
+        let _ = remove(daemon, &id).await;
+        for old in &olds {
+            let _ = daemon.docker.start_container(old, None).await;
+        }
+        return Err(err.context("the previous container is kept running"));
+    }
+    daemon
+        .docker
+        .rename_container(
+            &id,
+            RenameContainerOptionsBuilder::new().name(&name).build(),
+        )
+        .await
+        .map_err(|err| anyhow::anyhow!("naming the container {name}: {}", daemon_message(&err)))?;
+    Ok(id)
+}
+
+/// Stops and removes the cat's previous containers.
+async fn retire(daemon: &Daemon, olds: &[String]) -> Result<()> {
+    for old in olds {
+        remove(daemon, old).await?;
+    }
+    Ok(())
+}
+
+async fn start(daemon: &Daemon, spec: &RunSpec, id: &str, name: &str) -> Result<()> {
+    daemon
+        .docker
+        .start_container(id, None)
+        .await
+        .map_err(|err| {
+            anyhow::anyhow!(
+                "starting {name} (from {}) failed: {}",
+                spec.image,
+                daemon_message(&err)
+            )
+        })
 }
 
 async fn create(daemon: &Daemon, spec: &RunSpec, name: &str) -> Result<String> {
@@ -133,32 +173,6 @@ async fn create(daemon: &Daemon, spec: &RunSpec, name: &str) -> Result<String> {
             )
         })?;
     Ok(created.id)
-}
-
-/// Stops and removes every other container of the cat, then names and starts `id`.
-async fn swap(daemon: &Daemon, spec: &RunSpec, id: &str, name: &str) -> Result<()> {
-    for old in find(daemon, &spec.cat).await? {
-        if old != id {
-            remove(daemon, &old).await?;
-        }
-    }
-    daemon
-        .docker
-        .rename_container(id, RenameContainerOptionsBuilder::new().name(name).build())
-        .await
-        .map_err(|err| anyhow::anyhow!("naming the container {name}: {}", daemon_message(&err)))?;
-    daemon
-        .docker
-        .start_container(id, None)
-        .await
-        .map_err(|err| {
-            anyhow::anyhow!(
-                "starting {name} (from {}) failed: {}",
-                spec.image,
-                daemon_message(&err)
-            )
-        })?;
-    Ok(())
 }
 
 /// Stops and removes a container by id or name; one that does not exist is already gone.

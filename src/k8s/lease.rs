@@ -11,7 +11,7 @@ use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use kube::Api;
 use kube::api::{DeleteParams, ObjectMeta, PostParams, Preconditions};
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt as _, watcher};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -174,13 +174,21 @@ fn instant_of(at: jiff::Timestamp, now: jiff::Timestamp) -> Instant {
 /// Returns when the Lease changes (renewed, released, taken) or at `until`.
 async fn wait_for_change(api: &Api<Lease>, name: &str, seen: &Lease, until: Instant) {
     let seen_version = seen.metadata.resource_version.clone();
-    let mut events = watcher::watch_object(api.clone(), name).boxed();
+    // The server ends the watch before the client's read timeout; the watcher resumes it.
+    let config = watcher::Config::default()
+        .fields(&format!("metadata.name={name}"))
+        .timeout(crate::k8s::WATCH_TIMEOUT_SECS);
+    let mut events = watcher::watcher(api.clone(), config)
+        .default_backoff()
+        .boxed();
     let changed = async {
         while let Some(event) = events.next().await {
             match event {
-                Ok(Some(lease)) if lease.metadata.resource_version == seen_version => {}
-                Ok(_) => return,
-                Err(_) => {}
+                Ok(watcher::Event::Apply(lease) | watcher::Event::InitApply(lease))
+                    if lease.metadata.resource_version == seen_version => {}
+                Ok(watcher::Event::Apply(_) | watcher::Event::InitApply(_)) => return,
+                Ok(watcher::Event::Delete(_)) => return,
+                Ok(_) | Err(_) => {}
             }
         }
     };

@@ -11,8 +11,13 @@ pub mod secrets;
 pub mod sleep;
 pub mod workload;
 
+use std::time::Duration;
+
 use anyhow::{Context as _, Result};
+use kube::client::ClientBuilder;
 use kube::config::{KubeConfigOptions, Kubeconfig};
+use tower::BoxError;
+use tower::util::MapErrLayer;
 
 use crate::settings::Settings;
 
@@ -27,7 +32,12 @@ pub const FIELD_MANAGER: &str = "catctl";
 /// request goes to. Created once per run (by [`crate::context::Context::cluster`]).
 #[derive(Clone)]
 pub struct Cluster {
+    /// Every request, watches included, is bounded: [`CONNECT_TIMEOUT`] to connect and
+    /// [`READ_TIMEOUT`] between bytes (watches ask the server to end them sooner, see
+    /// [`WATCH_TIMEOUT_SECS`]).
     pub client: kube::Client,
+    /// For streams that may be silent for long (`logs -f`): connecting is bounded, reading not.
+    pub streams: kube::Client,
     pub namespace: String,
     /// The kube context's name and the API server's URL, for messages.
     pub context: String,
@@ -45,10 +55,19 @@ impl Cluster {
             .clone()
             .unwrap_or_else(|| config.default_namespace.clone());
         let cluster = config.cluster_url.to_string();
-        let client = kube::Client::try_from(config)
-            .with_context(|| format!("cannot create a client for the cluster at {cluster}"))?;
+        let mut bounded = config.clone();
+        bounded.connect_timeout = Some(CONNECT_TIMEOUT);
+        bounded.read_timeout = Some(READ_TIMEOUT);
+        bounded.write_timeout = Some(READ_TIMEOUT);
+        let mut streaming = config;
+        streaming.connect_timeout = Some(CONNECT_TIMEOUT);
+        streaming.read_timeout = None;
+        streaming.write_timeout = Some(READ_TIMEOUT);
+        let client = named_client(bounded, &cluster, &context)?;
+        let streams = named_client(streaming, &cluster, &context)?;
         Ok(Cluster {
             client,
+            streams,
             namespace,
             context,
             url: cluster,
@@ -65,14 +84,93 @@ impl Cluster {
             .context("no kubeconfig and not running in a cluster")?;
         let namespace = config.default_namespace.clone();
         let url = config.cluster_url.to_string();
-        let client = kube::Client::try_from(config).context("cannot create a kube client")?;
+        let mut bounded = config;
+        bounded.connect_timeout = Some(CONNECT_TIMEOUT);
+        bounded.read_timeout = Some(READ_TIMEOUT);
+        bounded.write_timeout = Some(READ_TIMEOUT);
+        let client = kube::Client::try_from(bounded).context("cannot create a kube client")?;
         Ok(Cluster {
+            streams: client.clone(),
             client,
             namespace,
             context: "(in-cluster)".to_string(),
             url,
         })
     }
+}
+
+/// How long connecting to the API server may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the API server may stay silent within one answer.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a watch asks the server to run before it ends it (the watcher then resumes), so a
+/// quiet but healthy watch never meets [`READ_TIMEOUT`].
+pub const WATCH_TIMEOUT_SECS: u32 = 8;
+
+/// Why a request got no answer, in words naming the server: what every cluster command says
+/// when the API server is down, unreachable or silent.
+#[derive(Debug)]
+struct Unanswered {
+    said: String,
+    cause: BoxError,
+}
+
+impl std::fmt::Display for Unanswered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.said)
+    }
+}
+
+impl std::error::Error for Unanswered {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.cause)
+    }
+}
+
+/// A client whose transport errors (refused, timed out, reset) name the API server and the
+/// kube context, wherever the request was made.
+fn named_client(config: kube::Config, url: &str, context: &str) -> Result<kube::Client> {
+    let said = format!("the API server at {url} does not answer (context {context})");
+    let builder = ClientBuilder::try_from(config)
+        .with_context(|| format!("cannot create a client for the cluster at {url}"))?;
+    let name_the_server = MapErrLayer::new(move |cause: BoxError| -> BoxError {
+        if unanswered(&*cause) {
+            Box::new(Unanswered {
+                said: said.clone(),
+                cause,
+            })
+        } else {
+            cause
+        }
+    });
+    Ok(builder.with_layer(&name_the_server).build())
+}
+
+/// Whether an error, or one of its causes, says the server did not answer.
+fn unanswered(err: &(dyn std::error::Error + 'static)) -> bool {
+    use std::io::ErrorKind;
+    let mut next = Some(err);
+    while let Some(err) = next {
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                ErrorKind::TimedOut
+                    | ErrorKind::ConnectionRefused
+                    | ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::HostUnreachable
+                    | ErrorKind::NetworkUnreachable
+            )
+        {
+            return true;
+        }
+        let text = err.to_string().to_lowercase();
+        if text.contains("timed out") || text.contains("connection refused") {
+            return true;
+        }
+        next = err.source();
+    }
+    false
 }
 
 /// The client configuration of the chosen kubeconfig context.

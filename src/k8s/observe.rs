@@ -1,10 +1,10 @@
 //! Watching the cluster while cats roll out: one set of watches for all the cats of a command
-//! (pods, StatefulSets, Deployments, and FailedMount events), kept in reflector stores. Each
+//! (pods, StatefulSets, Deployments, and Warning events), kept in reflector stores. Each
 //! cat's wait re-evaluates its rollout whenever any of them changes — no polling, no sleeps —
 //! so API requests do not grow with the number of cats or the time spent waiting.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -33,7 +33,20 @@ pub struct Observer {
     events: Store<Event>,
     changed: watch::Receiver<u64>,
     tasks: Vec<JoinHandle<()>>,
+    /// When the watches started: older warnings are about earlier rollouts.
+    started: jiff::Timestamp,
+    health: Arc<Mutex<Health>>,
 }
+
+/// Whether the watches get answers: since when they have been failing, and why.
+#[derive(Default)]
+struct Health {
+    failing_since: Option<std::time::Instant>,
+    last_error: String,
+}
+
+/// How long every watch may fail before the rollout wait gives up on the API server.
+const UNANSWERED_LIMIT: Duration = Duration::from_secs(10);
 
 impl Drop for Observer {
     fn drop(&mut self) {
@@ -47,26 +60,41 @@ fn spawn_reflector<K>(
     api: Api<K>,
     config: watcher::Config,
     notify: Arc<watch::Sender<u64>>,
+    health: Arc<Mutex<Health>>,
 ) -> (Store<K>, JoinHandle<()>)
 where
     K: Resource + Clone + std::fmt::Debug + Send + Sync + serde::de::DeserializeOwned + 'static,
     K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
 {
     let (store, writer) = reflector::store();
+    let config = config.timeout(crate::k8s::WATCH_TIMEOUT_SECS);
     let stream = reflector::reflector(writer, watcher(api, config).default_backoff());
-    let task = tokio::spawn(drive(stream, notify));
+    let task = tokio::spawn(drive(stream, notify, health));
     (store, task)
 }
 
-async fn drive<S, T, E>(stream: S, notify: Arc<watch::Sender<u64>>)
+/// Feeds a watch into its store, noting in `health` whether it gets answers; every event and
+/// every error wakes the waits.
+async fn drive<S, T, E>(stream: S, notify: Arc<watch::Sender<u64>>, health: Arc<Mutex<Health>>)
 where
     S: Stream<Item = Result<T, E>>,
+    E: std::fmt::Display,
 {
     let mut stream = std::pin::pin!(stream);
     while let Some(event) = stream.next().await {
-        if event.is_ok() {
-            notify.send_modify(|n| *n += 1);
+        {
+            let mut health = health.lock().unwrap_or_else(|e| e.into_inner());
+            match &event {
+                Ok(_) => health.failing_since = None,
+                Err(err) => {
+                    health
+                        .failing_since
+                        .get_or_insert_with(std::time::Instant::now);
+                    health.last_error = err.to_string();
+                }
+            }
         }
+        notify.send_modify(|n| *n += 1);
     }
 }
 
@@ -76,26 +104,31 @@ impl Observer {
         let (client, namespace) = (&cluster.client, cluster.namespace.as_str());
         let (notify, changed) = watch::channel(0u64);
         let notify = Arc::new(notify);
+        let health = Arc::new(Mutex::new(Health::default()));
         let managed = watcher::Config::default().labels(&managed_selector());
         let (pods, pods_task) = spawn_reflector(
             Api::<Pod>::namespaced(client.clone(), namespace),
             managed.clone(),
             notify.clone(),
+            health.clone(),
         );
         let (statefulsets, sts_task) = spawn_reflector(
             Api::<StatefulSet>::namespaced(client.clone(), namespace),
             managed.clone(),
             notify.clone(),
+            health.clone(),
         );
         let (deployments, deploy_task) = spawn_reflector(
             Api::<Deployment>::namespaced(client.clone(), namespace),
             managed,
             notify.clone(),
+            health.clone(),
         );
         let (events, events_task) = spawn_reflector(
             Api::<Event>::namespaced(client.clone(), namespace),
-            watcher::Config::default().fields("involvedObject.kind=Pod,reason=FailedMount"),
+            watcher::Config::default().fields("type=Warning"),
             notify,
+            health.clone(),
         );
         let observer = Observer {
             client: client.clone(),
@@ -106,6 +139,9 @@ impl Observer {
             events,
             changed,
             tasks: vec![pods_task, sts_task, deploy_task, events_task],
+            // A second of slack for the API server's timestamps, which have whole seconds.
+            started: jiff::Timestamp::now() - jiff::SignedDuration::from_secs(1),
+            health,
         };
         let ready = async {
             observer.pods.wait_until_ready().await?;
@@ -191,7 +227,24 @@ impl Observer {
         }
     }
 
-    fn failed_mount(&self, pod: &Pod) -> Option<String> {
+    /// Why the watches have got no answer for [`UNANSWERED_LIMIT`], if they have not.
+    fn unanswered(&self) -> Option<Failure> {
+        let health = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        let since = health.failing_since?;
+        (since.elapsed() >= UNANSWERED_LIMIT).then(|| {
+            Failure::new(
+                "Unreachable",
+                format!(
+                    "the watches got no answer for {} s: {}",
+                    since.elapsed().as_secs(),
+                    health.last_error
+                ),
+            )
+        })
+    }
+
+    /// The most repeated warning of `reason` about `pod`, if any.
+    fn pod_warning(&self, pod: &Pod, reason: &str) -> Option<String> {
         let uid = pod.metadata.uid.as_deref()?;
         self.events
             .state()
@@ -204,8 +257,44 @@ impl Observer {
                     .as_deref()
                     .is_some_and(|m| m.contains("failed to sync secret cache"))
             })
+            .filter(|e| e.reason.as_deref() == Some(reason))
             .max_by_key(|e| e.count.unwrap_or(0))
             .map(|e| e.message.clone().unwrap_or_default())
+    }
+
+    fn failed_mount(&self, pod: &Pod) -> Option<String> {
+        self.pod_warning(pod, "FailedMount")
+    }
+
+    /// A `FailedCreate` warning, since the watches started, about the cat's workload (or a
+    /// ReplicaSet of its Deployment): its controller cannot make its pods.
+    fn failed_create(&self, target: &Target) -> Option<String> {
+        let replica_sets = format!("{}-", target.cat);
+        self.events
+            .state()
+            .iter()
+            .filter(|e| e.reason.as_deref() == Some("FailedCreate"))
+            .filter(|e| {
+                let object = &e.involved_object;
+                let name = object.name.as_deref().unwrap_or_default();
+                match object.kind.as_deref() {
+                    Some("StatefulSet" | "Deployment") => name == target.cat,
+                    Some("ReplicaSet") => name.starts_with(&replica_sets),
+                    _ => false,
+                }
+            })
+            .filter(|e| self.is_recent(e))
+            .max_by_key(|e| e.last_timestamp.as_ref().map(|t| t.0))
+            .map(|e| e.message.clone().unwrap_or_default())
+    }
+
+    fn is_recent(&self, event: &Event) -> bool {
+        let last = event
+            .last_timestamp
+            .as_ref()
+            .map(|t| t.0)
+            .or_else(|| event.event_time.as_ref().map(|t| t.0));
+        last.is_none_or(|at| at >= self.started)
     }
 
     /// Waits until `target` has rolled out (Ok) or cannot (Err with the reason), reporting each
@@ -256,6 +345,9 @@ impl Observer {
                     }
                 }
             }
+            if let Some(failure) = self.unanswered() {
+                return Err(failure);
+            }
             match tokio::time::timeout_at(deadline, changed.changed()).await {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => {
@@ -265,6 +357,9 @@ impl Observer {
                     ));
                 }
                 Err(_) => {
+                    if let Some(failure) = self.unanswered() {
+                        return Err(failure);
+                    }
                     let mut failure = Failure::new(
                         "Timeout",
                         format!("not ready after {} s: {last_message}", timeout.as_secs()),
@@ -288,16 +383,23 @@ impl Observer {
             if let Some(failure) = rollout::pod_failure(pod) {
                 return Step::Fail(Failure::from_pod(failure));
             }
-            if !rollout::is_ready(pod)
-                && let Some(message) = self.failed_mount(pod)
-            {
-                let name = pod.metadata.name.clone().unwrap_or_default();
-                let mut failure = Failure::new("FailedMount", message);
-                failure.pod = Some(name);
-                return Step::Fail(failure);
+            if rollout::is_ready(pod) {
+                continue;
+            }
+            for reason in ["FailedMount", "FailedScheduling"] {
+                if let Some(message) = self.pod_warning(pod, reason) {
+                    let mut failure = Failure::new(reason, message);
+                    failure.pod = pod.metadata.name.clone();
+                    return Step::Fail(failure);
+                }
             }
         }
         let progress = self.progress(target);
+        if progress != Progress::Done
+            && let Some(message) = self.failed_create(target)
+        {
+            return Step::Fail(Failure::new("FailedCreate", message));
+        }
         if let Some(update_revision) = self.update_revision(target)
             && progress != Progress::Done
         {

@@ -331,7 +331,9 @@ impl<'a> Following<'a> {
 
     /// Follows until the receiver of the events is gone. Dropping this stops every follower.
     async fn run(mut self) -> Result<Summary> {
-        let config = watcher::Config::default().labels(&selector(self.cats));
+        let config = watcher::Config::default()
+            .labels(&selector(self.cats))
+            .timeout(crate::k8s::WATCH_TIMEOUT_SECS);
         let mut pods = pin!(watcher(self.api.clone(), config).default_backoff());
         let mut round: HashSet<String> = HashSet::new();
         let mut last_error = String::new();
@@ -461,7 +463,8 @@ impl<'a> Following<'a> {
         let window = (!self.listed).then_some((self.options.since, self.options.tail));
         for (container, source) in sources(&cat, &pod) {
             let follower = Follower {
-                api: self.api.clone(),
+                // A followed log may be silent for hours: read on the unbounded stream client.
+                api: Api::namespaced(self.cluster.streams.clone(), &self.cluster.namespace),
                 pod: pod.metadata.name.clone().unwrap_or_default(),
                 container,
                 source,

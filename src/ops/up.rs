@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use anyhow::{Context as _, Result, anyhow, bail};
 use bollard::query_parameters::CreateImageOptionsBuilder;
 use futures::StreamExt as _;
+use tokio::sync::watch;
 
 use crate::cat_runtime::secret_name;
 use crate::docker::containers::{RunSpec, container_name, find, remove, replace};
@@ -40,7 +41,8 @@ pub struct Started {
     pub unpushed: bool,
 }
 
-/// Starts every cat.
+/// Starts every cat. Once `interrupted` turns true, cats not yet at their container swap stop
+/// there (their running container untouched); a swap under way is finished, never cut short.
 pub async fn up_cats<'a>(
     farm: &Farm,
     daemon: &Daemon,
@@ -48,13 +50,14 @@ pub async fn up_cats<'a>(
     cats: &'a [Cat],
     options: &UpOptions,
     reporter: &dyn Reporter,
+    interrupted: &watch::Receiver<bool>,
 ) -> Vec<CatResult<'a, Started>> {
     each_cat(
         cats,
         farm.settings.concurrency,
         reporter,
         |cat| async move {
-            up_cat(farm, daemon, registry, cat, options, reporter)
+            up_cat(farm, daemon, registry, cat, options, reporter, interrupted)
                 .await
                 .with_context(|| format!("cannot start {}", cat.name))
         },
@@ -69,7 +72,49 @@ async fn up_cat(
     cat: &Cat,
     options: &UpOptions,
     reporter: &dyn Reporter,
+    interrupted: &watch::Receiver<bool>,
 ) -> Result<Started> {
+    let mut interrupted = interrupted.clone();
+    let prepared = tokio::select! {
+        prepared = prepare(farm, daemon, registry, cat, options, reporter) => prepared?,
+        _ = interrupted.wait_for(|stop| *stop) => bail!(
+            "interrupted before its container was replaced; the running one, if any, is untouched"
+        ),
+    };
+    let Prepared {
+        spec,
+        image,
+        unpushed,
+        from,
+    } = prepared;
+    // Not cancellable: the new container runs before the old one goes, or the old one stays.
+    replace(daemon, &spec).await?;
+    reporter.done(
+        &cat.name,
+        "Started",
+        &format!("{} from {from}", container_name(&cat.name)),
+    );
+    Ok(Started { image, unpushed })
+}
+
+/// What a cat's container swap needs, all checked.
+struct Prepared {
+    spec: RunSpec,
+    image: ImageRef,
+    unpushed: bool,
+    /// The image as the report says it.
+    from: String,
+}
+
+/// Verifies the cat's image and pulls it when needed: everything before touching containers.
+async fn prepare(
+    farm: &Farm,
+    daemon: &Daemon,
+    registry: &Registry,
+    cat: &Cat,
+    options: &UpOptions,
+    reporter: &dyn Reporter,
+) -> Result<Prepared> {
     let secret = farm.root.join(SECRET_DIR).join(secret_name(&cat.name));
     if !secret.exists() {
         bail!(
@@ -117,18 +162,17 @@ async fn up_cat(
         network: options.network.clone(),
         labels,
     };
-    replace(daemon, &spec).await?;
     let from = if unpushed {
         format!("{} (local build, not pushed)", verification.image)
     } else {
         verification.image.to_string()
     };
-    reporter.done(
-        &cat.name,
-        "Started",
-        &format!("{} from {from}", container_name(&cat.name)),
-    );
-    Ok(Started { image, unpushed })
+    Ok(Prepared {
+        spec,
+        image,
+        unpushed,
+        from,
+    })
 }
 
 /// Pulls `image` (verified to be in the registry) when the daemon does not have it.

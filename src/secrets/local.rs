@@ -118,7 +118,7 @@ pub fn scan(dir: &Path, display: &str, findings: &mut Findings) -> Vec<LocalSecr
             continue;
         }
         let shown = format!("{display}/{name}");
-        match read_entry(&path, &name, &shown) {
+        match read_entry(dir, &path, &name, &shown) {
             Ok(data) => secrets.push(LocalSecret { name, path, data }),
             Err(err) => findings.errors.push(format!("{err:#}")),
         }
@@ -126,35 +126,112 @@ pub fn scan(dir: &Path, display: &str, findings: &mut Findings) -> Vec<LocalSecr
     secrets
 }
 
-fn read_entry(path: &Path, name: &str, shown: &str) -> Result<BTreeMap<String, SecretValue>> {
-    let mut data = BTreeMap::new();
-    if path.is_dir() {
-        let mut files: Vec<PathBuf> = fs::read_dir(path)
-            .with_context(|| format!("cannot read {shown}"))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        files.sort();
-        for file in files {
-            let key = file
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default()
-                .to_string();
-            if key.starts_with('.') {
-                continue;
-            }
-            if file.is_dir() {
-                anyhow::bail!(
-                    "{shown}/{key} is a directory; a Secret directory holds one file per key, \
-                     not directories"
-                );
-            }
-            let bytes = fs::read(&file).with_context(|| format!("cannot read {shown}/{key}"))?;
-            data.insert(key, SecretValue::new(bytes));
+/// The largest token file read: tokens are a few dozen bytes.
+pub const MAX_TOKEN_BYTES: u64 = 64 * 1024;
+/// The largest Secret sent: the API server refuses objects over 1 MiB, metadata included.
+pub const MAX_SECRET_BYTES: u64 = 1024 * 1024 - 64 * 1024;
+
+/// What an entry of `secret/` (or a file in one of its directories) is, once its symlink, if
+/// any, is followed — only to a place inside `secret/`.
+enum Kind {
+    File(u64),
+    Dir,
+}
+
+fn kind_of(root: &Path, path: &Path, shown: &str) -> Result<Kind> {
+    let link = fs::symlink_metadata(path).with_context(|| format!("cannot read {shown}"))?;
+    let metadata = if link.file_type().is_symlink() {
+        let target = fs::canonicalize(path)
+            .with_context(|| format!("{shown} is a symlink to nothing readable"))?;
+        let root = fs::canonicalize(root).with_context(|| format!("cannot read {shown}"))?;
+        if !target.starts_with(&root) || target == root {
+            anyhow::bail!(
+                "{shown} is a symlink out of the secret directory (to {}); put the file itself                  there",
+                target.display()
+            );
         }
+        fs::metadata(&target).with_context(|| format!("cannot read {shown}"))?
     } else {
-        let bytes = fs::read(path).with_context(|| format!("cannot read {shown}"))?;
-        data.insert(name.to_string(), SecretValue::new(bytes));
+        link
+    };
+    if metadata.is_dir() {
+        Ok(Kind::Dir)
+    } else if metadata.is_file() {
+        Ok(Kind::File(metadata.len()))
+    } else {
+        anyhow::bail!(
+            "{shown} is not a regular file (a FIFO, socket or device); a Secret's keys are              plain files"
+        )
+    }
+}
+
+/// The bytes of a token file of `len` bytes, refused over [`MAX_TOKEN_BYTES`] without
+/// reading it (and never reading more, should it grow meanwhile).
+fn read_token(path: &Path, len: u64, shown: &str) -> Result<SecretValue> {
+    use std::io::Read as _;
+    let too_big = || {
+        anyhow::anyhow!(
+            "{shown} is larger than {} KiB; a token file holds one token",
+            MAX_TOKEN_BYTES / 1024
+        )
+    };
+    if len > MAX_TOKEN_BYTES {
+        return Err(too_big());
+    }
+    let file = fs::File::open(path).with_context(|| format!("cannot read {shown}"))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_TOKEN_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {shown}"))?;
+    if bytes.len() as u64 > MAX_TOKEN_BYTES {
+        return Err(too_big());
+    }
+    Ok(SecretValue::new(bytes))
+}
+
+fn read_entry(
+    root: &Path,
+    path: &Path,
+    name: &str,
+    shown: &str,
+) -> Result<BTreeMap<String, SecretValue>> {
+    let mut data = BTreeMap::new();
+    match kind_of(root, path, shown)? {
+        Kind::File(len) => {
+            data.insert(name.to_string(), read_token(path, len, shown)?);
+        }
+        Kind::Dir => {
+            let mut files: Vec<PathBuf> = fs::read_dir(path)
+                .with_context(|| format!("cannot read {shown}"))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .collect();
+            files.sort();
+            for file in files {
+                let key = file
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default()
+                    .to_string();
+                if key.starts_with('.') {
+                    continue;
+                }
+                let shown = format!("{shown}/{key}");
+                let Kind::File(len) = kind_of(root, &file, &shown)? else {
+                    anyhow::bail!(
+                        "{shown} is a directory; a Secret directory holds one file per key, \
+                         not directories"
+                    );
+                };
+                data.insert(key, read_token(&file, len, &shown)?);
+            }
+        }
+    }
+    let total: u64 = data.values().map(|v| v.expose().len() as u64).sum();
+    if total > MAX_SECRET_BYTES {
+        anyhow::bail!(
+            "{shown} holds {total} bytes; a Secret must stay under {} KiB",
+            MAX_SECRET_BYTES / 1024
+        );
     }
     Ok(data)
 }
@@ -217,27 +294,35 @@ fn check_value(shown: &str, bytes: &[u8], findings: &mut Findings) {
 }
 
 fn check_duplicates(secrets: &[LocalSecret], findings: &mut Findings) {
-    let mut seen: BTreeMap<[u8; 32], &str> = BTreeMap::new();
+    // The trimmed token's digest → the first entry holding it, and its exact bytes' digest.
+    let mut seen: BTreeMap<[u8; 32], (&str, [u8; 32])> = BTreeMap::new();
     let mut reported = Vec::new();
     for secret in secrets {
         let mut own = Vec::new();
         for value in secret.data.values() {
-            let digest = value.sha256();
+            // The engine trims whitespace: `xoxb-1` and `xoxb-1\n` are one bot.
+            let digest: [u8; 32] = Sha256::digest(value.expose().trim_ascii()).into();
             if own.contains(&digest) {
                 continue;
             }
             own.push(digest);
             match seen.get(&digest) {
-                Some(other) if !reported.contains(&(*other, secret.name.as_str())) => {
+                Some((other, exact)) if !reported.contains(&(*other, secret.name.as_str())) => {
                     reported.push((*other, secret.name.as_str()));
+                    let spaced = if *exact == value.sha256() {
+                        ""
+                    } else {
+                        " (once with whitespace around it, which the cat engine trims)"
+                    };
                     findings.errors.push(format!(
-                        "{other} and {} hold the same token — each cat needs its own bot's token",
+                        "{other} and {} hold the same token{spaced} — each cat needs its own \
+                         bot's token",
                         secret.name
                     ));
                 }
                 Some(_) => {}
                 None => {
-                    seen.insert(digest, &secret.name);
+                    seen.insert(digest, (&secret.name, value.sha256()));
                 }
             }
         }
@@ -439,6 +524,24 @@ mod tests {
             findings.errors,
             ["dd-token and tt-token hold the same token — each cat needs its own bot's token"]
         );
+    }
+
+    #[test]
+    fn duplicates_are_found_on_the_trimmed_token() {
+        let mut findings = Findings::default();
+        let secrets = [
+            secret("dd-token", &[("bot-token", "xoxb-same")]),
+            secret("tt-token", &[("bot-token", " xoxb-same\r\n")]),
+        ];
+        check(&secrets, "secret", &mut findings);
+        assert_eq!(
+            findings.errors,
+            [
+                "dd-token and tt-token hold the same token (once with whitespace around it, which \
+                 the cat engine trims) — each cat needs its own bot's token"
+            ]
+        );
+        assert_eq!(findings.warnings.len(), 1, "{:?}", findings.warnings);
     }
 
     #[test]

@@ -122,7 +122,7 @@ pub fn plan(checked: &Checked, in_cluster: &[ClusterSecret], prune: bool) -> Vec
 }
 
 /// An empty `secret/` is what a fresh clone has (it is git-ignored): `--prune` there would
-/// delete every cat's Secret. Refused, naming them; a dry run still shows it.
+/// delete every cat's Secret. Refused, naming them, by a dry run too.
 fn refuse_pruning_everything(checked: &Checked, outcomes: &[Outcome]) -> Result<()> {
     let pruned: Vec<&str> = outcomes
         .iter()
@@ -150,10 +150,11 @@ pub async fn run(
 ) -> Result<Vec<Outcome>> {
     let in_cluster = cluster::list(cluster).await?;
     let mut outcomes = plan(checked, &in_cluster, prune);
+    // A dry run says what the real run would do, refusal included.
+    refuse_pruning_everything(checked, &outcomes)?;
     if dry_run {
         return Ok(outcomes);
     }
-    refuse_pruning_everything(checked, &outcomes)?;
     let work = outcomes.iter().map(|outcome| async move {
         let result = match outcome.action {
             Action::Unchanged => Ok(()),

@@ -668,9 +668,9 @@ fn prune_with_an_empty_secret_dir_is_refused() {
     cluster.reset_requests();
     let out = farm
         .run(["secret", "sync", "--prune", "--dry-run"])
-        .ok()
+        .fails()
         .text();
-    assert!(out.contains("Would prune Secret dd-token"), "{out}");
+    assert!(out.contains("--prune would delete every Secret"), "{out}");
     let output = farm.run(["secret", "sync", "--prune"]);
     assert_eq!(output.exit_code(), Some(1), "{output:?}");
     let stderr = output.stderr();

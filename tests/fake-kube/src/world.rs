@@ -326,6 +326,7 @@ impl World {
         }
         crate::defaults::apply(def, &mut obj);
         validate::validate(def, &obj)?;
+        self.admit_service_account(def, &obj)?;
         let key = Key::of(res, &obj);
         if self.objects.contains_key(&key) {
             return Err(ApiError::already_exists(def, &key.name));
@@ -591,6 +592,28 @@ impl World {
                 self.replace(key, obj);
             }
         }
+    }
+
+    /// The ServiceAccount admission plugin: a pod naming a ServiceAccount other than `default`
+    /// that does not exist is refused (a StatefulSet's pods then fail with `FailedCreate`).
+    fn admit_service_account(&self, def: &ResourceDef, pod: &Value) -> Result<(), ApiError> {
+        let Some(account) = pod["spec"]["serviceAccountName"].as_str() else {
+            return Ok(());
+        };
+        let ns = pod["metadata"]["namespace"].as_str().unwrap_or_default();
+        let key = Key::new(res_of("serviceaccounts"), ns, account);
+        if def.kind != "Pod" || account == "default" || self.objects.contains_key(&key) {
+            return Ok(());
+        }
+        let name = pod["metadata"]["name"].as_str().unwrap_or_default();
+        Err(ApiError::new(
+            403,
+            "Forbidden",
+            format!(
+                "pods \"{name}\" is forbidden: error looking up service account \
+                 {ns}/{account}: serviceaccount \"{account}\" not found"
+            ),
+        ))
     }
 
     /// Records (or counts again) an event about `involved`.
