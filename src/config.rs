@@ -22,13 +22,21 @@ pub struct FarmConfig {
     /// The kubeconfig context to use instead of the current one.
     #[serde(default)]
     pub context: Option<String>,
-    /// How many cats are built, pushed or deployed at once.
+    /// How many cats are built or pushed at once (CPU- and disk-bound work).
     #[serde(default = "default_concurrency")]
     pub concurrency: u16,
+    /// How many cats are deployed at once: their gates and rollouts mostly wait on the
+    /// cluster, so far more than builds.
+    #[serde(default = "default_deploy_concurrency")]
+    pub deploy_concurrency: u16,
 }
 
 fn default_concurrency() -> u16 {
     4
+}
+
+fn default_deploy_concurrency() -> u16 {
+    32
 }
 
 /// `cats/<name>/cat.toml`: one cat's version, how it runs, and its character.
@@ -222,6 +230,7 @@ mod tests {
         let farm: FarmConfig = parse(Path::new("catctl.toml"), "registry = \"r\"").unwrap();
         assert_eq!(farm.namespace, None);
         assert_eq!(farm.concurrency, 4);
+        assert_eq!(farm.deploy_concurrency, 32);
         assert_eq!(farm.context, None);
     }
 

@@ -32,7 +32,10 @@ pub struct Settings {
     /// `-n`, else catctl.toml's; `None`: the kube context's namespace, else `default`.
     pub namespace: Option<String>,
     pub context: Option<String>,
+    /// Builds and pushes at once.
     pub concurrency: usize,
+    /// Deploys (gates and rollouts) at once; not bounded by `concurrency`.
+    pub deploy_concurrency: usize,
 }
 
 impl Settings {
@@ -47,6 +50,7 @@ impl Settings {
             namespace: overrides.namespace.clone().or(config.namespace),
             context: overrides.context.clone().or(config.context),
             concurrency: usize::from(config.concurrency.max(1)),
+            deploy_concurrency: usize::from(config.deploy_concurrency.max(1)),
         };
         validate_registry(&settings.registry)
             .with_context(|| format!("checking `registry` in {}", config_path.display()))?;

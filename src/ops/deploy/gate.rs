@@ -81,7 +81,7 @@ impl Gate<'_> {
                 let result = self.check(&cat, &choice).await;
                 (cat, result)
             })
-            .buffered(self.farm.settings.concurrency)
+            .buffered(self.farm.settings.deploy_concurrency)
             .collect()
             .await;
         let mut gated = Gated {

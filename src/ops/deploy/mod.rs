@@ -99,7 +99,7 @@ pub async fn deploy(
         handles.cluster,
         gated.prepared,
         options,
-        handles.farm.settings.concurrency,
+        handles.farm.settings.deploy_concurrency,
         reporter,
     )
     .await?;
