@@ -24,3 +24,4 @@ mod promise;
 mod secret;
 mod secret_sync;
 mod slack;
+mod speed;
