@@ -36,7 +36,7 @@ fn default_concurrency() -> u16 {
 }
 
 fn default_deploy_concurrency() -> u16 {
-    32
+    100
 }
 
 /// `cats/<name>/cat.toml`: one cat's version, how it runs, and its character.
@@ -230,7 +230,7 @@ mod tests {
         let farm: FarmConfig = parse(Path::new("catctl.toml"), "registry = \"r\"").unwrap();
         assert_eq!(farm.namespace, None);
         assert_eq!(farm.concurrency, 4);
-        assert_eq!(farm.deploy_concurrency, 32);
+        assert_eq!(farm.deploy_concurrency, 100);
         assert_eq!(farm.context, None);
     }
 
