@@ -1,25 +1,27 @@
-//! Benchmark of `catctl deploy` against a sequential `kubectl apply --server-side -f` +
-//! `kubectl rollout status` loop over the same rendered manifests (`catctl render --out`), on the
-//! fake API server (pods Ready `ready_after` after they start) with the real Docker daemon and
-//! registry of scripts/test-services.sh (started when not running).
+//! Benchmark of `catctl deploy` and `catctl status` against the fake API server (pods Ready
+//! `ready_after` after they start), with the real Docker daemon and registry of
+//! scripts/test-services.sh (started when not running), and of a sequential `kubectl apply
+//! --server-side -f` + `kubectl rollout status` loop over the same rendered manifests
+//! (`catctl render --out`).
 //!
-//!   cargo bench --bench deploy [-- CATS…]     (default: 7 100; CATCTL=path overrides the binary)
+//!   cargo bench --bench deploy [-- CATS…]     (default: 1 7 30 100; CATCTL=path overrides the binary)
 //!
 //! Set-up (not timed): a farm of FROM-scratch busybox cats, built and pushed once with
 //! `catctl build --all` + `catctl push --all` (layers shared, so re-runs are cached), and, on each
-//! fresh fake cluster, their tokens synced with `catctl secret sync`. catctl.toml sets
-//! `concurrency = 100`. Timed, each against a fresh fake cluster with pods ready after 1 s:
-//! `catctl deploy` of 1 cat, of 7 cats and of 100 cats (each run 3 times, the median shown); the
-//! gate alone (`catctl render --out` of the same cats); the kubectl loop over what it rendered;
-//! and catctl again with pods ready after 3 s, to show its requests do not grow with the time
-//! spent waiting. Printed: wall time, API requests per cat (split by verb; the fake's counters;
-//! the fake does not count discovery), CPU of the client (catctl, or all kubectl processes) and of
-//! the in-process fake, and catctl's peak RSS (`/usr/bin/time -f %M`). The fake shares the
-//! machine's cores with the client, and idles at a noticeable CPU cost with 100 pods.
+//! fresh fake cluster, their tokens synced with `catctl secret sync`. catctl.toml keeps the
+//! defaults (`concurrency = 4` for builds, `deploy_concurrency` for deploys). Timed, each against
+//! a fresh fake cluster with pods ready after 1 s: `catctl deploy` of each size (run 3 times, the
+//! median shown); for sizes up to 10, the gate alone (`catctl render --out`), the kubectl loop
+//! over what it rendered, and catctl again with pods ready after 3 s (its requests must not grow
+//! with the wait); the same cats deployed a second time, unchanged (a no-op); and `catctl status`
+//! of the largest farm. Printed: wall time, API requests in all and per cat by verb (the fake's
+//! counters; the fake does not count discovery), CPU of the client (catctl, or all kubectl
+//! processes) and of the in-process fake, and catctl's peak RSS (`/usr/bin/time -f %M`).
 //!
-//! Targets (issue 5): 7 cats within 1.5× one rollout (the median per-cat time of the kubectl
-//! loop); 100 cats within 3 s; at most about 10 API requests per cat; the same number of requests
-//! with pods ready after 3 s as after 1 s. Exits 1 when a target is missed.
+//! Targets (issue 17): 7 cats within 1.2x one cat; catctl within 0.25x the kubectl loop; 100 cats
+//! within 2.5 s; at most 4 API requests per cat; the same requests with pods ready after 3 s as
+//! after 1 s; a no-op deploy with zero writes, within 0.3x one rollout; `status` with at most 3
+//! requests. Exits 1 when a target is missed.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -32,7 +34,6 @@ use fake_kube::{Config, FakeKube};
 
 /// The repository prefix under the test registry; stable so that re-runs find the images.
 const REPOSITORY: &str = "catctl-bench-deploy";
-const CONCURRENCY: usize = 100;
 /// Each catctl run is repeated this often on a fresh cluster; the median is reported.
 const REPEATS: usize = 3;
 const DOCKERFILE: &str = "FROM scratch\nCOPY busybox /bin/busybox\nCOPY . /cat\n\
@@ -46,7 +47,7 @@ fn main() -> ExitCode {
         .filter(|&n| n > 0)
         .collect();
     if sizes.is_empty() {
-        sizes = vec![7, 100];
+        sizes = vec![1, 7, 30, 100];
     }
     match run(&sizes) {
         Ok(true) => ExitCode::SUCCESS,
@@ -86,6 +87,14 @@ impl Measured {
         self.total() as f64 / self.cats as f64
     }
 
+    fn writes(&self) -> u64 {
+        self.by_verb()
+            .iter()
+            .filter(|(v, _)| !matches!(v.as_str(), "get" | "list" | "watch"))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
     /// Requests by verb (`get`, `list`, `watch`, `patch`, …).
     fn by_verb(&self) -> BTreeMap<String, u64> {
         let mut verbs = BTreeMap::new();
@@ -115,13 +124,20 @@ fn run(sizes: &[usize]) -> Result<bool, String> {
     let second = Duration::from_secs(1);
     let slow = Duration::from_secs(3);
 
-    let mut results = vec![farm.catctl_deploy(&runtime, 1, second)?];
+    let mut results = Vec::new();
+    let mut last = None;
     for &n in sizes {
-        results.push(farm.catctl_deploy(&runtime, n, second)?);
-        results.extend(farm.kubectl_loop(&runtime, n, second)?);
+        let (measured, fake) = farm.catctl_deploy(&runtime, n, second)?;
+        results.push(measured);
+        if (2..=10).contains(&n) {
+            results.push(farm.again(&fake, n)?);
+            results.extend(farm.kubectl_loop(&runtime, n, second)?);
+            results.push(farm.catctl_deploy(&runtime, n, slow)?.0);
+        }
+        last = Some((n, fake));
     }
-    for &n in sizes {
-        results.push(farm.catctl_deploy(&runtime, n, slow)?);
+    if let Some((n, fake)) = last {
+        results.push(farm.status(&fake, n)?);
     }
     Ok(report(&results, sizes))
 }
@@ -130,8 +146,8 @@ fn run(sizes: &[usize]) -> Result<bool, String> {
 fn report(results: &[Measured], sizes: &[usize]) -> bool {
     println!();
     println!(
-        "catctl deploy vs kubectl apply --server-side + rollout status, fake API server, \
-         concurrency = {CONCURRENCY}, {} cores",
+        "catctl deploy and status vs kubectl apply --server-side + rollout status, fake API \
+         server, default concurrency settings, {} cores",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!(
@@ -180,8 +196,18 @@ fn report(results: &[Measured], sizes: &[usize]) -> bool {
     );
     println!();
     for m in results.iter().filter(|m| m.label.starts_with("catctl")) {
+        let per_verb: Vec<String> = m
+            .by_verb()
+            .iter()
+            .map(|(v, n)| format!("{v} {:.2}", *n as f64 / m.cats as f64))
+            .collect();
         let detail: Vec<String> = m.requests.iter().map(|(k, n)| format!("{k} {n}")).collect();
-        println!("{}: {}", m.label, detail.join(", "));
+        println!(
+            "{}: per cat {} — {}",
+            m.label,
+            per_verb.join(", "),
+            detail.join(", ")
+        );
     }
     println!();
 
@@ -195,51 +221,84 @@ fn report(results: &[Measured], sizes: &[usize]) -> bool {
             m.cats == n && m.label.starts_with(prefix) && m.label.ends_with(&format!("{ready} s"))
         })
     };
+    let by_label = |prefix: &str| results.iter().find(|m| m.label.starts_with(prefix));
+    let one_cat = find("catctl deploy,", 1, 1);
     for &n in sizes {
-        let (Some(catctl), Some(kubectl), Some(slow)) = (
-            find("catctl", n, 1),
-            find("kubectl", n, 1),
-            find("catctl", n, 3),
-        ) else {
+        let Some(catctl) = find("catctl deploy,", n, 1) else {
             continue;
         };
-        let one = median(&kubectl.per_cat);
-        if n <= 10 {
+        if n == 7
+            && let Some(one) = one_cat
+        {
             target(
-                catctl.wall.as_secs_f64() <= 1.5 * one.as_secs_f64(),
+                catctl.wall.as_secs_f64() <= 1.2 * one.wall.as_secs_f64(),
                 format!(
-                    "{n} cats in {:.2} s; one rollout (median of the kubectl loop) {:.2} s, \
-                     limit 1.5x = {:.2} s",
+                    "{n} cats in {:.2} s, one cat in {:.2} s: {:.2}x, limit 1.2x",
                     catctl.wall.as_secs_f64(),
-                    one.as_secs_f64(),
-                    1.5 * one.as_secs_f64()
+                    one.wall.as_secs_f64(),
+                    catctl.wall.as_secs_f64() / one.wall.as_secs_f64()
                 ),
             );
+        }
+        if let Some(kubectl) = find("kubectl", n, 1) {
+            target(
+                catctl.wall.as_secs_f64() <= 0.25 * kubectl.wall.as_secs_f64(),
+                format!(
+                    "{n} cats: catctl {:.2} s, the kubectl loop {:.2} s: {:.2}x, limit 0.25x",
+                    catctl.wall.as_secs_f64(),
+                    kubectl.wall.as_secs_f64(),
+                    catctl.wall.as_secs_f64() / kubectl.wall.as_secs_f64()
+                ),
+            );
+            if let Some(again) = by_label(&format!("catctl deploy again (no-op), {n} cats")) {
+                let one = median(&kubectl.per_cat);
+                target(
+                    again.writes() == 0 && again.wall.as_secs_f64() <= 0.3 * one.as_secs_f64(),
+                    format!(
+                        "no-op deploy of {n} cats: {} writes, {:.2} s; one rollout (median of the \
+                         kubectl loop) {:.2} s: {:.2}x, limit 0 writes and 0.3x",
+                        again.writes(),
+                        again.wall.as_secs_f64(),
+                        one.as_secs_f64(),
+                        again.wall.as_secs_f64() / one.as_secs_f64()
+                    ),
+                );
+            }
         }
         if n >= 100 {
             target(
-                catctl.wall.as_secs_f64() <= 3.0,
+                catctl.wall.as_secs_f64() <= 2.5,
                 format!(
-                    "{n} cats in {:.2} s, limit 3 s (the kubectl loop: {:.1} s)",
-                    catctl.wall.as_secs_f64(),
-                    kubectl.wall.as_secs_f64()
+                    "{n} cats in {:.2} s, limit 2.5 s",
+                    catctl.wall.as_secs_f64()
                 ),
             );
         }
         target(
-            catctl.per_cat() <= 10.0,
+            catctl.per_cat() <= 4.0,
             format!(
-                "{n} cats: {:.1} API requests per cat, limit about 10 (kubectl loop: {:.1})",
-                catctl.per_cat(),
-                kubectl.per_cat()
+                "{n} cats: {:.2} API requests per cat, limit 4",
+                catctl.per_cat()
             ),
         );
+        if let Some(slow) = find("catctl deploy,", n, 3) {
+            target(
+                slow.total() <= catctl.total(),
+                format!(
+                    "{n} cats: {} requests with pods ready after 3 s, {} after 1 s",
+                    slow.total(),
+                    catctl.total()
+                ),
+            );
+        }
+    }
+    if let Some(status) = by_label("catctl status") {
         target(
-            slow.total() <= catctl.total(),
+            status.total() <= 3,
             format!(
-                "{n} cats: {} requests with pods ready after 3 s, {} after 1 s",
-                slow.total(),
-                catctl.total()
+                "status of {} cats: {} API requests in all, limit 3",
+                status.cats,
+                status.total()
             ),
         );
     }
@@ -327,8 +386,7 @@ impl Farm {
         farm.write(
             "catctl.toml",
             &format!(
-                "registry = \"{}/{REPOSITORY}\"\nnamespace = \"default\"\nconcurrency = \
-                 {CONCURRENCY}\n",
+                "registry = \"{}/{REPOSITORY}\"\nnamespace = \"default\"\n",
                 services.registry
             ),
         )?;
@@ -406,11 +464,15 @@ impl Farm {
         runtime: &tokio::runtime::Runtime,
         cats: usize,
         ready_after: Duration,
-    ) -> Result<Measured, String> {
+    ) -> Result<(Measured, FakeKube), String> {
         let mut runs = Vec::new();
+        let mut fake = None;
         for _ in 0..REPEATS {
-            runs.push(self.deploy_once(runtime, cats, ready_after)?);
+            let (measured, cluster) = self.deploy_once(runtime, cats, ready_after)?;
+            runs.push(measured);
+            fake = Some(cluster);
         }
+        let fake = fake.ok_or("no run")?;
         runs.sort_by_key(|m| m.wall);
         let walls: Vec<Duration> = runs.iter().map(|m| m.wall).collect();
         let requests = runs
@@ -426,7 +488,56 @@ impl Farm {
             peak_kib,
             ..median
         };
-        Ok(median)
+        Ok((median, fake))
+    }
+
+    /// The first `cats` cats deployed again on `fake`, where they already run: a no-op.
+    fn again(&self, fake: &FakeKube, cats: usize) -> Result<Measured, String> {
+        let names = &self.names[..cats];
+        let mut command = self.command(&self.catctl, Some(fake.kubeconfig()));
+        command.args(["-q", "deploy"]).args(names);
+        let label = format!("catctl deploy again (no-op), {cats} cats");
+        self.timed(fake, command, label, cats)
+    }
+
+    /// `catctl status` of the first `cats` cats on `fake`.
+    fn status(&self, fake: &FakeKube, cats: usize) -> Result<Measured, String> {
+        let mut command = self.command(&self.catctl, Some(fake.kubeconfig()));
+        command
+            .args(["-q", "status", "-o", "json"])
+            .args(&self.names[..cats]);
+        let label = format!("catctl status, {cats} cats");
+        self.timed(fake, command, label, cats)
+    }
+
+    /// Runs `command` once against `fake`, counting its requests.
+    fn timed(
+        &self,
+        fake: &FakeKube,
+        mut command: Command,
+        label: String,
+        cats: usize,
+    ) -> Result<Measured, String> {
+        fake.reset_requests();
+        let cpu = Cpu::now();
+        let started = Instant::now();
+        let output = command.output().map_err(|e| e.to_string())?;
+        let wall = started.elapsed();
+        let (fake_cpu, client_cpu) = cpu.since();
+        let requests = fake.requests();
+        checked(output, &label)?;
+        eprintln!("{label}: {:.2} s", wall.as_secs_f64());
+        Ok(Measured {
+            label,
+            cats,
+            wall,
+            walls: vec![wall],
+            requests,
+            peak_kib: None,
+            per_cat: Vec::new(),
+            client_cpu,
+            fake_cpu,
+        })
     }
 
     fn deploy_once(
@@ -434,7 +545,7 @@ impl Farm {
         runtime: &tokio::runtime::Runtime,
         cats: usize,
         ready_after: Duration,
-    ) -> Result<Measured, String> {
+    ) -> Result<(Measured, FakeKube), String> {
         let fake = self.cluster(runtime, ready_after)?;
         let names = &self.names[..cats];
         let peak_file = self.path().join("peak-rss");
@@ -470,7 +581,7 @@ impl Farm {
             ready_after.as_secs(),
             wall.as_secs_f64()
         );
-        Ok(Measured {
+        let measured = Measured {
             label: format!(
                 "catctl deploy, {cats} cats, ready after {} s",
                 ready_after.as_secs()
@@ -483,7 +594,8 @@ impl Farm {
             per_cat: Vec::new(),
             client_cpu,
             fake_cpu,
-        })
+        };
+        Ok((measured, fake))
     }
 
     /// The gate alone (`catctl render --out` of the cats), then the kubectl loop over what it

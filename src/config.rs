@@ -22,9 +22,13 @@ pub struct FarmConfig {
     /// The kubeconfig context to use instead of the current one.
     #[serde(default)]
     pub context: Option<String>,
-    /// How many cats are built, pushed or deployed at once.
+    /// How many cats are built or pushed at once (CPU- and disk-bound work).
     #[serde(default = "default_concurrency")]
     pub concurrency: u16,
+    /// How many cats are deployed at once: their gates and rollouts mostly wait on the
+    /// cluster, so far more than builds.
+    #[serde(default = "default_deploy_concurrency")]
+    pub deploy_concurrency: u16,
     /// `[build]`: what every cat's image build is given.
     #[serde(default)]
     pub build: BuildConfig,
@@ -42,6 +46,10 @@ pub struct BuildConfig {
 
 fn default_concurrency() -> u16 {
     4
+}
+
+fn default_deploy_concurrency() -> u16 {
+    100
 }
 
 /// `cats/<name>/cat.toml`: one cat's version, how it runs, and its character.
@@ -257,6 +265,7 @@ mod tests {
         let farm: FarmConfig = parse(Path::new("catctl.toml"), "registry = \"r\"").unwrap();
         assert_eq!(farm.namespace, None);
         assert_eq!(farm.concurrency, 4);
+        assert_eq!(farm.deploy_concurrency, 100);
         assert_eq!(farm.context, None);
     }
 

@@ -33,9 +33,12 @@ pub struct Settings {
     /// `-n`, else catctl.toml's; `None`: the kube context's namespace, else `default`.
     pub namespace: Option<String>,
     pub context: Option<String>,
+    /// Builds and pushes at once.
     pub concurrency: usize,
     /// catctl.toml's `[build.args]`.
     pub build_args: std::collections::BTreeMap<String, String>,
+    /// Deploys (gates and rollouts) at once; not bounded by `concurrency`.
+    pub deploy_concurrency: usize,
 }
 
 impl Settings {
@@ -50,6 +53,7 @@ impl Settings {
             namespace: overrides.namespace.clone().or(config.namespace),
             context: overrides.context.clone().or(config.context),
             concurrency: usize::from(config.concurrency.max(1)),
+            deploy_concurrency: usize::from(config.deploy_concurrency.max(1)),
             build_args: config.build.args,
         };
         let file = config_path.display();

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context as _, Result};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
-use kube::api::{ObjectMeta, Patch, PatchParams};
+use kube::api::{ListParams, ObjectMeta, Patch, PatchParams};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
@@ -91,7 +91,38 @@ pub async fn read(cluster: &Cluster, cat: &str) -> Result<Vec<Revision>> {
                 cluster.namespace
             )
         })?;
-    let Some(text) = found.and_then(|c| c.data).and_then(|mut d| d.remove(KEY)) else {
+    parse(cluster, cat, found)
+}
+
+/// Every cat's history ConfigMap (catctl's label selector), by ConfigMap name, in one request;
+/// [`parse`] reads one.
+pub async fn list(cluster: &Cluster) -> Result<BTreeMap<String, ConfigMap>> {
+    let api: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let params = ListParams::default().labels(&k8s::managed_selector());
+    let list = api
+        .list(&params)
+        .await
+        .map_err(k8s::readable)
+        .with_context(|| {
+            format!(
+                "listing the deploy histories in namespace {}",
+                cluster.namespace
+            )
+        })?;
+    Ok(list
+        .items
+        .into_iter()
+        .filter_map(|c| Some((c.metadata.name.clone()?, c)))
+        .collect())
+}
+
+/// The history `configmap` holds for `cat`, oldest first; empty when there is none.
+pub fn parse(cluster: &Cluster, cat: &str, configmap: Option<ConfigMap>) -> Result<Vec<Revision>> {
+    let name = configmap_name(cat);
+    let Some(text) = configmap
+        .and_then(|c| c.data)
+        .and_then(|mut d| d.remove(KEY))
+    else {
         return Ok(Vec::new());
     };
     serde_json::from_str(&text).with_context(|| {

@@ -3,14 +3,16 @@
 //! renews it while it works; a lease left by a killed process expires. Waiting for another
 //! holder watches the Lease (no polling) until it is released, expires or the deadline passes.
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::{Context as _, Result, bail};
 use futures::StreamExt as _;
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use kube::Api;
-use kube::api::{DeleteParams, ObjectMeta, PostParams, Preconditions};
+use kube::api::{ListParams, ObjectMeta, PostParams};
 use kube::runtime::{WatchStreamExt as _, watcher};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -25,27 +27,63 @@ pub struct DeployLock {
     api: Api<Lease>,
     name: String,
     holder: String,
+    /// The Lease's resourceVersion as last written by this holder (the renewal updates it).
+    version: Arc<Mutex<Option<String>>>,
     renewal: JoinHandle<()>,
+    /// Whether the lock was taken at the first try, as the gate saw it: then nobody held it
+    /// since the gate read the cats' histories, and no other deploy wrote one meanwhile.
+    pub uncontended: bool,
 }
 
 pub fn lease_name(cat: &str) -> String {
     format!("catctl-deploy-{cat}")
 }
 
+/// Every deploy Lease of the namespace (catctl's label selector), by name, in one request.
+/// Released leases stay (with no holder), so that a deploy's whole passage shows as a new
+/// resourceVersion to any deploy that read the Lease before it.
+pub async fn list(cluster: &Cluster) -> Result<BTreeMap<String, Lease>> {
+    let api: Api<Lease> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let params = ListParams::default().labels(&k8s::managed_selector());
+    let list = api
+        .list(&params)
+        .await
+        .map_err(k8s::readable)
+        .with_context(|| {
+            format!(
+                "listing the deploy locks in namespace {}",
+                cluster.namespace
+            )
+        })?;
+    Ok(list
+        .items
+        .into_iter()
+        .filter_map(|l| Some((l.metadata.name.clone()?, l)))
+        .collect())
+}
+
 /// Takes `cat`'s deploy lock as `holder`, waiting (and telling `on_wait` whom for) while
-/// another deploy holds it, until `deadline`.
+/// another deploy holds it, until `deadline`. `seen` is the Lease as the gate read it (`None`:
+/// there was none): the first try is a write conditional on it — one request when nobody
+/// took the lock since.
 pub async fn acquire(
     cluster: &Cluster,
     cat: &str,
     holder: &str,
     deadline: Instant,
+    seen: Option<&Lease>,
     on_wait: &(dyn Fn(&str) + Sync),
 ) -> Result<DeployLock> {
     let api: Api<Lease> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
     let name = lease_name(cat);
+    let mut current = Some(seen.cloned());
+    let mut first = true;
     loop {
         let now = jiff::Timestamp::now();
-        let current = api.get_opt(&name).await.map_err(k8s::readable)?;
+        let current = match current.take() {
+            Some(seen) => seen,
+            None => api.get_opt(&name).await.map_err(k8s::readable)?,
+        };
         let taken = match &current {
             None => {
                 api.create(&PostParams::default(), &lease(&name, holder, None))
@@ -61,6 +99,7 @@ pub async fn acquire(
                 .await
             }
             Some(existing) => {
+                first = false;
                 let other = spec(existing).holder_identity.clone().unwrap_or_default();
                 let expires = expiry(existing);
                 on_wait(&format!(
@@ -78,17 +117,28 @@ pub async fn acquire(
             }
         };
         match taken {
-            Ok(_) => {
-                let renewal = tokio::spawn(renew(api.clone(), name.clone(), holder.to_string()));
+            Ok(taken) => {
+                let version = Arc::new(Mutex::new(taken.metadata.resource_version));
+                let renewal = tokio::spawn(renew(
+                    api.clone(),
+                    name.clone(),
+                    holder.to_string(),
+                    version.clone(),
+                ));
                 return Ok(DeployLock {
                     api,
                     name,
                     holder: holder.to_string(),
+                    version,
                     renewal,
+                    uncontended: first,
                 });
             }
-            // Someone else took it between our read and our write: look again.
-            Err(kube::Error::Api(status)) if status.code == 409 => continue,
+            // Someone else took it (or a deploy passed) since it was read: look again.
+            Err(kube::Error::Api(status)) if status.code == 409 => {
+                first = false;
+                continue;
+            }
             Err(err) => {
                 return Err(k8s::readable(err).context(format!("taking the deploy lock {name}")));
             }
@@ -97,20 +147,28 @@ pub async fn acquire(
 }
 
 impl DeployLock {
-    /// Gives the lock back (only if it is still ours).
+    /// Gives the lock back (only if it is still ours): the Lease stays, without a holder. One
+    /// write conditional on the version this holder last wrote; read again only if that fails.
     pub async fn release(self) {
         self.renewal.abort();
+        let known = self.version.lock().map(|v| v.clone()).unwrap_or(None);
+        let released = lease(&self.name, "", known);
+        match self
+            .api
+            .replace(&self.name, &PostParams::default(), &released)
+            .await
+        {
+            Err(kube::Error::Api(status)) if status.code == 409 => {}
+            _ => return,
+        }
         if let Ok(Some(current)) = self.api.get_opt(&self.name).await
             && spec(&current).holder_identity.as_deref() == Some(self.holder.as_str())
         {
-            let params = DeleteParams {
-                preconditions: Some(Preconditions {
-                    resource_version: current.metadata.resource_version,
-                    uid: current.metadata.uid,
-                }),
-                ..DeleteParams::default()
-            };
-            let _ = self.api.delete(&self.name, &params).await;
+            let released = lease(&self.name, "", current.metadata.resource_version);
+            let _ = self
+                .api
+                .replace(&self.name, &PostParams::default(), &released)
+                .await;
         }
     }
 }
@@ -131,7 +189,7 @@ fn lease(name: &str, holder: &str, resource_version: Option<String>) -> Lease {
             ..ObjectMeta::default()
         },
         spec: Some(LeaseSpec {
-            holder_identity: Some(holder.to_string()),
+            holder_identity: Some(holder.to_string()).filter(|h| !h.is_empty()),
             lease_duration_seconds: Some(LEASE_SECONDS),
             acquire_time: Some(now.clone()),
             renew_time: Some(now),
@@ -196,7 +254,7 @@ async fn wait_for_change(api: &Api<Lease>, name: &str, seen: &Lease, until: Inst
 }
 
 /// Renews the lease every third of its duration while the deploy runs.
-async fn renew(api: Api<Lease>, name: String, holder: String) {
+async fn renew(api: Api<Lease>, name: String, holder: String, version: Arc<Mutex<Option<String>>>) {
     let period = Duration::from_secs(u64::try_from(LEASE_SECONDS / 3).unwrap_or(10));
     loop {
         tokio::time::sleep(period).await;
@@ -210,12 +268,13 @@ async fn renew(api: Api<Lease>, name: String, holder: String) {
         if let (Some(spec), Some(old)) = (renewed.spec.as_mut(), current.spec) {
             spec.acquire_time = old.acquire_time;
         }
-        if api
-            .replace(&name, &PostParams::default(), &renewed)
-            .await
-            .is_err()
-        {
-            return;
+        match api.replace(&name, &PostParams::default(), &renewed).await {
+            Ok(written) => {
+                if let Ok(mut known) = version.lock() {
+                    *known = written.metadata.resource_version;
+                }
+            }
+            Err(_) => return,
         }
     }
 }

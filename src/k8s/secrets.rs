@@ -45,6 +45,23 @@ pub async fn get(cluster: &Cluster, name: &str) -> Result<Option<ClusterSecret>>
     Ok(found.map(from_cluster))
 }
 
+/// The Secrets catctl manages (its label selector), by name, in one request.
+pub async fn list_managed(cluster: &Cluster) -> Result<BTreeMap<String, ClusterSecret>> {
+    let (client, namespace) = (&cluster.client, cluster.namespace.as_str());
+    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let list = api
+        .list(&ListParams::default().labels(&k8s::managed_selector()))
+        .await
+        .map_err(k8s::readable)
+        .with_context(|| format!("listing catctl's Secrets in namespace {namespace}"))?;
+    Ok(list
+        .items
+        .into_iter()
+        .map(from_cluster)
+        .map(|s| (s.name.clone(), s))
+        .collect())
+}
+
 /// Every Secret of the namespace, in one request.
 pub async fn list(cluster: &Cluster) -> Result<Vec<ClusterSecret>> {
     let (client, namespace) = (&cluster.client, cluster.namespace.as_str());

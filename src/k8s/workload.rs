@@ -1,6 +1,8 @@
 //! A cat's workload in the cluster (its StatefulSet or Deployment): server-side apply, reading
 //! it back.
 
+use std::collections::BTreeMap;
+
 use crate::k8s::Cluster;
 use anyhow::{Context as _, Result};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
@@ -119,6 +121,61 @@ pub async fn get(cluster: &Cluster, kind: Kind, name: &str) -> Result<Option<Dyn
         .with_context(|| format!("reading {} {name} in namespace {namespace}", kind.as_str()))
 }
 
+/// Every workload of `kind` in the namespace, by name, in one request. Not only catctl's: a
+/// hand-made workload named like a cat must still be seen.
+pub async fn list(cluster: &Cluster, kind: Kind) -> Result<BTreeMap<String, DynamicObject>> {
+    let namespace = cluster.namespace.as_str();
+    let list = api(cluster, kind)
+        .list(&ListParams::default())
+        .await
+        .map_err(crate::k8s::readable)
+        .with_context(|| format!("listing {}s in namespace {namespace}", kind.as_str()))?;
+    Ok(list
+        .items
+        .into_iter()
+        .filter_map(|o| Some((o.metadata.name.clone()?, o)))
+        .collect())
+}
+
+/// The pods of every cat (catctl's label selector), by cat (their `app` label), in one request.
+pub async fn pods_by_cat(cluster: &Cluster) -> Result<BTreeMap<String, Vec<Pod>>> {
+    let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let selector = crate::k8s::managed_selector();
+    let list = pods
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .map_err(crate::k8s::readable)
+        .with_context(|| format!("listing the cats' pods in namespace {}", cluster.namespace))?;
+    let mut by_cat: BTreeMap<String, Vec<Pod>> = BTreeMap::new();
+    for pod in list.items {
+        if let Some(cat) = pod
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(labels::APP))
+        {
+            by_cat.entry(cat.clone()).or_default().push(pod);
+        }
+    }
+    Ok(by_cat)
+}
+
+/// The digests `pods` run (from their `imageID`s), each once.
+pub fn digests_of(pods: &[Pod]) -> Vec<Digest> {
+    let mut digests: Vec<Digest> = pods
+        .iter()
+        .flat_map(|p| {
+            p.status
+                .iter()
+                .flat_map(|s| s.container_statuses.iter().flatten())
+        })
+        .filter_map(|c| running_digest(&c.image_id))
+        .collect();
+    digests.sort();
+    digests.dedup();
+    digests
+}
+
 /// The digests the cat's pods run now (from their `imageID`s), each once.
 pub async fn running_digests(cluster: &Cluster, cat: &str) -> Result<Vec<Digest>> {
     let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
@@ -133,19 +190,7 @@ pub async fn running_digests(cluster: &Cluster, cat: &str) -> Result<Vec<Digest>
                 cluster.namespace
             )
         })?;
-    let mut digests: Vec<Digest> = list
-        .items
-        .iter()
-        .flat_map(|p| {
-            p.status
-                .iter()
-                .flat_map(|s| s.container_statuses.iter().flatten())
-        })
-        .filter_map(|c| running_digest(&c.image_id))
-        .collect();
-    digests.sort();
-    digests.dedup();
-    Ok(digests)
+    Ok(digests_of(&list.items))
 }
 
 #[cfg(test)]

@@ -162,6 +162,31 @@ pub async fn sync(cluster: &Cluster, cat: &Cat, image: Option<&ImageRef>) -> Res
     }
 }
 
+/// The names of catctl's CronJobs in the namespace, in one request: which cats without a
+/// `[schedule]` still have one to remove.
+pub async fn cronjob_names(cluster: &Cluster) -> Result<std::collections::BTreeSet<String>> {
+    use k8s_openapi::api::batch::v1::CronJob;
+    let api: kube::Api<CronJob> = kube::Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let list = api
+        .list(&kube::api::ListParams::default().labels(&crate::k8s::managed_selector()))
+        .await
+        .map_err(crate::k8s::readable)
+        .with_context(|| format!("listing CronJobs in namespace {}", cluster.namespace))?;
+    Ok(list
+        .items
+        .into_iter()
+        .filter_map(|c| c.metadata.name)
+        .collect())
+}
+
+/// Whether `cat` has anything to apply or remove, given the CronJobs that exist.
+pub fn needs_sync(cat: &Cat, cronjobs: &std::collections::BTreeSet<String>) -> bool {
+    !entries_of(cat).is_empty()
+        || ["sleep", "wake"]
+            .iter()
+            .any(|action| cronjobs.contains(&format!("{}-{action}", cat.name)))
+}
+
 /// Deletes the cat's schedule objects that exist; returns them.
 pub async fn remove(cluster: &Cluster, cat: &str) -> Result<Vec<String>> {
     let mut removed = Vec::new();

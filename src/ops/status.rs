@@ -20,6 +20,7 @@ use crate::k8s::secrets as cluster_secrets;
 use crate::k8s::sleep::{Asleep, asleep_of};
 use crate::k8s::{Cluster, FIELD_MANAGER, managed_selector, rollout};
 use crate::labels;
+use crate::manifest::Kind;
 use crate::ops::verify::{self, Finding, Verification};
 use crate::registry::Registry;
 use crate::secrets::local::{self, Findings};
@@ -72,7 +73,9 @@ pub async fn status(
     cats: &[Cat],
     orphans: bool,
 ) -> Result<Vec<CatStatus>> {
-    let (running, cluster_tokens) = tokio::try_join!(read_running(cluster), read_tokens(cluster))?;
+    let kinds: Vec<Kind> = cats.iter().map(Kind::for_cat).collect();
+    let (running, cluster_tokens) =
+        tokio::try_join!(read_running(cluster, &kinds), read_tokens(cluster))?;
     let tokens = Tokens {
         cluster: cluster_tokens,
         local: local_tokens(farm),
@@ -121,21 +124,33 @@ fn version_label(labels: Option<&BTreeMap<String, String>>) -> Option<String> {
     labels?.get(labels::VERSION).cloned()
 }
 
-async fn read_running(cluster: &Cluster) -> Result<BTreeMap<String, Running>> {
+/// Pods and workloads in one request per kind; a kind none of the cats runs as (`kinds`) is not
+/// read.
+async fn read_running(cluster: &Cluster, kinds: &[Kind]) -> Result<BTreeMap<String, Running>> {
     let namespace = &cluster.namespace;
     let params = ListParams::default().labels(&managed_selector());
     let pods_api = Api::<Pod>::namespaced(cluster.client.clone(), namespace);
     let statefulsets_api = Api::<StatefulSet>::namespaced(cluster.client.clone(), namespace);
     let deployments_api = Api::<Deployment>::namespaced(cluster.client.clone(), namespace);
+    let wanted = |kind: Kind| kinds.contains(&kind);
     let (pods, statefulsets, deployments) = tokio::try_join!(
         pods_api.list(&params),
-        statefulsets_api.list(&params),
-        deployments_api.list(&params),
+        async {
+            match wanted(Kind::StatefulSet) {
+                true => statefulsets_api.list(&params).await.map(|l| l.items),
+                false => Ok(Vec::new()),
+            }
+        },
+        async {
+            match wanted(Kind::Deployment) {
+                true => deployments_api.list(&params).await.map(|l| l.items),
+                false => Ok(Vec::new()),
+            }
+        },
     )
     .with_context(|| format!("reading the cats' workloads in namespace {namespace}"))?;
     let mut running: BTreeMap<String, Running> = BTreeMap::new();
     let workloads = statefulsets
-        .items
         .into_iter()
         .map(|sts| {
             let template = sts.spec.as_ref().map(|s| s.template.clone());
@@ -149,7 +164,7 @@ async fn read_running(cluster: &Cluster) -> Result<BTreeMap<String, Running>> {
                 template,
             )
         })
-        .chain(deployments.items.into_iter().map(|d| {
+        .chain(deployments.into_iter().map(|d| {
             let template = d.spec.as_ref().map(|s| s.template.clone());
             let replicas = d.spec.as_ref().and_then(|s| s.replicas).map(i64::from);
             (
@@ -219,14 +234,10 @@ fn image_managers(metadata: &ObjectMeta) -> Vec<String> {
 
 /// Checksums of the catctl-managed Secrets in the cluster, by name.
 async fn read_tokens(cluster: &Cluster) -> Result<BTreeMap<String, String>> {
-    Ok(cluster_secrets::list(cluster)
+    Ok(cluster_secrets::list_managed(cluster)
         .await?
         .into_iter()
-        .filter(|s| s.managed)
-        .map(|s| {
-            let checksum = s.checksum();
-            (s.name, checksum)
-        })
+        .map(|(name, s)| (name, s.checksum()))
         .collect())
 }
 

@@ -171,19 +171,22 @@ fn delete_asks_removes_workload_secret_history_and_lease_keeps_the_directory_and
             .is_some(),
         "the deploy recorded its history"
     );
-    // A deploy lock left behind by a killed deploy.
-    farm.cluster()
-        .insert(serde_json::json!({
-            "apiVersion": "coordination.k8s.io/v1",
-            "kind": "Lease",
-            "metadata": {
-                "name": lease,
-                "namespace": "default",
-                "labels": {"app.kubernetes.io/managed-by": "catctl"},
-            },
-            "spec": {"holderIdentity": "killed@host", "leaseDurationSeconds": 30},
-        }))
-        .expect("the Lease is stored");
+    // The deploy's lock stays as an unheld Lease; one left behind by a killed deploy would
+    // still be held. Either way delete removes it.
+    if farm.cluster().get("leases", "default", &lease).is_none() {
+        farm.cluster()
+            .insert(serde_json::json!({
+                "apiVersion": "coordination.k8s.io/v1",
+                "kind": "Lease",
+                "metadata": {
+                    "name": lease,
+                    "namespace": "default",
+                    "labels": {"app.kubernetes.io/managed-by": "catctl"},
+                },
+                "spec": {"holderIdentity": "killed@host", "leaseDurationSeconds": 30},
+            }))
+            .expect("the Lease is stored");
+    }
 
     // Not a terminal and no --yes: refused before any write.
     farm.cluster().reset_requests();

@@ -26,3 +26,4 @@ mod promise;
 mod secret;
 mod secret_sync;
 mod slack;
+mod speed;

@@ -2,8 +2,13 @@
 //! (tag in the registry, local image pushed, sources unchanged), the cat's Secret, no workload
 //! of the other kind beside it — and the cat's manifest rendered, pinned by digest.
 
+use std::collections::BTreeMap;
+
 use anyhow::{Context as _, Result, bail};
 use futures::StreamExt as _;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{ConfigMap, Pod};
 use kube::api::DynamicObject;
 
 use crate::cat_runtime::secret_name;
@@ -13,9 +18,9 @@ use crate::image::Digest;
 use crate::image::ImageRef;
 use crate::k8s::Cluster;
 use crate::k8s::history::{self, Revision};
-use crate::k8s::secrets as cluster_secrets;
+use crate::k8s::secrets::{self as cluster_secrets, ClusterSecret};
 use crate::k8s::sleep::{self, Asleep};
-use crate::k8s::workload;
+use crate::k8s::{lease, rollout, workload};
 use crate::manifest::{
     self, CHANGE_CAUSE_ANNOTATION, Kind, RESTARTED_AT_ANNOTATION, RenderInput, Rendered,
     SECRET_CHECKSUM_ANNOTATION,
@@ -49,6 +54,12 @@ pub struct Prepared {
     pub asleep: Option<Asleep>,
     /// Apply with 0 replicas and wait for nothing: the cat sleeps and no `--wake` was given.
     pub keep_asleep: bool,
+    /// The cat's deploy Lease as the gate saw it, before reading the history (`None`: none).
+    pub lease: Option<Lease>,
+    /// The cluster already runs exactly this: the live workload has every field of the
+    /// rendered one, its rollout is done, its pods run this digest, and the history's newest
+    /// entry is this very deploy. Nothing is written for it.
+    pub unchanged: Option<Vec<String>>,
 }
 
 /// The image a cat is to run, with what it says about its making.
@@ -67,6 +78,51 @@ pub struct Gated {
     pub refused: Vec<Report>,
 }
 
+/// What the cluster holds for the cats, read once for all of them: one LIST per kind.
+pub struct Snapshot {
+    leases: BTreeMap<String, Lease>,
+    secrets: BTreeMap<String, ClusterSecret>,
+    statefulsets: BTreeMap<String, DynamicObject>,
+    deployments: BTreeMap<String, DynamicObject>,
+    histories: BTreeMap<String, ConfigMap>,
+    pods: BTreeMap<String, Vec<Pod>>,
+}
+
+impl Snapshot {
+    /// The Leases first, then the rest: a deploy that wrote a history after it was read here
+    /// released its Lease after the Leases were read, so taking a Lease on the version read
+    /// here proves the history read here is still the newest.
+    pub async fn read(cluster: &Cluster) -> Result<Snapshot> {
+        let leases = lease::list(cluster).await?;
+        let (secrets, statefulsets, deployments, histories, pods) = tokio::try_join!(
+            cluster_secrets::list_managed(cluster),
+            workload::list(cluster, Kind::StatefulSet),
+            workload::list(cluster, Kind::Deployment),
+            history::list(cluster),
+            workload::pods_by_cat(cluster),
+        )?;
+        Ok(Snapshot {
+            leases,
+            secrets,
+            statefulsets,
+            deployments,
+            histories,
+            pods,
+        })
+    }
+
+    fn workload(&self, kind: Kind, name: &str) -> Option<&DynamicObject> {
+        match kind {
+            Kind::StatefulSet => self.statefulsets.get(name),
+            Kind::Deployment => self.deployments.get(name),
+        }
+    }
+
+    fn pods(&self, cat: &str) -> &[Pod] {
+        self.pods.get(cat).map_or(&[], Vec::as_slice)
+    }
+}
+
 /// What the gate needs, shared by all cats of a command.
 pub struct Gate<'a> {
     pub farm: &'a Farm,
@@ -81,12 +137,21 @@ impl Gate<'_> {
     /// Every cat through the gate, concurrently. Rendering needs the registry digest and the
     /// Secret's checksum, so even a dry run asks the registry and the cluster.
     pub async fn check_all(&self, cats: Vec<(Cat, ImageChoice)>) -> Gated {
+        let snapshot = if cats.is_empty() {
+            Err(anyhow::anyhow!("no cats"))
+        } else {
+            Snapshot::read(self.cluster).await
+        };
+        let snapshot = &snapshot;
         let checked: Vec<(Cat, Result<Prepared>)> = futures::stream::iter(cats)
             .map(|(cat, choice)| async move {
-                let result = self.check(&cat, &choice).await;
+                let result = match snapshot {
+                    Ok(snapshot) => self.check(&cat, &choice, snapshot).await,
+                    Err(err) => Err(anyhow::anyhow!("{err:#}")),
+                };
                 (cat, result)
             })
-            .buffered(self.farm.settings.concurrency)
+            .buffered(self.farm.settings.deploy_concurrency)
             .collect()
             .await;
         let mut gated = Gated {
@@ -106,8 +171,13 @@ impl Gate<'_> {
         gated
     }
 
-    /// Every check for `cat`, reading only.
-    pub async fn check(&self, cat: &Cat, choice: &ImageChoice) -> Result<Prepared> {
+    /// Every check for `cat`, reading only: the cluster as `snapshot` holds it.
+    pub async fn check(
+        &self,
+        cat: &Cat,
+        choice: &ImageChoice,
+        snapshot: &Snapshot,
+    ) -> Result<Prepared> {
         check_singleton(cat)?;
         let built = match choice {
             ImageChoice::Declared => self.declared_image(cat).await?,
@@ -116,25 +186,40 @@ impl Gate<'_> {
         let (image, cause) = (built.image.clone(), built.cause.clone());
         let namespace = &self.cluster.namespace;
         let secret = secret_name(&cat.name);
-        let Some(secret) = cluster_secrets::get(self.cluster, &secret).await? else {
-            bail!("secret {secret} not found in namespace {namespace} — run `catctl secret sync`");
+        let secret = match snapshot.secrets.get(&secret) {
+            Some(found) => found.clone(),
+            // Not labelled as catctl's (made by hand): asked for by name.
+            None => match cluster_secrets::get(self.cluster, &secret).await? {
+                Some(found) => found,
+                None => bail!(
+                    "secret {secret} not found in namespace {namespace} — run `catctl secret sync`"
+                ),
+            },
         };
         let kind = Kind::for_cat(cat);
-        self.refuse_other_kind(cat, kind).await?;
-        let live = workload::get(self.cluster, kind, &cat.name).await?;
-        let history = history::read(self.cluster, &cat.name).await?;
+        self.refuse_other_kind(cat, kind, snapshot)?;
+        let live = snapshot.workload(kind, &cat.name);
+        let history = history::parse(
+            self.cluster,
+            &cat.name,
+            snapshot
+                .histories
+                .get(&history::configmap_name(&cat.name))
+                .cloned(),
+        )?;
+        let running = workload::digests_of(snapshot.pods(&cat.name));
         let guard_downgrade =
             matches!(choice, ImageChoice::Declared) && !self.options.allow_downgrade;
-        if guard_downgrade && let Some(digest) = &image.digest {
-            let running = workload::running_digests(self.cluster, &cat.name).await?;
-            if let Some(refusal) = downgrade(&cat.name, &history, &running, &image, digest) {
-                bail!("{refusal}");
-            }
+        if guard_downgrade
+            && let Some(digest) = &image.digest
+            && let Some(refusal) = downgrade(&cat.name, &history, &running, &image, digest)
+        {
+            bail!("{refusal}");
         }
         let restarted_at = if self.options.restart {
             Some(jiff::Timestamp::now().to_string())
         } else {
-            live.as_ref().and_then(live_restarted_at)
+            live.and_then(live_restarted_at)
         };
         let rendered = match choice {
             ImageChoice::Declared => {
@@ -152,11 +237,16 @@ impl Gate<'_> {
             }
         };
         let mut rendered = rendered;
-        let asleep = live.as_ref().and_then(sleep::asleep);
+        let asleep = live.and_then(sleep::asleep);
         let keep_asleep = asleep.is_some() && !self.options.wake;
         if keep_asleep {
             keep_replicas_at_zero(&mut rendered);
         }
+        let unchanged = live
+            .filter(|live| {
+                !self.options.restart && unchanged(&rendered, live, &history, &running, &image)
+            })
+            .map(|_| pod_names(snapshot.pods(&cat.name)));
         Ok(Prepared {
             cat: cat.clone(),
             image,
@@ -171,20 +261,19 @@ impl Gate<'_> {
             guard_downgrade,
             asleep,
             keep_asleep,
+            lease: snapshot.leases.get(&lease::lease_name(&cat.name)).cloned(),
+            unchanged,
         })
     }
 
     /// A workload of the other kind beside the cat's would run a second copy.
-    async fn refuse_other_kind(&self, cat: &Cat, kind: Kind) -> Result<()> {
+    fn refuse_other_kind(&self, cat: &Cat, kind: Kind, snapshot: &Snapshot) -> Result<()> {
         let namespace = &self.cluster.namespace;
         let other = match kind {
             Kind::StatefulSet => Kind::Deployment,
             Kind::Deployment => Kind::StatefulSet,
         };
-        if workload::get(self.cluster, other, &cat.name)
-            .await?
-            .is_some()
-        {
+        if snapshot.workload(other, &cat.name).is_some() {
             bail!(
                 "a {} named {} already runs in namespace {namespace}; a {} beside it would run a \
                  second copy — remove it first (`kubectl delete {} {} -n {namespace}`)",
@@ -388,4 +477,74 @@ fn keep_replicas_at_zero(rendered: &mut Rendered) {
         lines[i] = "  replicas: 0  # asleep (catctl sleep); deploy --wake wakes it".into();
         rendered.yaml = lines.join("\n") + "\n";
     }
+}
+/// Whether deploying `rendered` would change nothing: `live` already has every field of it
+/// with the same value (what catctl's apply would set; fields others set are not compared),
+/// its rollout is done, its pods run only `image`'s digest, and the history's newest entry
+/// is this same workload, which ran. Decided here, from what the gate read, so that a no-op
+/// deploy sends no write at all.
+fn unchanged(
+    rendered: &Rendered,
+    live: &DynamicObject,
+    history: &[Revision],
+    running: &[Digest],
+    image: &ImageRef,
+) -> bool {
+    let Some(digest) = &image.digest else {
+        return false;
+    };
+    let recorded = history.last().is_some_and(|last| {
+        last.ran()
+            && &last.digest == digest
+            && last.manifest_checksum == history::manifest_checksum(&rendered.object)
+    });
+    let live_json = match serde_json::to_value(live) {
+        Ok(value) => value,
+        Err(_) => return false,
+    };
+    recorded
+        && running.iter().all(|d| d == digest)
+        && contains(&live_json, &rendered.object)
+        && rolled_out(rendered.kind, live)
+}
+
+/// Whether `outer` has every field of `inner` with the same value; lists item by item, of the
+/// same length.
+fn contains(outer: &serde_json::Value, inner: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (outer, inner) {
+        (Value::Object(outer), Value::Object(inner)) => inner
+            .iter()
+            .all(|(k, v)| outer.get(k).is_some_and(|o| contains(o, v))),
+        (Value::Array(outer), Value::Array(inner)) => {
+            outer.len() == inner.len() && outer.iter().zip(inner).all(|(o, i)| contains(o, i))
+        }
+        (Value::Number(o), Value::Number(i)) => o.as_f64() == i.as_f64(),
+        (outer, inner) => outer == inner,
+    }
+}
+
+/// Whether `live`'s rollout is done, as `kubectl rollout status` would say.
+fn rolled_out(kind: Kind, live: &DynamicObject) -> bool {
+    let done = match kind {
+        Kind::StatefulSet => live
+            .clone()
+            .try_parse::<StatefulSet>()
+            .map(|sts| rollout::statefulset_progress(&sts)),
+        Kind::Deployment => live
+            .clone()
+            .try_parse::<Deployment>()
+            .map(|d| rollout::deployment_progress(&d)),
+    };
+    matches!(done, Ok(rollout::Progress::Done))
+}
+
+fn pod_names(pods: &[Pod]) -> Vec<String> {
+    let mut names: Vec<String> = pods
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .filter_map(|p| p.metadata.name.clone())
+        .collect();
+    names.sort();
+    names
 }

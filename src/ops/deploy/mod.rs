@@ -138,14 +138,22 @@ pub async fn deploy(
         handles.cluster,
         gated.prepared,
         options,
-        handles.farm.settings.concurrency,
+        handles.farm.settings.deploy_concurrency,
         reporter,
     )
     .await?;
+    let cronjobs = if reports.iter().any(|r| r.succeeded()) {
+        schedule::cronjob_names(handles.cluster).await?
+    } else {
+        Default::default()
+    };
     for report in reports.iter_mut().filter(|r| r.succeeded()) {
         let Some(cat) = cats.iter().find(|c| c.name == report.cat) else {
             continue;
         };
+        if !schedule::needs_sync(cat, &cronjobs) {
+            continue;
+        }
         match schedule::sync(handles.cluster, cat, schedule_image.as_ref()).await {
             Ok(done) if done.is_empty() => {}
             Ok(done) => {

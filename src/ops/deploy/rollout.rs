@@ -30,8 +30,14 @@ pub async fn roll_out(
     concurrency: usize,
     reporter: &dyn Reporter,
 ) -> anyhow::Result<Vec<Report>> {
+    let (unchanged, prepared): (Vec<Prepared>, Vec<Prepared>) =
+        prepared.into_iter().partition(|p| p.unchanged.is_some());
+    let mut reports: Vec<Report> = unchanged
+        .into_iter()
+        .map(|p| already_running(p, reporter))
+        .collect();
     if prepared.is_empty() {
-        return Ok(Vec::new());
+        return Ok(reports);
     }
     let observer = Observer::start(cluster).await?;
     let rollout = Rollout {
@@ -42,7 +48,7 @@ pub async fn roll_out(
         reporter,
     };
     let rollout = &rollout;
-    let reports = futures::stream::iter(prepared.into_iter().map(|p| async move {
+    let rolled = futures::stream::iter(prepared.into_iter().map(|p| async move {
         let started = Instant::now();
         let mut report = rollout.one(&p).await;
         if report.result == Outcome::Failed
@@ -73,7 +79,29 @@ pub async fn roll_out(
     .buffer_unordered(concurrency.max(1))
     .collect::<Vec<Report>>()
     .await;
+    reports.extend(rolled);
     Ok(reports)
+}
+
+/// The report of a cat the cluster already runs as prepared: nothing was written.
+fn already_running(p: Prepared, reporter: &dyn Reporter) -> Report {
+    let digest = p.image.digest.as_ref().map_or("-", |d| d.short());
+    reporter.done(
+        &p.cat.name,
+        "Unchanged",
+        &format!("{} ({digest}) already runs", p.image.tag),
+    );
+    Report {
+        cat: p.cat.name.clone(),
+        tag: p.image.tag.clone(),
+        digest: p.image.digest.clone(),
+        result: Outcome::Deployed,
+        message: Some("unchanged: already running, nothing written".to_string()),
+        log: None,
+        seconds: 0.0,
+        pods: p.unchanged.unwrap_or_default(),
+        warnings: p.warnings,
+    }
 }
 
 /// What every cat's rollout of one command shares.
@@ -140,23 +168,39 @@ impl Rollout<'_> {
         };
         let deadline = Deadline::now() + self.options.timeout;
         let on_wait = |message: &str| self.reporter.note(cat, message);
-        let lock = match lease::acquire(self.cluster, cat, &self.holder, deadline, &on_wait).await {
+        let seen = p.lease.as_ref();
+        let acquired =
+            lease::acquire(self.cluster, cat, &self.holder, deadline, seen, &on_wait).await;
+        let lock = match acquired {
             Ok(lock) => lock,
             Err(err) => {
                 report.message = Some(format!("{err:#}"));
                 return report;
             }
         };
-        self.apply_and_wait(p, deadline, &mut report).await;
+        self.apply_and_wait(p, lock.uncontended, deadline, &mut report)
+            .await;
         lock.release().await;
         report
     }
 
     /// With the cat's lock held: the downgrade check again (another deploy may have finished
-    /// while this one waited), the apply, the wait, and the record of what happened.
-    async fn apply_and_wait(&self, p: &Prepared, deadline: Deadline, report: &mut Report) {
+    /// while this one waited; not when the lock was `uncontended`, untaken since the gate read
+    /// the history), the apply, the wait, and the record of what happened.
+    async fn apply_and_wait(
+        &self,
+        p: &Prepared,
+        uncontended: bool,
+        deadline: Deadline,
+        report: &mut Report,
+    ) {
         let cat = &p.cat.name;
-        let history = match self.still_allowed(p).await {
+        let allowed = if uncontended {
+            Ok(p.history.clone())
+        } else {
+            self.still_allowed(p).await
+        };
+        let history = match allowed {
             Ok(history) => history,
             Err(err) => {
                 report.result = Outcome::Refused;

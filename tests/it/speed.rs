@@ -1,0 +1,129 @@
+//! What a deploy and `status` cost in API requests (issue 17): a deploy reads each kind once
+//! for all cats, writes only what changes, and a deploy that changes nothing writes nothing.
+
+use std::collections::BTreeMap;
+
+use crate::common::Farm;
+use crate::deploy::{DeployFarm, setup};
+
+/// Requests that only read (get, list, watch), by "verb resource".
+fn reads(requests: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+    requests
+        .iter()
+        .filter(|(k, _)| matches!(k.split(' ').next(), Some("get" | "list" | "watch")))
+        .map(|(k, n)| (k.clone(), *n))
+        .collect()
+}
+
+fn total(requests: &BTreeMap<String, u64>) -> u64 {
+    requests.values().sum()
+}
+
+fn ready_cats(farm: &Farm, n: usize, hint: &str) -> Vec<String> {
+    (0..n).map(|_| farm.ready_cat(hint)).collect()
+}
+
+#[test]
+fn a_second_identical_deploy_of_three_cats_writes_nothing() {
+    let farm = setup();
+    let cluster = farm.cluster();
+    let cats = ready_cats(&farm, 3, "noop");
+    let mut deploy = vec!["deploy"];
+    deploy.extend(cats.iter().map(String::as_str));
+    farm.run(deploy.clone()).ok();
+
+    cluster.reset_requests();
+    let mut as_json = deploy.clone();
+    as_json.extend(["-o", "json"]);
+    let reports = farm.run(as_json).ok().json();
+    assert_eq!(
+        cluster.write_counts(),
+        BTreeMap::new(),
+        "a deploy of what already runs wrote"
+    );
+    assert!(
+        cluster.requests().keys().all(|k| !k.starts_with("watch")),
+        "nothing to wait for, yet it watched: {:?}",
+        cluster.requests()
+    );
+    for cat in &cats {
+        let report = reports
+            .as_array()
+            .and_then(|a| a.iter().find(|r| r["cat"] == cat.as_str()))
+            .unwrap_or_else(|| panic!("no report of {cat}: {reports}"));
+        assert_eq!(report["result"], "deployed", "{report}");
+        assert!(
+            report["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("unchanged")),
+            "{report}"
+        );
+    }
+
+    // A changed token is a change: exactly that cat is applied and recorded again.
+    let changed = &cats[1];
+    farm.write(
+        &format!("secret/{changed}-token/bot-token"),
+        &format!("xoxb-{changed}-rotated"),
+    );
+    farm.run(["secret", "sync"]).ok();
+    cluster.reset_requests();
+    farm.run(deploy).ok();
+    assert_eq!(cluster.count("patch", "statefulsets"), 1);
+    assert_eq!(cluster.count("patch", "configmaps"), 1);
+    let history = farm.run(["history", changed, "-o", "json"]).ok().json();
+    assert_eq!(history.as_array().map(Vec::len), Some(2), "{history}");
+}
+
+#[test]
+fn a_deploys_reads_do_not_grow_with_its_cats_and_its_writes_stay_four_per_cat() {
+    let farm = setup();
+    let cluster = farm.cluster();
+    let cats = ready_cats(&farm, 4, "flat");
+
+    cluster.reset_requests();
+    farm.run(["deploy", &cats[0]]).ok();
+    let one = cluster.requests();
+    cluster.reset_requests();
+    farm.run(["deploy", &cats[1], &cats[2], &cats[3]]).ok();
+    let three = cluster.requests();
+
+    let without_watches = |r: &BTreeMap<String, u64>| {
+        reads(r)
+            .into_iter()
+            .filter(|(k, _)| !k.starts_with("watch"))
+            .collect::<BTreeMap<_, _>>()
+    };
+    assert_eq!(
+        without_watches(&three),
+        without_watches(&one),
+        "reads grew with the number of cats"
+    );
+    let writes = |r: &BTreeMap<String, u64>| total(r) - total(&reads(r));
+    assert_eq!(writes(&one), 4, "{one:?}");
+    assert_eq!(writes(&three), 3 * 4, "{three:?}");
+}
+
+#[test]
+fn status_of_the_farm_makes_at_most_three_requests() {
+    let farm = setup();
+    let cluster = farm.cluster();
+    let cats = ready_cats(&farm, 3, "look");
+    let mut deploy = vec!["deploy"];
+    deploy.extend(cats.iter().map(String::as_str));
+    farm.run(deploy).ok();
+
+    cluster.reset_requests();
+    let output = farm.run(["status", "-o", "json"]).ok();
+    let requests = cluster.requests();
+    assert!(total(&requests) <= 3, "{requests:?}");
+    assert_eq!(cluster.write_counts(), BTreeMap::new());
+    let statuses = output.json();
+    for cat in &cats {
+        let status = statuses
+            .as_array()
+            .and_then(|a| a.iter().find(|s| s["cat"] == cat.as_str()))
+            .unwrap_or_else(|| panic!("no status of {cat}: {statuses}"));
+        assert_eq!(status["ready"], 1, "{status}");
+    }
+}
