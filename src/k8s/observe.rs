@@ -23,6 +23,10 @@ use crate::k8s::rollout::{self, PodFailure, Progress};
 use crate::k8s::{Cluster, managed_selector};
 use crate::manifest::{Kind, RESTARTED_AT_ANNOTATION};
 
+/// How long a rollout must stay done before it counts: a container that exits at once is
+/// briefly Running and Ready.
+const SETTLE: Duration = Duration::from_secs(2);
+
 /// Live views of the namespace, updated by watches.
 pub struct Observer {
     client: Client,
@@ -311,9 +315,27 @@ impl Observer {
         // Each pod name is force-deleted at most once: its replacement is the new revision's.
         let mut deleted: BTreeSet<String> = BTreeSet::new();
         let mut last_message = String::new();
+        // A container that dies at once can look Ready for a moment: the rollout counts as done
+        // only once it has stayed done for SETTLE (a crash shows within the kubelet's next
+        // status update, about a second).
+        let mut done_since: Option<tokio::time::Instant> = None;
         loop {
-            match self.evaluate(target) {
-                Step::Done(pods) => return Ok(pods),
+            let step = self.evaluate(target);
+            if !matches!(step, Step::Done(_)) {
+                done_since = None;
+            }
+            match step {
+                Step::Done(pods) => {
+                    let since = *done_since.get_or_insert_with(tokio::time::Instant::now);
+                    if since.elapsed() >= SETTLE {
+                        return Ok(pods);
+                    }
+                    let message = "running; making sure it stays up".to_string();
+                    if message != last_message {
+                        progress(&message);
+                        last_message = message;
+                    }
+                }
                 Step::Fail(failure) => return Err(failure),
                 Step::DeleteBroken(pod, uid) => {
                     if deleted.insert(pod.clone()) {
@@ -348,13 +370,25 @@ impl Observer {
             if let Some(failure) = self.unanswered() {
                 return Err(failure);
             }
-            match tokio::time::timeout_at(deadline, changed.changed()).await {
+            // While settling, wake up when SETTLE has passed even if nothing changes.
+            let wake = match done_since {
+                Some(since) => deadline.min(since + SETTLE),
+                None => deadline,
+            };
+            match tokio::time::timeout_at(wake, changed.changed()).await {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => {
                     return Err(Failure::new(
                         "WatchEnded",
                         "the watches on the cluster ended".into(),
                     ));
+                }
+                Err(_) if tokio::time::Instant::now() < deadline => {}
+                Err(_) if done_since.is_some() => {
+                    // Done when the time ran out: it stayed up for what was left of it.
+                    if let Step::Done(pods) = self.evaluate(target) {
+                        return Ok(pods);
+                    }
                 }
                 Err(_) => {
                     if let Some(failure) = self.unanswered() {
