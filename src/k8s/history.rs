@@ -192,36 +192,7 @@ pub async fn write(cluster: &Cluster, cat: &str, history: &[Revision]) -> Result
 
 /// Who deploys: `$USER@host`.
 pub fn who() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .ok()
-        .filter(|u| !u.is_empty())
-        .or_else(user_of_this_process)
-        .unwrap_or_else(|| "unknown".to_string());
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_string());
-    format!("{user}@{host}")
-}
-
-/// The name of this process's user, from `/proc/self/status` and `/etc/passwd`.
-fn user_of_this_process() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let uid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))?
-        .split_whitespace()
-        .next()?
-        .to_string();
-    std::fs::read_to_string("/etc/passwd")
-        .ok()?
-        .lines()
-        .map(|line| line.split(':').collect::<Vec<_>>())
-        .find(|fields| fields.len() > 2 && fields[2] == uid)
-        .map(|fields| fields[0].to_string())
+    crate::k8s::sleep::whoami()
 }
 
 #[cfg(test)]
