@@ -202,7 +202,11 @@ apiserver_answers() {
 healthz() { curl -fsSk "https://127.0.0.1:$1/healthz" >/dev/null 2>&1; }
 kcm_answers() { healthz 10257; }
 scheduler_answers() { healthz 10259; }
-containerd_answers() { ctrd version >/dev/null 2>&1; }
+# containerd answers `ctr version` before its CRI server is initialized ("server is not initialized
+# yet" to a kubelet started then, which exits); "Start streaming server" is its last step.
+containerd_answers() {
+  ctrd version >/dev/null 2>&1 && grep -q "Start streaming server" "$DIR/containerd.log" 2>/dev/null
+}
 kubelet_answers() { curl -fsS "http://127.0.0.1:10248/healthz" >/dev/null 2>&1; }
 
 start_etcd() {
@@ -423,10 +427,27 @@ fileCheckFrequency: 10s
 nodeStatusUpdateFrequency: 5s
 registerNode: true
 YAML
-    launch kubelet "$BIN/kubelet" --config "$DIR/kubelet.yaml" --kubeconfig "$DIR/kubelet.kubeconfig" \
-      --root-dir "$DIR/kubelet" --hostname-override "$NODE" --node-ip "$NODE_IP" --v 1
   fi
-  wait_for kubelet 60 kubelet_answers "$DIR/kubelet.log"
+  # A kubelet that exits at start (a runtime not yet ready, a port still held) is started again,
+  # as systemd would, up to three times.
+  local attempt
+  for attempt in 1 2 3; do
+    running "$DIR/kubelet.pid" kubelet ||
+      launch kubelet "$BIN/kubelet" --config "$DIR/kubelet.yaml" --kubeconfig "$DIR/kubelet.kubeconfig" \
+        --root-dir "$DIR/kubelet" --hostname-override "$NODE" --node-ip "$NODE_IP" --v 1
+    local deadline=$((SECONDS + 60))
+    until kubelet_answers; do
+      running "$DIR/kubelet.pid" kubelet || break
+      [ $SECONDS -ge $deadline ] && break
+      sleep 0.2
+    done
+    kubelet_answers && return 0
+    running "$DIR/kubelet.pid" kubelet && break
+    say "kubelet exited at start (attempt $attempt): $(grep -m1 'command failed' "$DIR/kubelet.log" | cut -c1-300)"
+  done
+  say "kubelet did not answer; last lines of $DIR/kubelet.log:"
+  tail -n 30 "$DIR/kubelet.log" >&2 || true
+  return 1
 }
 
 ctrd() { ctr --address "$SOCK" "$@"; }
