@@ -32,6 +32,10 @@ pub struct FarmConfig {
     /// `[build]`: what every cat's image build is given.
     #[serde(default)]
     pub build: BuildConfig,
+    /// `[env]`: environment variables of every cat's container, in the cluster and under
+    /// `up` (e.g. `CAT_SLACK_API_URL` for a Slack proxy). Not part of the image.
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
 }
 
 /// `[build]` of catctl.toml or cat.toml.
@@ -68,9 +72,13 @@ pub struct CatConfig {
     /// The Slack bot user name when it differs from the cat's name.
     #[serde(default)]
     pub slack_user: Option<String>,
-    /// The port of the cat's HTTP health endpoint; when set, Kubernetes probes it.
+    /// The port of the cat's HTTP health endpoint (`/healthz`) [default: 8080].
     #[serde(default)]
     pub health_port: Option<u16>,
+    /// Whether the cat serves that endpoint: Kubernetes probes it and `up` gives the container
+    /// a health check. `probes = false` declares a cat without one.
+    #[serde(default = "default_probes")]
+    pub probes: bool,
     /// CPU and memory for the cat's container.
     #[serde(default)]
     pub resources: Resources,
@@ -99,6 +107,10 @@ pub struct ScheduleConfig {
     /// e.g. "Asia/Seoul" [default: "UTC"].
     #[serde(default)]
     pub time_zone: Option<String>,
+}
+
+fn default_probes() -> bool {
+    true
 }
 
 fn default_replicas() -> u32 {

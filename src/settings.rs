@@ -39,6 +39,8 @@ pub struct Settings {
     pub build_args: std::collections::BTreeMap<String, String>,
     /// Deploys (gates and rollouts) at once; not bounded by `concurrency`.
     pub deploy_concurrency: usize,
+    /// catctl.toml's `[env]`: environment of every cat's container.
+    pub env: std::collections::BTreeMap<String, String>,
 }
 
 impl Settings {
@@ -55,6 +57,7 @@ impl Settings {
             concurrency: usize::from(config.concurrency.max(1)),
             deploy_concurrency: usize::from(config.deploy_concurrency.max(1)),
             build_args: config.build.args,
+            env: config.env,
         };
         let file = config_path.display();
         let from = |flag: bool, key: &str, option: &str| match flag {
@@ -72,8 +75,34 @@ impl Settings {
             validate_context(context)
                 .with_context(|| from(overrides.context.is_some(), "context", "--context"))?;
         }
+        validate_env(&settings.env).with_context(|| format!("checking `[env]` in {file}"))?;
         Ok(settings)
     }
+}
+
+/// `[env]` names: what a shell and Kubernetes accept, and none of the names catctl sets itself.
+fn validate_env(env: &std::collections::BTreeMap<String, String>) -> Result<()> {
+    use crate::cat_runtime::{HEALTH_PORT_ENV, SECRET_DIR_ENV};
+    for name in env.keys() {
+        let valid = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            bail!(
+                "{name:?} is not an environment variable name: use letters, digits and '_', \
+                 not starting with a digit"
+            );
+        }
+        if [SECRET_DIR_ENV, HEALTH_PORT_ENV].contains(&name.as_str()) {
+            bail!(
+                "{name} is set by catctl itself (the token directory and `health_port` of \
+                 cat.toml): remove it from [env]"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// `deploy`'s options.

@@ -6,14 +6,16 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
-use bollard::models::{ContainerCreateBody, HostConfig, RestartPolicy, RestartPolicyNameEnum};
+use bollard::models::{
+    ContainerCreateBody, HealthConfig, HostConfig, RestartPolicy, RestartPolicyNameEnum,
+};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
     RenameContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
 
 use super::{Daemon, daemon_message};
-use crate::cat_runtime::{SECRET_DIR_ENV, SECRET_MOUNT_PATH};
+use crate::cat_runtime::{HEALTH_PORT_ENV, SECRET_DIR_ENV, SECRET_MOUNT_PATH};
 
 /// The label marking containers that `up` created, valued with the cat's name.
 pub use crate::labels::UP as UP_LABEL;
@@ -37,6 +39,37 @@ pub struct RunSpec {
     /// Docker network mode: `default`, `bridge`, `host`, `none`, or a network's name.
     pub network: String,
     pub labels: HashMap<String, String>,
+    /// The port of the cat's health endpoint, given to it as `CAT_HEALTH_PORT`.
+    pub health_port: u16,
+    /// Whether the container has a health check: the image's own `HEALTHCHECK`, run at the
+    /// pace of the cluster's probes; `false` turns any off (a cat with `probes = false`).
+    pub health_check: bool,
+    /// More environment (catctl.toml's `[env]`).
+    pub env: Vec<(String, String)>,
+}
+
+/// Seconds, as Docker's health check durations (nanoseconds).
+const fn seconds(n: i64) -> i64 {
+    n * 1_000_000_000
+}
+
+/// The container's health check, as the cluster's probes: up to 3 minutes to start, then
+/// unhealthy after 30 s of failed checks. An empty test keeps the image's `HEALTHCHECK`.
+fn health_config(enabled: bool) -> HealthConfig {
+    if !enabled {
+        return HealthConfig {
+            test: Some(vec!["NONE".to_string()]),
+            ..Default::default()
+        };
+    }
+    HealthConfig {
+        test: None,
+        interval: Some(seconds(5)),
+        timeout: Some(seconds(5)),
+        retries: Some(6),
+        start_period: Some(seconds(180)),
+        start_interval: None,
+    }
 }
 
 /// Ids of every container of `cat`: the ones labelled by `up`, and any named `catctl-<cat>`.
@@ -143,7 +176,16 @@ async fn create(daemon: &Daemon, spec: &RunSpec, name: &str) -> Result<String> {
     labels.insert(UP_LABEL.to_string(), spec.cat.clone());
     let body = ContainerCreateBody {
         image: Some(spec.image.clone()),
-        env: Some(vec![format!("{SECRET_DIR_ENV}={SECRET_MOUNT_PATH}")]),
+        env: Some(
+            [
+                format!("{SECRET_DIR_ENV}={SECRET_MOUNT_PATH}"),
+                format!("{HEALTH_PORT_ENV}={}", spec.health_port),
+            ]
+            .into_iter()
+            .chain(spec.env.iter().map(|(name, value)| format!("{name}={value}")))
+            .collect(),
+        ),
+        healthcheck: Some(health_config(spec.health_check)),
         labels: Some(labels),
         host_config: Some(HostConfig {
             binds: Some(vec![format!("{}:{target}:ro", secret.display())]),

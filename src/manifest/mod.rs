@@ -99,9 +99,17 @@ struct TemplateValues<'a> {
     health_port: u16,
     health_path: &'static str,
     probes: bool,
+    /// catctl.toml's `[env]`, as `{name, value}` entries.
+    env: Vec<EnvVar<'a>>,
     resources: &'a Resources,
     run_as_user: u32,
     restarted_at: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct EnvVar<'a> {
+    name: &'a str,
+    value: &'a str,
 }
 
 /// The labels of a cat's workload and pods.
@@ -136,13 +144,13 @@ pub fn render(farm: &Farm, cat: &Cat, input: &RenderInput) -> Result<Rendered> {
             let source = std::fs::read_to_string(&template).with_context(|| {
                 format!("cannot read the manifest template {}", template.display())
             })?;
-            render_source(&template, &source, cat, &input.namespace, input)
+            render_source(&template, &source, cat, &farm.settings.env, input)
         }
         None => render_source(
             Path::new("(catctl's built-in deployment.yaml)"),
             BUILT_IN_TEMPLATE,
             cat,
-            &input.namespace,
+            &farm.settings.env,
             input,
         ),
     }
@@ -153,14 +161,14 @@ pub fn render_source(
     template: &Path,
     source: &str,
     cat: &Cat,
-    namespace: &str,
+    env: &BTreeMap<String, String>,
     input: &RenderInput,
 ) -> Result<Rendered> {
     let kind = Kind::for_cat(cat);
     let values = TemplateValues {
         kind: kind.as_str(),
         name: &cat.name,
-        namespace,
+        namespace: &input.namespace,
         replicas: cat.config.replicas,
         labels: labels(cat),
         selector: BTreeMap::from([(labels::APP, cat.name.clone())]),
@@ -174,7 +182,11 @@ pub fn render_source(
         health_port_env: HEALTH_PORT_ENV,
         health_port: cat.config.health_port.unwrap_or(DEFAULT_HEALTH_PORT),
         health_path: HEALTH_PATH,
-        probes: cat.config.health_port.is_some(),
+        probes: cat.config.probes,
+        env: env
+            .iter()
+            .map(|(name, value)| EnvVar { name, value })
+            .collect(),
         resources: &cat.config.resources,
         run_as_user: RUN_AS_USER,
         restarted_at: input.restarted_at.as_deref(),
@@ -261,7 +273,7 @@ mod tests {
 
     fn input() -> RenderInput {
         RenderInput {
-            namespace: "default".to_string(),
+            namespace: "cats".to_string(),
             image: ImageRef::parse(&format!("127.0.0.1:5000/dd:v2@sha256:{}", "ab".repeat(32)))
                 .unwrap(),
             secret_checksum: "0123456789ab".to_string(),
@@ -278,7 +290,10 @@ mod tests {
             Path::new("templates/deployment.yaml"),
             TEMPLATE,
             &cat(toml),
-            "cats",
+            &BTreeMap::from([(
+                "CAT_SLACK_API_URL".to_string(),
+                "http://10.245.0.1:3000/api/".to_string(),
+            )]),
             input,
         )
         .unwrap()
@@ -333,11 +348,28 @@ mod tests {
         assert_eq!(security["allowPrivilegeEscalation"], false);
         assert_eq!(security["capabilities"]["drop"][0], "ALL");
         assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
-        assert!(
-            container.get("readinessProbe").is_none(),
-            "no health port, no probes"
-        );
         assert_eq!(container["resources"]["requests"]["memory"], "64Mi");
+        assert_eq!(container["env"][2]["name"], "CAT_SLACK_API_URL", "[env]");
+        assert_eq!(container["env"][2]["value"], "http://10.245.0.1:3000/api/");
+    }
+
+    #[test]
+    fn probes_are_on_by_default_on_the_engine_health_port_and_off_only_when_declared() {
+        let r = render("version = \"v1\"\n", &input());
+        let container = &r.object["spec"]["template"]["spec"]["containers"][0];
+        for probe in ["startupProbe", "readinessProbe", "livenessProbe"] {
+            assert_eq!(container[probe]["httpGet"]["path"], HEALTH_PATH, "{probe}");
+            assert_eq!(container[probe]["httpGet"]["port"], "health", "{probe}");
+        }
+        assert_eq!(container["ports"][0]["containerPort"], DEFAULT_HEALTH_PORT);
+        assert_eq!(container["env"][1]["name"], HEALTH_PORT_ENV);
+        assert_eq!(container["env"][1]["value"], DEFAULT_HEALTH_PORT.to_string());
+
+        let r = render("version = \"v1\"\nprobes = false\n", &input());
+        let container = &r.object["spec"]["template"]["spec"]["containers"][0];
+        for probe in ["startupProbe", "readinessProbe", "livenessProbe", "ports"] {
+            assert!(container.get(probe).is_none(), "probes = false: no {probe}");
+        }
     }
 
     #[test]
@@ -373,7 +405,7 @@ mod tests {
             Path::new("cats/dd/deployment.yaml"),
             &broken,
             &cat("version = \"v1\"\n"),
-            "default",
+            &BTreeMap::new(),
             &input(),
         )
         .unwrap_err();

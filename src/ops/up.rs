@@ -10,7 +10,7 @@ use bollard::query_parameters::CreateImageOptionsBuilder;
 use futures::StreamExt as _;
 use tokio::sync::watch;
 
-use crate::cat_runtime::secret_name;
+use crate::cat_runtime::{DEFAULT_HEALTH_PORT, secret_name};
 use crate::docker::containers::{RunSpec, container_name, find, remove, replace};
 use crate::docker::{Daemon, daemon_message};
 use crate::errors;
@@ -161,6 +161,9 @@ async fn prepare(
         secret,
         network: options.network.clone(),
         labels,
+        health_port: health_port(cat, &options.network)?,
+        health_check: cat.config.probes,
+        env: farm.settings.env.clone().into_iter().collect(),
     };
     let from = if unpushed {
         format!("{} (local build, not pushed)", verification.image)
@@ -173,6 +176,21 @@ async fn prepare(
         unpushed,
         from,
     })
+}
+
+/// The cat's health port: its cat.toml's, else the default — except on the host's network,
+/// where every cat shares the ports of the machine: there a cat without its own gets a port
+/// that is free here, so that several cats run side by side.
+fn health_port(cat: &Cat, network: &str) -> Result<u16> {
+    if let Some(port) = cat.config.health_port {
+        return Ok(port);
+    }
+    if network != "host" {
+        return Ok(DEFAULT_HEALTH_PORT);
+    }
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))
+        .context("finding a free port for the cat's health endpoint on the host network")?;
+    Ok(listener.local_addr()?.port())
 }
 
 /// Pulls `image` (verified to be in the registry) when the daemon does not have it.

@@ -60,9 +60,13 @@ pub fn services() -> &'static Services {
     })
 }
 
-/// The busybox cat: it idles, like a bot waiting for Slack.
+/// The busybox cat: it idles, like a bot waiting for Slack, and serves `/healthz` on its health
+/// port (busybox httpd, the file `templates/cat/www/healthz`) for the default probes.
 pub const DOCKERFILE: &str = "FROM scratch\nCOPY busybox /bin/busybox\nCOPY . /cat\n\
-                              CMD [\"/bin/busybox\", \"sleep\", \"3600\"]\n";
+    CMD [\"/bin/busybox\", \"sh\", \"-c\", \"exec /bin/busybox httpd -f -p ${CAT_HEALTH_PORT:-8080} -h /cat/www\"]\n";
+
+/// The file busybox httpd serves as `/healthz`.
+pub const HEALTHZ: &str = "templates/cat/www/healthz";
 
 fn unique(hint: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -106,6 +110,7 @@ impl Farm {
         std::fs::copy(&services.busybox, farm.path().join("templates/cat/busybox")).unwrap();
         farm.write("templates/cat/Dockerfile", DOCKERFILE);
         farm.write("templates/cat/engine.txt", "the engine\n");
+        farm.write(HEALTHZ, "ok\n");
         // What `catctl copycat` renders a new cat's cat.toml from: the repository's own.
         std::fs::copy(
             repo().join("templates/cat/cat.toml"),

@@ -11,9 +11,10 @@ use serde_json::Value;
 use crate::cluster::{describe, real_cluster};
 use crate::farm::{Farm, text};
 
-/// A cat that prints a line at every start (with a number unique to that start) and idles.
+/// A cat that prints a line at every start (with a number unique to that start) and idles,
+/// serving `/healthz` as the farm's busybox cat does.
 const CHATTY: &str = "FROM scratch\nCOPY busybox /bin/busybox\nCOPY . /cat\n\
-    CMD [\"/bin/busybox\", \"sh\", \"-c\", \"echo started $(/bin/busybox cat /proc/sys/kernel/random/uuid); exec /bin/busybox sleep 3600\"]\n";
+    CMD [\"/bin/busybox\", \"sh\", \"-c\", \"echo started $(/bin/busybox cat /proc/sys/kernel/random/uuid); exec /bin/busybox httpd -f -p ${CAT_HEALTH_PORT:-8080} -h /cat/www\"]\n";
 
 /// A cat that dies at once, saying why — the seed story's `lala`.
 const CRASHING: &str = "FROM scratch\nCOPY busybox /bin/busybox\nCOPY . /cat\n\
