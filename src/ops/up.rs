@@ -4,6 +4,7 @@
 //! container so there is never a second copy.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use bollard::query_parameters::CreateImageOptionsBuilder;
@@ -154,6 +155,8 @@ async fn prepare(
         labels.insert(labels::IMAGE_DIGEST.to_string(), image.manifest_reference());
         image
     };
+    let user = image_user(daemon, &verification.image).await?;
+    unreadable_token(&farm.root, &secret, user, &cat.name)?;
     reporter.step(&cat.name, "starting");
     let spec = RunSpec {
         cat: cat.name.clone(),
@@ -176,6 +179,88 @@ async fn prepare(
         unpushed,
         from,
     })
+}
+
+/// The numeric uid and gid the image runs as (`USER 1000:1000`); `None` for a user given by
+/// name, which only the image's own /etc/passwd could resolve. No `USER` is root.
+async fn image_user(daemon: &Daemon, image: &ImageRef) -> Result<Option<(u32, Option<u32>)>> {
+    let inspected = daemon
+        .docker
+        .inspect_image(&image.tagged())
+        .await
+        .map_err(|err| anyhow!("inspecting {image}: {}", daemon_message(&err)))?;
+    let user = inspected
+        .config
+        .and_then(|config| config.user)
+        .unwrap_or_default();
+    Ok(parse_user(&user))
+}
+
+fn parse_user(user: &str) -> Option<(u32, Option<u32>)> {
+    if user.is_empty() {
+        return Some((0, Some(0)));
+    }
+    let (uid, gid) = match user.split_once(':') {
+        Some((uid, gid)) => (uid, Some(gid)),
+        None => (user, None),
+    };
+    let uid = uid.parse().ok()?;
+    let gid = match gid {
+        Some(gid) => Some(gid.parse().ok()?),
+        None => None,
+    };
+    Some((uid, gid))
+}
+
+/// `up` mounts the token as it is on disk: the image's user must be able to read it, or the
+/// cat would only fail inside its container. Refused before anything starts, saying the fix.
+fn unreadable_token(
+    root: &Path,
+    secret: &Path,
+    user: Option<(u32, Option<u32>)>,
+    cat: &str,
+) -> Result<()> {
+    let shown = |path: &Path| path.strip_prefix(root).unwrap_or(path).display().to_string();
+    use std::os::unix::fs::MetadataExt as _;
+    let Some((uid, gid)) = user else {
+        return Ok(());
+    };
+    if uid == 0 {
+        return Ok(());
+    }
+    let files: Vec<PathBuf> = if secret.is_dir() {
+        std::fs::read_dir(secret)
+            .with_context(|| format!("reading {}", secret.display()))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| path.is_file())
+            .collect()
+    } else {
+        vec![secret.to_path_buf()]
+    };
+    for path in files
+        .iter()
+        .map(PathBuf::as_path)
+        .chain(secret.is_dir().then_some(secret))
+    {
+        let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+        let need = if meta.is_dir() { 0o5 } else { 0o4 };
+        let mode = meta.mode();
+        let readable = mode & need == need
+            || (meta.uid() == uid && (mode >> 6) & need == need)
+            || (gid == Some(meta.gid()) && (mode >> 3) & need == need);
+        if !readable {
+            bail!(
+                "{} (owner uid {}, mode {:o}) cannot be read by uid {uid}, the user {cat}'s \
+                 image runs as, and `up` mounts the token as it is — make the token the \
+                 user's: `chown -R {uid} {}` (it stays private)",
+                shown(path),
+                meta.uid(),
+                mode & 0o777,
+                shown(secret)
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The cat's health port: its cat.toml's, else the default — except on the host's network,
@@ -234,4 +319,42 @@ pub async fn down_cats<'a>(
         outcome
     })
     .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    #[test]
+    fn an_image_user_is_numeric_or_unknown() {
+        assert_eq!(parse_user(""), Some((0, Some(0))));
+        assert_eq!(parse_user("1000:1000"), Some((1000, Some(1000))));
+        assert_eq!(parse_user("1000"), Some((1000, None)));
+        assert_eq!(parse_user("node"), None);
+        assert_eq!(parse_user("1000:node"), None);
+    }
+
+    #[test]
+    fn a_token_the_image_user_cannot_read_is_refused_naming_the_file_and_the_fix() {
+        let farm = tempfile::tempdir().unwrap();
+        let dir = farm.path().join("secret/dd-token");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("bot-token"), "x").unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::fs::set_permissions(dir.join("bot-token"), std::fs::Permissions::from_mode(0o600))
+            .unwrap();
+        let me = std::fs::metadata(&dir).unwrap();
+        let owner = std::os::unix::fs::MetadataExt::uid(&me);
+        let other = owner + 1;
+        let err = unreadable_token(farm.path(), &dir, Some((other, None)), "dd").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains(&format!("cannot be read by uid {other}")), "{text}");
+        assert!(text.contains("chown -R"), "{text}");
+        assert!(text.contains("secret/dd-token"), "{text}");
+        assert!(!text.contains(&farm.path().display().to_string()), "{text}");
+        unreadable_token(farm.path(), &dir, Some((owner, None)), "dd").unwrap();
+        unreadable_token(farm.path(), &dir, Some((0, Some(0))), "dd").unwrap();
+        unreadable_token(farm.path(), &dir, None, "dd").unwrap();
+    }
 }
