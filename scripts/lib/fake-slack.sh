@@ -61,3 +61,18 @@ slack_post() { # CHANNEL TEXT [MENTION]
 slack_replies() { # CHANNEL SINCE_TS
   slack_control GET "messages?channel=$1&since=$2" | jq -r '.messages[] | select(.bot) | "\(.bot): \(.text)"'
 }
+
+# The host's address as the real cluster's pods see it (scripts/real-cluster.sh): the CNI
+# bridge catctl0's, 10.244.0.1. Pods have no default route, so it is the one host address they
+# reach, and nothing sent to it leaves the machine. The bridge appears with the first pod; before
+# that it is made here as the CNI bridge plugin would (same name, the subnet's gateway address).
+pod_host_address() {
+  local addr
+  addr=$(ip -o -4 addr show catctl0 2>/dev/null | awk '{ sub("/.*", "", $4); print $4 }')
+  if [ -z "$addr" ]; then
+    ip link add catctl0 type bridge && ip addr add 10.244.0.1/24 dev catctl0 &&
+      ip link set catctl0 up || return 1
+    addr=10.244.0.1
+  fi
+  echo "$addr"
+}
