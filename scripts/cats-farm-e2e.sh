@@ -111,8 +111,9 @@ log_of() {
 }
 # Sends TEXT to CAT in a channel of its own; after the first reply (within WAIT s) waits 3 s more
 # for a wrong second one; prints the replies.
+# A conversation (a question and its answer) stays in one channel: set CHANNEL.
 ask() { # CAT TEXT [WAIT]
-  local channel="C$(echo "$1" | tr a-z A-Z)$RANDOM" ts got _
+  local channel=${CHANNEL:-"C$(echo "$1" | tr a-z A-Z)$RANDOM"} ts got _
   ts=$(slack_post "$channel" "$2" "$1")
   for _ in $(seq 1 $((${3:-20} * 5))); do
     got=$(slack_replies "$channel" "$ts")
@@ -185,13 +186,13 @@ answers_once dd "밥 먹자" "…*:smirk_cat:" 30
 late=$((SECONDS - start - 3))
 [ "$late" -ge 7 ] || fail "DD's food reply came after ${late} s; DD comes late (delay_seconds = 8)"
 say "ok: DD's food reply came after about ${late} s"
-answers_once momo "talk to me" "*아무 말이나*"
-answers_once momo "흥칫뿡 냥냥" "*흥칫뿡 냥냥*"
+CHANNEL=CMOMOTALK answers_once momo "talk to me" "*아무 말이나*"
+CHANNEL=CMOMOTALK answers_once momo "흥칫뿡 냥냥" "*흥칫뿡 냥냥*"
 answers_once coco "코코" "입!*"
 got=$(ask coco "hi")
 case "$got" in *입*) fail "CoCo said 입! to a plain hi: $got" ;; esac
-answers_once lala "catctl 까먹었어" "*뭘 까먹었냥*"
-answers_once lala "deploy" "*catctl deploy lala*"
+CHANNEL=CLALATALK answers_once lala "catctl 까먹었어" "*뭘 까먹었냥*"
+CHANNEL=CLALATALK answers_once lala "deploy" "*catctl deploy lala*"
 
 # Never two DDs: a "hi" sent while dd-0 is replaced is answered at most once.
 replaced_once() { # WHAT; runs while the pod is being replaced

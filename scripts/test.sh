@@ -26,6 +26,8 @@ fi
 # the image build copies in), then the fake Slack workspace with the real engine.
 (cd templates/cat && npm ci --no-audit --no-fund && npm test)
 node --test tests/fake-slack/test/*.test.mjs
+# An eighth cat made by `catctl copycat` keeps the engine's tests green (≈ 20 s).
+scripts/cats-farm-e2e.sh copycat
 
 scripts/test-services.sh start
 eval "$(scripts/test-services.sh env)"
@@ -33,6 +35,8 @@ eval "$(scripts/test-services.sh env)"
 # A real cat image on the Node.js 22 base made here, answering "hi" once in the fake workspace.
 scripts/base-image.sh
 scripts/cats-e2e.sh dd
+# `catctl up dd tt` with the real images: each answers "hi" exactly once; `down` stops them (≈ 45 s).
+scripts/cats-farm-e2e.sh up
 
 # A real Kubernetes built from upstream sources (cold build: ~15 min of CPU on 2 cores, then
 # cached); tests/real_cluster runs catctl against it. It keeps running afterwards:
@@ -40,6 +44,9 @@ scripts/cats-e2e.sh dd
 scripts/real-cluster.sh build
 scripts/real-cluster.sh start >/dev/null
 eval "$(scripts/real-cluster.sh env)"
+# The seven real cats deployed by catctl on the real cluster, answering in the fake workspace;
+# pod replacement, redeploy and LaLa's $LALA_TOKEN story (≈ 3 min).
+scripts/cats-farm-e2e.sh cluster
 
 # Benchmarks are not tests: they are type-checked by clippy and run with `cargo bench`.
 cargo test --locked --workspace --lib --bins --tests "$@"

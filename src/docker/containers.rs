@@ -182,7 +182,11 @@ async fn create(daemon: &Daemon, spec: &RunSpec, name: &str) -> Result<String> {
                 format!("{HEALTH_PORT_ENV}={}", spec.health_port),
             ]
             .into_iter()
-            .chain(spec.env.iter().map(|(name, value)| format!("{name}={value}")))
+            .chain(
+                spec.env
+                    .iter()
+                    .map(|(name, value)| format!("{name}={value}")),
+            )
             .collect(),
         ),
         healthcheck: Some(health_config(spec.health_check)),

@@ -363,7 +363,10 @@ mod tests {
         }
         assert_eq!(container["ports"][0]["containerPort"], DEFAULT_HEALTH_PORT);
         assert_eq!(container["env"][1]["name"], HEALTH_PORT_ENV);
-        assert_eq!(container["env"][1]["value"], DEFAULT_HEALTH_PORT.to_string());
+        assert_eq!(
+            container["env"][1]["value"],
+            DEFAULT_HEALTH_PORT.to_string()
+        );
 
         let r = render("version = \"v1\"\nprobes = false\n", &input());
         let container = &r.object["spec"]["template"]["spec"]["containers"][0];

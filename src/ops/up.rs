@@ -220,7 +220,12 @@ fn unreadable_token(
     user: Option<(u32, Option<u32>)>,
     cat: &str,
 ) -> Result<()> {
-    let shown = |path: &Path| path.strip_prefix(root).unwrap_or(path).display().to_string();
+    let shown = |path: &Path| {
+        path.strip_prefix(root)
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    };
     use std::os::unix::fs::MetadataExt as _;
     let Some((uid, gid)) = user else {
         return Ok(());
@@ -242,7 +247,8 @@ fn unreadable_token(
         .map(PathBuf::as_path)
         .chain(secret.is_dir().then_some(secret))
     {
-        let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+        let meta =
+            std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
         let need = if meta.is_dir() { 0o5 } else { 0o4 };
         let mode = meta.mode();
         let readable = mode & need == need
@@ -342,14 +348,20 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("bot-token"), "x").unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
-        std::fs::set_permissions(dir.join("bot-token"), std::fs::Permissions::from_mode(0o600))
-            .unwrap();
+        std::fs::set_permissions(
+            dir.join("bot-token"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
         let me = std::fs::metadata(&dir).unwrap();
         let owner = std::os::unix::fs::MetadataExt::uid(&me);
         let other = owner + 1;
         let err = unreadable_token(farm.path(), &dir, Some((other, None)), "dd").unwrap_err();
         let text = err.to_string();
-        assert!(text.contains(&format!("cannot be read by uid {other}")), "{text}");
+        assert!(
+            text.contains(&format!("cannot be read by uid {other}")),
+            "{text}"
+        );
         assert!(text.contains("chown -R"), "{text}");
         assert!(text.contains("secret/dd-token"), "{text}");
         assert!(!text.contains(&farm.path().display().to_string()), "{text}");

@@ -418,3 +418,60 @@ fn progress_lines_are_drawn_only_on_a_terminal() {
     );
     assert!(plain.contains(&format!("Built {piped}")), "{plain}");
 }
+
+#[test]
+fn up_gives_the_health_port_and_the_farm_env_and_turns_health_checks_off_only_when_declared() {
+    let farm = Farm::new().with_services();
+    let config = farm.read("catctl.toml");
+    farm.write(
+        "catctl.toml",
+        &format!("{config}[env]\nCAT_SLACK_API_URL = \"http://127.0.0.1:3111/api/\"\n"),
+    );
+    let cat = farm.new_cat("health");
+    farm.write(&format!("secret/{cat}-token"), "xoxb-health-token\n");
+    let name = format!("catctl-{cat}");
+    let inspect = |format: &str| farm.docker(&["inspect", "-f", format, &name]);
+
+    farm.run(["build", &cat]).ok();
+    farm.run(["up", &cat, "--network", "none"]).ok();
+    let env = inspect("{{range .Config.Env}}{{println .}}{{end}}");
+    assert!(env.contains("CAT_HEALTH_PORT=8080\n"), "{env}");
+    assert!(
+        env.contains("CAT_SLACK_API_URL=http://127.0.0.1:3111/api/\n"),
+        "{env}"
+    );
+    // On by default: the image's own check (busybox has none), at the probes' pace.
+    assert_eq!(inspect("{{.Config.Healthcheck.Interval}}").trim(), "5s");
+    assert_eq!(
+        inspect("{{.Config.Healthcheck.StartPeriod}}").trim(),
+        "3m0s"
+    );
+
+    farm.write(
+        &format!("cats/{cat}/cat.toml"),
+        "version = \"v1\"\nprobes = false\nhealth_port = 9000\n",
+    );
+    farm.run(["build", &cat]).ok();
+    farm.run(["up", &cat, "--network", "none"]).ok();
+    assert_eq!(inspect("{{.Config.Healthcheck.Test}}").trim(), "[NONE]");
+    assert!(
+        inspect("{{range .Config.Env}}{{println .}}{{end}}").contains("CAT_HEALTH_PORT=9000\n")
+    );
+    farm.run(["down", &cat]).ok();
+}
+
+#[test]
+fn an_env_name_catctl_sets_itself_is_refused_naming_the_file() {
+    let farm = Farm::new().with_services();
+    let config = farm.read("catctl.toml");
+    farm.write(
+        "catctl.toml",
+        &format!("{config}[env]\nCAT_HEALTH_PORT = \"1\"\n"),
+    );
+    let text = farm.run(["list"]).fails().text();
+    assert!(text.contains("`[env]` in"), "{text}");
+    assert!(
+        text.contains("CAT_HEALTH_PORT is set by catctl itself"),
+        "{text}"
+    );
+}

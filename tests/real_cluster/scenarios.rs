@@ -95,6 +95,12 @@ fn three_cats_from_copycat_to_pods_running_the_pinned_digest() {
         );
         let pod = farm.pod(cat);
         assert_eq!(pod["status"]["phase"], "Running", "{}", pod["status"]);
+        // Probes are on by default: the pod is Ready because its /healthz answered.
+        let container = &pod["spec"]["containers"][0];
+        for probe in ["startupProbe", "readinessProbe", "livenessProbe"] {
+            assert_eq!(container[probe]["httpGet"]["path"], "/healthz", "{probe}");
+        }
+        assert_eq!(pod["status"]["containerStatuses"][0]["ready"], true);
         assert_eq!(
             farm.running_digest(cat),
             digest,
