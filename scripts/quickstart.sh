@@ -228,5 +228,5 @@ done
 end
 
 say "ready in $((SECONDS - TOTAL)) s: seven cats on $([ "$MODE" = cluster ] && echo "the local Kubernetes (namespace $NS)" || echo "the local Docker daemon")"
-say "  look around: cd $FARM && $STATE/catctl status   (KUBECONFIG / DOCKER_HOST: eval \"\$(scripts/real-cluster.sh env)\" \"\$(scripts/test-services.sh env)\")"
+say "  look around: eval \"\$(scripts/test-services.sh env)\"; eval \"\$(scripts/real-cluster.sh env)\"; cd $FARM && $STATE/catctl status"
 say "  stop it all: scripts/quickstart.sh stop"

@@ -2,9 +2,10 @@
 # The whole test suite, as CI runs it: the cat engine's Node tests (on Node.js 22, installed here
 # from npm), the fake Slack workspace's tests, then it starts the Docker daemon and registry
 # (installing them from Debian's packages when missing), builds a real cat image offline and has
-# it answer in the fake workspace, builds (once; cached in ~/.cache/catctl) and starts a real
-# single-node Kubernetes (scripts/real-cluster.sh), and runs every Rust test — the real-cluster
-# suite included.
+# it answer in the fake workspace, runs `catctl up dd tt` with the real images, builds (once;
+# cached in ~/.cache/catctl) and starts a real single-node Kubernetes (scripts/real-cluster.sh),
+# deploys the seven real cats there with catctl (scripts/cats-farm-e2e.sh), and runs every Rust
+# test — the real-cluster suite included.
 #   scripts/test.sh [extra cargo test arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
