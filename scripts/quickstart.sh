@@ -42,7 +42,11 @@ begin() { # TITLE: a step starts; `end` says how long it took
   say "[$STEP] $1 …"
 }
 end() { say "[$STEP] $STEP_TITLE: done in $((SECONDS - STEP_START)) s"; }
-failed() { say "[$STEP] $STEP_TITLE: FAILED after $((SECONDS - STEP_START)) s (the full log: $STATE/log)"; }
+failed() { # the ERR trap: once, from the script's own process (not from a pipeline's subshell)
+  [ "$BASHPID" = "$$" ] && [ -z "${FAILED_SAID:-}" ] || return 0
+  FAILED_SAID=1
+  say "[$STEP] $STEP_TITLE: FAILED after $((SECONDS - STEP_START)) s (the full log: $STATE/log)"
+}
 slack_pid() { [ -f "$STATE/fake-slack.pid" ] && kill -0 "$(cat "$STATE/fake-slack.pid")" 2>/dev/null && cat "$STATE/fake-slack.pid"; }
 
 stop() {
@@ -168,9 +172,10 @@ mkdir -p "$FARM/secret"
 # This repository's cats and template (what `catctl init` would give, plus the seven cats).
 tar -C "$REPO" --exclude=./templates/cat/node_modules -cf - ./cats ./templates | tar -C "$FARM" -xf -
 cat >"$FARM/catctl.toml" <<TOML
-# Made by scripts/quickstart.sh: the local registry, the base image made offline, and the cats
+# Made by scripts/quickstart.sh: the local registry (a path of its own: tags are immutable, and
+# other farms may push dd:v1 there too), the base image made offline, and the cats
 # pointed at the fake Slack workspace. For a real Slack, drop [env]; for a real cluster, see README.
-registry = "${CATCTL_TEST_REGISTRY:-127.0.0.1:5000}"
+registry = "${CATCTL_TEST_REGISTRY:-127.0.0.1:5000}/quickstart"
 namespace = "$NS"
 [build.args]
 NODE_IMAGE = "catctl-node:22-local"
