@@ -60,7 +60,9 @@ pub struct GlobalArgs {
     )]
     pub registry: Option<String>,
 
-    /// Output format for commands that report state
+    /// Output format for commands that report state: a table, or JSON or YAML in one
+    /// envelope ({"apiVersion": "catctl/v1", "kind", "items"}); refused by commands that
+    /// report none
     #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Table, help_heading = "Output")]
     pub output: OutputFormat,
 
@@ -87,6 +89,7 @@ pub struct GlobalArgs {
 pub enum OutputFormat {
     Table,
     Json,
+    Yaml,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

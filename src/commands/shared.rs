@@ -11,7 +11,8 @@ use crate::farm::Cat;
 use crate::k8s::Cluster;
 use crate::ops::CatResult;
 use crate::ops::deploy::{Handles, Outcome, Report};
-use crate::printer::{Color, Format, Printer};
+use crate::output::{DeployItem, Kind};
+use crate::printer::{Color, Printer};
 use crate::progress::Progress;
 
 /// One progress line per cat.
@@ -58,8 +59,9 @@ pub fn print_reports(ctx: &Context, reports: &[Report]) -> Result<ExitStatus> {
     } else {
         ExitStatus::Failure
     };
-    if ctx.printer.format == Format::Json {
-        ctx.printer.json(reports)?;
+    if ctx.printer.format.is_structured() {
+        let items: Vec<DeployItem> = reports.iter().map(deploy_item).collect();
+        ctx.printer.items(Kind::DeployResult, &items)?;
         return Ok(status);
     }
     for report in reports {
@@ -106,6 +108,27 @@ pub fn print_reports(ctx: &Context, reports: &[Report]) -> Result<ExitStatus> {
         }
     }
     Ok(status)
+}
+
+/// A deploy's report as `-o json` shows it: its message is the `error` when the cat was not
+/// deployed, else a `note`.
+fn deploy_item(report: &Report) -> DeployItem {
+    let (error, note) = match report.succeeded() {
+        true => (None, report.message.clone()),
+        false => (report.message.clone(), None),
+    };
+    DeployItem {
+        cat: report.cat.clone(),
+        tag: report.tag.clone(),
+        digest: report.digest.clone(),
+        result: report.result,
+        error,
+        note,
+        log: report.log.clone(),
+        pods: report.pods.clone(),
+        warnings: report.warnings.clone(),
+        seconds: report.seconds,
+    }
 }
 
 fn indent(text: &str) -> String {

@@ -6,7 +6,7 @@ use crate::cli::VerifyArgs;
 use crate::commands::ExitStatus;
 use crate::context::Context;
 use crate::ops::verify::{Finding, Verification, verify_cats};
-use crate::printer::Format;
+use crate::output::{Kind, VerifyItem};
 
 pub async fn run(ctx: &Context, args: &VerifyArgs) -> Result<ExitStatus> {
     let farm = ctx.farm()?;
@@ -33,23 +33,48 @@ pub async fn run(ctx: &Context, args: &VerifyArgs) -> Result<ExitStatus> {
                 .error(&anyhow::anyhow!("{}: {finding}", verification.cat));
         }
     }
-    match ctx.printer.format {
-        Format::Json => ctx.printer.json(&verified)?,
-        Format::Table if verified.is_empty() => {}
-        Format::Table => {
-            let header = [
-                "CAT",
-                "IMAGE",
-                "REGISTRY DIGEST",
-                "LOCAL",
-                "SOURCES",
-                "RESULT",
-            ];
-            let cells: Vec<Vec<String>> = verified.iter().map(row).collect();
-            ctx.printer.table(&header, &cells);
-        }
+    if ctx.printer.format.is_structured() {
+        let items: Vec<VerifyItem> = verified.into_iter().map(item).collect();
+        ctx.printer.items(Kind::VerifyResult, &items)?;
+    } else if !verified.is_empty() {
+        let header = [
+            "CAT",
+            "IMAGE",
+            "REGISTRY DIGEST",
+            "LOCAL",
+            "SOURCES",
+            "RESULT",
+        ];
+        let cells: Vec<Vec<String>> = verified.iter().map(row).collect();
+        ctx.printer.table(&header, &cells);
     }
     Ok(status)
+}
+
+fn item(v: Verification) -> VerifyItem {
+    let error = (!v.findings.is_empty()).then(|| {
+        let words: Vec<String> = v.findings.iter().map(ToString::to_string).collect();
+        words.join("; ")
+    });
+    VerifyItem {
+        cat: v.cat,
+        tag: v.image.tag.clone(),
+        image: v.image,
+        result: if v.findings.is_empty() {
+            "ok"
+        } else {
+            "failed"
+        },
+        digest: v.registry_digest,
+        local_image_id: v.local_image_id,
+        local_pushed: v.local_pushed,
+        source_digest: v.source_digest,
+        built_source_digest: v.built_source_digest,
+        git_dirty: v.dirty,
+        git_commit: v.git_commit,
+        findings: v.findings,
+        error,
+    }
 }
 
 fn row(v: &Verification) -> Vec<String> {

@@ -59,7 +59,7 @@ impl State {
 }
 
 /// One check's outcome.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Check {
     pub check: String,
     pub state: State,

@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
-use serde::Serialize;
 
 use crate::build_context::{Entry as ContextEntry, EntryKind};
 use crate::docker::Daemon;
@@ -200,7 +199,7 @@ pub async fn remove(cluster: &Cluster, cat: &str) -> Result<Vec<String>> {
 }
 
 /// One row of `catctl schedule`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ScheduleRow {
     pub cat: String,
     pub action: String,
