@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::engine::ArgValueCompleter;
 
-use crate::complete::complete_cat_names;
+use crate::complete::{complete_cat_names, complete_contexts, complete_namespaces};
 
 /// Run a farm of small containerised services ("cats") on Docker and Kubernetes — safely.
 #[derive(Debug, Parser)]
@@ -36,17 +36,29 @@ pub struct GlobalArgs {
     )]
     pub config: Option<PathBuf>,
 
+    /// The kubeconfig file, as kubectl's --kubeconfig [default: KUBECONFIG (several files
+    /// joined by ':'), else ~/.kube/config]
+    #[arg(long, global = true, value_name = "FILE", help_heading = "Farm")]
+    pub kubeconfig: Option<PathBuf>,
+
     /// Kubeconfig context to use [default: catctl.toml's, else the current context]
-    #[arg(long, global = true, value_name = "NAME", help_heading = "Farm")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        help_heading = "Farm",
+        add = ArgValueCompleter::new(complete_contexts)
+    )]
     pub context: Option<String>,
 
-    /// Kubernetes namespace [default: catctl.toml's, else "default"]
+    /// Kubernetes namespace [default: catctl.toml's, else the kube context's, else "default"]
     #[arg(
         short = 'n',
         long,
         global = true,
         value_name = "NAME",
-        help_heading = "Farm"
+        help_heading = "Farm",
+        add = ArgValueCompleter::new(complete_namespaces)
     )]
     pub namespace: Option<String>,
 

@@ -56,10 +56,26 @@ impl Context {
     }
 
     /// The cluster of the farm's kube context and namespace, connected on first use.
+    /// Under `-v`, says once which context, API server and namespace are used, and where each
+    /// came from.
     pub async fn cluster(&self) -> Result<&Cluster> {
         let settings = &self.farm()?.settings;
         self.cluster
-            .get_or_try_init(|| Cluster::connect(settings))
+            .get_or_try_init(|| async {
+                let cluster = Cluster::connect(settings).await?;
+                let origins = &cluster.origins;
+                self.printer.detail(&format!(
+                    "kube context {} (from {}), API server {}, namespace {} (from {}), \
+                     kubeconfig {}",
+                    cluster.context,
+                    origins.context,
+                    cluster.url,
+                    cluster.namespace,
+                    origins.namespace,
+                    origins.kubeconfig
+                ));
+                Ok(cluster)
+            })
             .await
     }
 
@@ -89,6 +105,16 @@ impl Context {
             return Ok(registry);
         }
         let registry = Registry::new()?;
+        if let Some(farm) = self.farm.get() {
+            let from = match self.overrides.registry {
+                Some(_) => "--registry/CATCTL_REGISTRY",
+                None => "catctl.toml",
+            };
+            self.printer.detail(&format!(
+                "registry {} (from {from})",
+                farm.settings.registry
+            ));
+        }
         Ok(self.registry.get_or_init(|| registry))
     }
 }

@@ -56,6 +56,7 @@ pub fn main() -> ExitCode {
         context: cli.global.context.clone(),
         namespace: cli.global.namespace.clone(),
         registry: cli.global.registry.clone(),
+        kubeconfig: cli.global.kubeconfig.clone(),
     };
     let ctx = Context::new(printer, overrides);
     let outcome = match tokio::runtime::Runtime::new() {

@@ -188,7 +188,7 @@ pub struct DeployItem {
 #[derive(Debug, Serialize)]
 pub struct DiffItem {
     pub cat: String,
-    /// `statefulset/dd` or `deployment/dd`; `null` when refused.
+    /// `StatefulSet/dd` or `Deployment/dd`; `null` when refused.
     pub object: Option<String>,
     /// `changed`, `unchanged` or `refused`.
     pub result: &'static str,

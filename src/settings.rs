@@ -23,6 +23,17 @@ pub struct Overrides {
     pub context: Option<String>,
     pub namespace: Option<String>,
     pub registry: Option<String>,
+    /// `--kubeconfig`: this file instead of `KUBECONFIG` or `~/.kube/config`.
+    pub kubeconfig: Option<PathBuf>,
+}
+
+/// Where a setting came from, for `-v` and for messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The command line (or the flag's environment variable).
+    Flag,
+    /// catctl.toml.
+    File,
 }
 
 /// What a command works with: flags (and their environment variables) merged over
@@ -33,6 +44,11 @@ pub struct Settings {
     /// `-n`, else catctl.toml's; `None`: the kube context's namespace, else `default`.
     pub namespace: Option<String>,
     pub context: Option<String>,
+    /// Where `namespace` and `context` came from (`None` when they are unset).
+    pub namespace_origin: Option<Origin>,
+    pub context_origin: Option<Origin>,
+    /// `--kubeconfig`.
+    pub kubeconfig: Option<PathBuf>,
     /// Builds and pushes at once.
     pub concurrency: usize,
     /// catctl.toml's `[build.args]`.
@@ -48,7 +64,15 @@ impl Settings {
         config: FarmConfig,
         config_path: &Path,
     ) -> Result<Settings> {
+        let origin = |flag: bool, file: bool| match (flag, file) {
+            (true, _) => Some(Origin::Flag),
+            (false, true) => Some(Origin::File),
+            (false, false) => None,
+        };
         let settings = Settings {
+            namespace_origin: origin(overrides.namespace.is_some(), config.namespace.is_some()),
+            context_origin: origin(overrides.context.is_some(), config.context.is_some()),
+            kubeconfig: overrides.kubeconfig.clone(),
             registry: overrides.registry.clone().unwrap_or(config.registry),
             namespace: overrides.namespace.clone().or(config.namespace),
             context: overrides.context.clone().or(config.context),

@@ -150,7 +150,6 @@ pub async fn deploy_handles(ctx: &Context) -> Result<Handles<'_>> {
         }
     };
     let cluster = ctx.cluster().await?;
-    ctx.printer.detail(&where_to(cluster));
     Ok(Handles {
         farm: ctx.farm()?,
         cluster,

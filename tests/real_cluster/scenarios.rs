@@ -107,7 +107,7 @@ fn three_cats_from_copycat_to_pods_running_the_pinned_digest() {
             .iter()
             .find(|r| r["cat"] == *cat)
             .unwrap();
-        assert_eq!(row["registry_digest"], digest.as_str(), "{row}");
+        assert_eq!(row["digest"], digest.as_str(), "{row}");
         assert_eq!(row["running_digests"], serde_json::json!([digest]), "{row}");
         assert_eq!(row["ready"], 1, "{row}");
         assert_eq!(row["desired"], 1, "{row}");
