@@ -599,8 +599,15 @@ fn cluster_errors_are_clear_and_leak_nothing() {
         );
         assert_eq!(output.exit_code(), Some(1), "{output:?}");
         let stderr = output.stderr();
+        // -v first says which context, server and namespace it tried.
+        let first_error = stderr.lines().position(|l| l.starts_with("error:"));
+        assert_eq!(
+            first_error,
+            Some(usize::from(args.contains(&"-v"))),
+            "{stderr}"
+        );
         assert!(
-            stderr.starts_with("error: listing Secrets in namespace default\n"),
+            stderr.contains("error: listing Secrets in namespace default\n"),
             "{stderr}"
         );
         assert!(stderr.contains("Connection refused"), "{stderr}");
