@@ -10,7 +10,8 @@ use crate::output::{DoctorItem, Kind};
 
 pub async fn run(ctx: &Context, _args: &DoctorArgs) -> Result<ExitStatus> {
     let farm = ctx.farm().map_err(|err| format!("{err:#}"));
-    let cluster = match (&farm, doctor::cluster_configured()) {
+    let explicit = ctx.overrides().kubeconfig.as_deref();
+    let cluster = match (&farm, doctor::cluster_configured(explicit)) {
         (Ok(_), true) => Some(ctx.cluster().await.map_err(|err| format!("{err:#}"))),
         _ => None,
     };

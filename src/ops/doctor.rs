@@ -231,8 +231,12 @@ async fn registry_check(farm: Option<&Farm>, registry: Option<&Registry>) -> Che
     }
 }
 
-/// Where kubectl would look for a kubeconfig, and whether any of it exists.
-fn kubeconfig_paths() -> (String, bool) {
+/// Where kubectl would look for a kubeconfig (`--kubeconfig`, else `KUBECONFIG`, else
+/// ~/.kube/config), and whether any of it exists.
+fn kubeconfig_paths(explicit: Option<&std::path::Path>) -> (String, bool) {
+    if let Some(path) = explicit {
+        return (format!("--kubeconfig {}", path.display()), path.is_file());
+    }
     match std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
         Some(paths) => {
             let exists = std::env::split_paths(&paths).any(|p| p.is_file());
@@ -249,8 +253,8 @@ fn kubeconfig_paths() -> (String, bool) {
 }
 
 /// Whether a cluster is configured at all (a kubeconfig exists).
-pub fn cluster_configured() -> bool {
-    kubeconfig_paths().1
+pub fn cluster_configured(explicit: Option<&std::path::Path>) -> bool {
+    kubeconfig_paths(explicit).1
 }
 
 type KubeResult<'a> = (Vec<Check>, Option<&'a Cluster>, Option<Vec<String>>);
@@ -261,12 +265,13 @@ async fn kube_checks<'a>(
 ) -> KubeResult<'a> {
     let cluster = match cluster {
         None => {
-            let (paths, _) = kubeconfig_paths();
+            let explicit = farm.and_then(|f| f.settings.kubeconfig.as_deref());
+            let (paths, _) = kubeconfig_paths(explicit);
             let check = bad(
                 State::Warn,
                 "kube context",
                 format!("no cluster configured ({paths} does not exist)"),
-                "set KUBECONFIG to your cluster's kubeconfig to deploy; build, push and up work \
+                "set KUBECONFIG (or pass --kubeconfig) to deploy; build, push and up work \
                  without one",
             );
             return (vec![check], None, None);
@@ -281,9 +286,10 @@ async fn kube_checks<'a>(
         }
         Some(Ok(cluster)) => *cluster,
     };
-    let context = farm
-        .and_then(|f| f.settings.context.clone())
-        .unwrap_or_else(|| "current".to_string());
+    let context = format!(
+        "{} (from {}), namespace {} (from {})",
+        cluster.context, cluster.origins.context, cluster.namespace, cluster.origins.namespace
+    );
     let mut checks = vec![ok("kube context", context)];
     let client = cluster.client.clone();
     let namespace = cluster.namespace.clone();

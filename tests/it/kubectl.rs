@@ -124,7 +124,7 @@ fn a_failing_exec_plugin_shows_its_exit_status_and_stderr_once() {
     let stderr = run.stderr();
     // The plugin writes to catctl's stderr itself (it could be asking the user something).
     assert!(
-        stderr.contains("\nERROR: gcloud credentials expired: run gcloud auth login\nerror: "),
+        stderr.contains("ERROR: gcloud credentials expired: run gcloud auth login\nerror: "),
         "{stderr}"
     );
     assert!(
