@@ -623,3 +623,36 @@ fn a_stale_checkout_is_refused_with_zero_writes_and_two_copies_are_named() {
         "{out}"
     );
 }
+
+#[test]
+fn the_kubeconfig_flag_alone_reaches_the_cluster_and_json_and_yaml_agree() {
+    let real = real_cluster!();
+    let farm = Farm::new(real, "kcfg");
+    let cat = farm.new_cat("kc");
+    let home = tempfile::tempdir().unwrap();
+    let kubeconfig = real.kubeconfig.to_str().unwrap();
+    let run = |format: &str| {
+        let output = farm
+            .command(&["status", "-v", "--kubeconfig", kubeconfig, "-o", format])
+            .env_remove("KUBECONFIG")
+            .env("HOME", home.path())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", text(&output));
+        output
+    };
+    let json = run("json");
+    let stderr = String::from_utf8_lossy(&json.stderr).into_owned();
+    assert!(
+        stderr.contains(&format!("kubeconfig --kubeconfig {kubeconfig}"))
+            && stderr.contains(&format!("namespace {} (from catctl.toml)", farm.ns)),
+        "{stderr}"
+    );
+    let json: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json["apiVersion"], "catctl/v1", "{json}");
+    assert_eq!(json["kind"], "StatusResult", "{json}");
+    assert_eq!(json["items"][0]["cat"], cat.as_str(), "{json}");
+    assert_eq!(json["items"][0]["result"], "drift", "{json}");
+    let yaml: Value = serde_saphyr::from_slice(&run("yaml").stdout).unwrap();
+    assert_eq!(yaml, json);
+}
