@@ -125,8 +125,9 @@ pub struct VerifyItem {
     pub local_image_id: Option<Digest>,
     /// The local image is the very image the registry serves.
     pub local_pushed: bool,
-    /// The digest of the cat's sources now, and the one recorded in the image.
-    pub source_digest: Digest,
+    /// The digest of the cat's sources now (`null` when the cat could not be checked), and
+    /// the one recorded in the image.
+    pub source_digest: Option<Digest>,
     pub built_source_digest: Option<Digest>,
     /// Built from sources with changes git had not committed.
     pub git_dirty: bool,

@@ -182,6 +182,24 @@ fn every_reporting_command_prints_one_envelope_with_the_same_key_names() {
     );
     assert!(!checks.is_empty(), "{doctor}");
 
+    // A cat that cannot be checked at all is an item too, with its error.
+    let unreachable = farm
+        .run(["verify", &cat, "--registry", "127.0.0.1:9", "-o", "json"])
+        .fails();
+    let items = checked(
+        unreachable.stdout_bytes(),
+        "catctl verify --registry 127.0.0.1:9 -o json",
+        "VerifyResult",
+        &["cat", "result", "error"],
+    );
+    assert_eq!(items[0]["result"], "failed", "{unreachable}");
+    assert!(
+        items[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("cannot reach the registry 127.0.0.1:9")),
+        "{unreachable}"
+    );
+
     // copycat needs the real template (with its cat.toml): a farm of its own.
     let plain = Farm::new();
     let run = plain.run(["copycat", "kit", "-o", "json"]).ok();
