@@ -261,6 +261,11 @@ pub struct RedeployArgs {
     #[command(flatten)]
     pub select: SelectCats,
 
+    /// The platform to build for, as `os/arch[/variant]` (e.g. linux/amd64) [default: the
+    /// cluster's nodes', else the Docker daemon's]
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<crate::image::Platform>,
+
     /// Take over fields that another field manager owns
     #[arg(long)]
     pub force: bool,
@@ -369,6 +374,11 @@ pub struct BuildArgs {
     /// Build every step again, even for a cat whose image already has its current sources
     #[arg(long)]
     pub no_cache: bool,
+
+    /// The platform to build for, as `os/arch[/variant]` (e.g. linux/amd64) [default: the
+    /// cluster's nodes', else the Docker daemon's]
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<crate::image::Platform>,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 
 pub mod history;
 pub mod lease;
+pub mod nodes;
 pub mod objects;
 pub mod observe;
 pub mod rollout;

@@ -18,7 +18,7 @@ use crate::http::{Client, HttpError, Problem, Response, sensitive};
 
 pub use credentials::Credentials;
 
-use crate::image::{Digest, ImageRef};
+use crate::image::{Digest, ImageRef, Platform};
 
 /// The manifest types a digest may be read for, in the order docker asks for them.
 const MANIFEST_TYPES: &str = "application/vnd.docker.distribution.manifest.v2+json, \
@@ -155,6 +155,52 @@ impl Registry {
             })
             .unwrap_or_default();
         Ok(Some(labels))
+    }
+
+    /// The platforms of the image the registry serves as `digest` in `image`'s repository:
+    /// each entry of a multi-platform index, or the `os`/`architecture` of a single image's
+    /// config. Empty when the registry does not have it.
+    pub async fn image_platforms(
+        &self,
+        image: &ImageRef,
+        digest: &Digest,
+        credentials: Option<&Credentials>,
+    ) -> Result<Vec<Platform>> {
+        let mut session = Session::new(self, image, credentials);
+        let Some(manifest) = session
+            .json(&format!("manifests/{digest}"), MANIFEST_TYPES)
+            .await?
+        else {
+            return Ok(Vec::new());
+        };
+        let platform_of = |value: &serde_json::Value| {
+            let arch = value.get("architecture")?.as_str()?;
+            Some(Platform {
+                os: value.get("os")?.as_str()?.to_string(),
+                variant: value
+                    .get("variant")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string),
+                ..Platform::linux(arch)
+            })
+        };
+        if let Some(list) = manifest.get("manifests").and_then(|m| m.as_array()) {
+            // Attestations are listed as platform unknown/unknown.
+            return Ok(list
+                .iter()
+                .filter_map(|m| platform_of(m.get("platform")?))
+                .filter(|p| p.os != "unknown")
+                .collect());
+        }
+        let config = manifest
+            .pointer("/config/digest")
+            .and_then(|d| d.as_str())
+            .ok_or_else(|| anyhow!("the manifest of {image} names no config"))?
+            .to_string();
+        let Some(config) = session.json(&format!("blobs/{config}"), "*/*").await? else {
+            return Ok(Vec::new());
+        };
+        Ok(platform_of(&config).into_iter().collect())
     }
 
     /// Sends `request` within the client's bounds; a registry that cannot be reached, goes
