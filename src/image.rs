@@ -219,21 +219,14 @@ impl ImageRef {
         }
     }
 
-    /// The registry's API endpoint: plain http for loopback registries (as docker allows by
-    /// default), https for everything else.
-    pub fn api_base_url(&self) -> String {
-        let host = if self.registry == "docker.io" {
+    /// The registry's API host (`registry-1.docker.io` for Docker Hub); whether it is spoken
+    /// to over HTTP or HTTPS is [`crate::registry::InsecureRegistries`]' to say.
+    pub fn api_host(&self) -> &str {
+        if self.registry == "docker.io" {
             "registry-1.docker.io"
         } else {
             &self.registry
-        };
-        let hostname = host.rsplit_once(':').map_or(host, |(h, _)| h);
-        let loopback = hostname == "localhost"
-            || hostname.starts_with("127.")
-            || hostname == "[::1]"
-            || hostname.ends_with(".localhost");
-        let scheme = if loopback { "http" } else { "https" };
-        format!("{scheme}://{host}")
+        }
     }
 }
 
@@ -407,12 +400,12 @@ mod tests {
             ),
             ("127.0.0.1:5000", "dd", "v1")
         );
-        assert_eq!(image.api_base_url(), "http://127.0.0.1:5000");
+        assert_eq!(image.api_host(), "127.0.0.1:5000");
         assert_eq!(image.manifest_reference(), "v1");
         let image = ImageRef::parse("gcr.io/cream-heros/dd:v2").unwrap();
         assert_eq!(image.repository, "cream-heros/dd");
         assert_eq!(image.name(), "gcr.io/cream-heros/dd");
-        assert_eq!(image.api_base_url(), "https://gcr.io");
+        assert_eq!(image.api_host(), "gcr.io");
         assert_eq!(image.to_string(), "gcr.io/cream-heros/dd:v2");
         assert!(ImageRef::parse("127.0.0.1:5000/dd").is_err());
         assert!(ImageRef::parse("dd:v1").is_err());

@@ -75,6 +75,10 @@ impl Settings {
                 from(overrides.namespace.is_some(), "namespace", "-n/--namespace")
             })?;
         }
+        for entry in &settings.insecure_registries {
+            crate::registry::insecure::validate(entry)
+                .with_context(|| format!("checking `insecure_registries` in {file}"))?;
+        }
         if let Some(context) = &settings.context {
             validate_context(context)
                 .with_context(|| from(overrides.context.is_some(), "context", "--context"))?;

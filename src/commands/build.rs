@@ -28,7 +28,7 @@ struct Row {
 pub async fn run(ctx: &Context, args: &BuildArgs) -> Result<ExitStatus> {
     let farm = ctx.farm()?;
     let cats = farm.select(&args.select.cats, args.select.all)?;
-    let (daemon, registry) = (ctx.daemon().await?, ctx.registry()?);
+    let (daemon, registry) = (ctx.daemon().await?, ctx.registry().await?);
     let mut options = build_options(args);
     build_platform(ctx, daemon, &cats, &mut options).await?;
     let progress = progress(&ctx.printer, &cats);

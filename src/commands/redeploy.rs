@@ -18,7 +18,7 @@ use crate::settings::{redeploy_build_options, redeploy_options};
 pub async fn run(ctx: &Context, args: &RedeployArgs) -> Result<ExitStatus> {
     let farm = ctx.farm()?;
     let cats = farm.select(&args.select.cats, args.select.all)?;
-    let (daemon, registry) = (ctx.daemon().await?, ctx.registry()?);
+    let (daemon, registry) = (ctx.daemon().await?, ctx.registry().await?);
     let mut options = redeploy_build_options(args);
     build_platform(ctx, daemon, &cats, &mut options).await?;
     let lines = progress(&ctx.printer, &cats);

@@ -134,7 +134,7 @@ pub async fn deploy_handles(ctx: &Context) -> Result<Handles<'_>> {
     Ok(Handles {
         farm: ctx.farm()?,
         cluster,
-        registry: ctx.registry()?,
+        registry: ctx.registry().await?,
         daemon,
     })
 }

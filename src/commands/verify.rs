@@ -11,7 +11,7 @@ use crate::printer::Format;
 pub async fn run(ctx: &Context, args: &VerifyArgs) -> Result<ExitStatus> {
     let farm = ctx.farm()?;
     let cats = farm.select(&args.select.cats, args.select.all)?;
-    let (daemon, registry) = (ctx.daemon().await?, ctx.registry()?);
+    let (daemon, registry) = (ctx.daemon().await?, ctx.registry().await?);
     let mut status = ExitStatus::Success;
     let mut verified: Vec<Verification> = Vec::new();
     for outcome in verify_cats(farm, registry, daemon, &cats).await {

@@ -214,7 +214,7 @@ fn from_context(config_dir: &Path, name: &str, origin: &str) -> Result<Endpoint>
     let origin = format!("docker context '{name}' from {origin}");
     check_scheme(&host).with_context(|| format!("checking the Host of {origin}"))?;
     let tls_dir = config_dir.join("contexts/tls").join(&id).join("docker");
-    let tls = tls_dir.is_dir().then(|| TlsFiles { dir: tls_dir });
+    let tls = tls_dir.is_dir().then_some(TlsFiles { dir: tls_dir });
     if tls.is_some() && endpoint.skip_tls_verify {
         bail!(
             "docker context '{name}' sets SkipTLSVerify: catctl always verifies the daemon's \
