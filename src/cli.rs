@@ -403,6 +403,11 @@ pub struct UpArgs {
     #[command(flatten)]
     pub select: SelectCats,
 
+    /// Run images of this platform, as `os/arch[/variant]`, emulated by the daemon (as `docker
+    /// run --platform`) [default: the daemon's own; an image of another is refused]
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<crate::image::Platform>,
+
     /// Docker network for the containers: default, bridge, host, none or a network's name
     #[arg(long, value_name = "NETWORK", default_value = "default")]
     pub network: String,

@@ -13,7 +13,7 @@ use crate::docker::Daemon;
 use crate::farm::Farm;
 use crate::k8s::Cluster;
 use crate::printer::Printer;
-use crate::registry::{InsecureRegistries, Registry};
+use crate::registry::{InsecureRegistries, Registry, Rule};
 use crate::settings::Overrides;
 
 /// The run's context (not the kube context, not a build context).
@@ -104,13 +104,18 @@ impl Context {
         self.registry
             .get_or_try_init(|| async {
                 let farm = self.farm()?;
-                let daemon = self.daemon_if_running().await.ok();
-                let insecure = InsecureRegistries {
+                let mut insecure = InsecureRegistries {
                     listed: farm.settings.insecure_registries.clone(),
-                    daemon: daemon
-                        .map(|d| d.insecure_registries.clone())
-                        .unwrap_or_default(),
+                    daemon: Vec::new(),
                 };
+                // The daemon's own list only matters for a registry catctl.toml does not
+                // decide and that is not on loopback (and `docker info` is slow).
+                let host = farm.settings.registry.split('/').next().unwrap_or_default();
+                if insecure.rule(host) == Rule::Secure
+                    && let Ok(daemon) = self.daemon_if_running().await
+                {
+                    insecure.daemon = daemon.insecure_registries().await.unwrap_or_default();
+                }
                 let registry = Registry::new(insecure)?;
                 let rule = registry.registry_rule(&farm.settings.registry);
                 self.printer

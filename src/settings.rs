@@ -162,6 +162,7 @@ pub fn up_options(args: &UpArgs) -> UpOptions {
     UpOptions {
         allow_stale: args.allow_stale,
         network: args.network.clone(),
+        platform: args.platform.clone(),
     }
 }
 

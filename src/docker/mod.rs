@@ -35,8 +35,6 @@ pub struct Daemon {
     pub buildkit: bool,
     /// The daemon's own platform (`docker version`'s Os/Arch).
     pub platform: Platform,
-    /// Registries the daemon itself treats as insecure (`docker info`'s RegistryConfig).
-    pub insecure_registries: Vec<String>,
 }
 
 /// A local image: its id, the registry digests it is known under, and its labels.
@@ -71,10 +69,9 @@ impl Daemon {
         let answer = async {
             let docker = docker.negotiate_version().await?;
             let version = docker.version().await?;
-            let info = docker.info().await?;
-            Ok::<_, bollard::errors::Error>((docker, version, info))
+            Ok::<_, bollard::errors::Error>((docker, version))
         };
-        let (docker, version, info) = match tokio::time::timeout(CONNECT_TIMEOUT, answer).await {
+        let (docker, version) = match tokio::time::timeout(CONNECT_TIMEOUT, answer).await {
             Ok(Ok(answer)) => answer,
             Ok(Err(err)) => return Err(unreachable(crate::errors::error_chain(&err))),
             Err(_) => {
@@ -92,31 +89,49 @@ impl Daemon {
             os,
             ..Platform::linux(version.arch.as_deref().unwrap_or(std::env::consts::ARCH))
         };
-        let insecure_registries = info
-            .registry_config
-            .map(|config| {
-                config
-                    .insecure_registry_cidrs
-                    .unwrap_or_default()
-                    .into_iter()
-                    .chain(
-                        config
-                            .index_configs
-                            .unwrap_or_default()
-                            .into_values()
-                            .filter(|index| index.secure == Some(false))
-                            .filter_map(|index| index.name),
-                    )
-                    .collect()
-            })
-            .unwrap_or_default();
         Ok(Daemon {
             docker,
             host,
             buildkit,
             platform,
-            insecure_registries,
         })
+    }
+
+    /// The registries the daemon itself treats as insecure (`docker info`'s RegistryConfig:
+    /// its CIDRs and the names of its insecure indexes). Asked only when needed: `docker info`
+    /// can take a second on a daemon with many images.
+    pub async fn insecure_registries(&self) -> Result<Vec<String>> {
+        let info = tokio::time::timeout(CONNECT_TIMEOUT, self.docker.info())
+            .await
+            .map_err(|_| {
+                anyhow!(
+                    "the Docker daemon at {} gave no `docker info` within {} s",
+                    self.host,
+                    CONNECT_TIMEOUT.as_secs()
+                )
+            })?
+            .map_err(|err| {
+                anyhow!(
+                    "asking the Docker daemon at {} for its insecure registries: {}",
+                    self.host,
+                    daemon_message(&err)
+                )
+            })?;
+        let Some(config) = info.registry_config else {
+            return Ok(Vec::new());
+        };
+        let indexes = config
+            .index_configs
+            .unwrap_or_default()
+            .into_values()
+            .filter(|index| index.secure == Some(false))
+            .filter_map(|index| index.name);
+        Ok(config
+            .insecure_registry_cidrs
+            .unwrap_or_default()
+            .into_iter()
+            .chain(indexes)
+            .collect())
     }
 
     /// The local image of `image`'s tag, or `None` when there is none.
