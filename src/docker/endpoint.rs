@@ -138,6 +138,20 @@ fn from_docker_host(
 }
 
 fn check_scheme(host: &str) -> Result<()> {
+    if let Some(rest) = host.strip_prefix("ssh://") {
+        let authority = rest.split('/').next().unwrap_or_default();
+        let hostname = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        if let Some((name, port)) = hostname.rsplit_once(':')
+            && port.chars().all(|c| c.is_ascii_digit())
+        {
+            bail!(
+                "'{host}': a port in an ssh:// address is not supported yet (the ssh connection \
+                 cannot be given one) — set `Port {port}` for `Host {name}` in ~/.ssh/config and \
+                 write ssh://{}",
+                authority.replacen(&format!(":{port}"), "", 1)
+            );
+        }
+    }
     match host.split_once("://") {
         Some(("unix" | "tcp" | "http" | "https" | "ssh", rest)) if !rest.is_empty() => Ok(()),
         Some(("npipe", _)) => bail!("npipe:// is Windows' named pipe; catctl runs on Unix"),
@@ -363,6 +377,11 @@ mod tests {
         let text = format!("{err:#}");
         assert!(text.contains("docker context 'colima' (from DOCKER_CONTEXT) does not exist"));
         assert!(text.contains("docker context ls"), "{text}");
+        let err = resolve(&env(tmp.path(), &[("DOCKER_HOST", "ssh://me@box:2222")])).unwrap_err();
+        let text = format!("{err:#}");
+        assert!(text.contains("`Port 2222` for `Host box`"), "{text}");
+        assert!(text.contains("write ssh://me@box"), "{text}");
+        assert!(resolve(&env(tmp.path(), &[("DOCKER_HOST", "ssh://me@box")])).is_ok());
         let err =
             resolve(&env(tmp.path(), &[("DOCKER_HOST", "/var/run/docker.sock")])).unwrap_err();
         assert!(format!("{err:#}").contains("unix:///path/to/docker.sock"));

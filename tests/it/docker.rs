@@ -453,3 +453,23 @@ fn up_refuses_an_image_of_another_platform_unless_platform_names_it() {
     assert_eq!(containers(), 1);
     farm.run(["down", &cat]).ok();
 }
+
+#[test]
+fn an_ssh_docker_host_is_reached_through_ssh_and_named_when_it_fails() {
+    let farm = Farm::new().with_services();
+    let cat = farm.new_cat("ssh");
+    let host = "ssh://nobody@catctl-no-such-host.invalid";
+    let out = farm
+        .command(["build", &cat])
+        .env("DOCKER_HOST", host)
+        .run()
+        .fails()
+        .text();
+    assert!(
+        out.contains(&format!(
+            "cannot reach the Docker daemon at {host} [DOCKER_HOST]"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("catctl-no-such-host.invalid"), "{out}");
+}
