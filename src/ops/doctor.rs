@@ -117,7 +117,7 @@ pub async fn doctor(subjects: &Subjects<'_>) -> Vec<Check> {
             "run catctl inside a farm, or `catctl init DIR` to start one",
         ),
     });
-    checks.extend(docker.0);
+    checks.extend(docker);
     checks.push(registry);
     let (kube, cluster, nodes) = kube;
     checks.extend(kube);
@@ -237,40 +237,42 @@ async fn image_platform_checks(
 }
 
 /// The daemon's checks.
-async fn docker_checks(daemon: &Result<&Daemon, String>) -> (Vec<Check>, Option<String>) {
+async fn docker_checks(daemon: &Result<&Daemon, String>) -> Vec<Check> {
     let daemon = match daemon {
         Ok(daemon) => daemon,
         Err(why) => {
             let fix = "start the Docker daemon, or point DOCKER_HOST at it";
-            return (vec![bad(State::Fail, "docker", why.clone(), fix)], None);
+            return vec![bad(State::Fail, "docker", why.clone(), fix)];
         }
     };
     let Some((version, info)) =
         bounded(async { tokio::join!(daemon.docker.version(), daemon.docker.info()) }).await
     else {
-        return (vec![late("docker")], None);
+        return vec![late("docker")];
     };
     match (version, info) {
         (Ok(version), Ok(info)) => {
-            let arch = version.arch.clone();
             let detail = format!(
-                "{} — Docker {}, API {}, storage {}",
+                "{} — Docker {}, API {}, storage {}, {} on {}",
                 daemon.host,
                 version.version.unwrap_or_default(),
                 version.api_version.unwrap_or_default(),
-                info.driver.unwrap_or_default()
+                info.driver.unwrap_or_default(),
+                daemon.platform,
+                if daemon.buildkit {
+                    "BuildKit"
+                } else {
+                    "the legacy builder"
+                }
             );
-            (vec![ok("docker", detail)], arch)
+            vec![ok("docker", detail)]
         }
-        (Err(err), _) | (_, Err(err)) => (
-            vec![bad(
-                State::Fail,
-                "docker",
-                format!("{}: {}", daemon.host, crate::docker::daemon_message(&err)),
-                "check the daemon's log; restart it",
-            )],
-            None,
-        ),
+        (Err(err), _) | (_, Err(err)) => vec![bad(
+            State::Fail,
+            "docker",
+            format!("{}: {}", daemon.host, crate::docker::daemon_message(&err)),
+            "check the daemon's log; restart it",
+        )],
     }
 }
 
