@@ -276,6 +276,11 @@ pub struct RedeployArgs {
     #[command(flatten)]
     pub select: SelectCats,
 
+    /// The platform to build for, as `os/arch[/variant]` (e.g. linux/amd64) [default: the
+    /// cluster's nodes', else the Docker daemon's]
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<crate::image::Platform>,
+
     /// Take over fields that another field manager owns
     #[arg(long)]
     pub force: bool,
@@ -384,6 +389,11 @@ pub struct BuildArgs {
     /// Build every step again, even for a cat whose image already has its current sources
     #[arg(long)]
     pub no_cache: bool,
+
+    /// The platform to build for, as `os/arch[/variant]` (e.g. linux/amd64) [default: the
+    /// cluster's nodes', else the Docker daemon's]
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<crate::image::Platform>,
 }
 
 #[derive(Debug, Args)]
@@ -407,6 +417,11 @@ pub struct VerifyArgs {
 pub struct UpArgs {
     #[command(flatten)]
     pub select: SelectCats,
+
+    /// Run images of this platform, as `os/arch[/variant]`, emulated by the daemon (as `docker
+    /// run --platform`) [default: the daemon's own; an image of another is refused]
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<crate::image::Platform>,
 
     /// Docker network for the containers: default, bridge, host, none or a network's name
     #[arg(long, value_name = "NETWORK", default_value = "default")]

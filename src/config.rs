@@ -32,6 +32,11 @@ pub struct FarmConfig {
     /// `[build]`: what every cat's image build is given.
     #[serde(default)]
     pub build: BuildConfig,
+    /// Registries reached over plain HTTP (`host[:port]`, e.g. minikube's `192.168.49.2:5000`);
+    /// every other registry is reached over HTTPS (loopback ones too: over HTTP only as the
+    /// Docker daemon itself does).
+    #[serde(default)]
+    pub insecure_registries: Vec<String>,
 }
 
 /// `[build]` of catctl.toml or cat.toml.
@@ -42,6 +47,10 @@ pub struct BuildConfig {
     /// own win over the farm's. They are part of the cat's sources.
     #[serde(default)]
     pub args: std::collections::BTreeMap<String, String>,
+    /// The platform to build for, e.g. `linux/amd64` [default: the cluster's nodes', else
+    /// the Docker daemon's]; `--platform` wins, a cat's own wins over the farm's.
+    #[serde(default)]
+    pub platform: Option<crate::image::Platform>,
 }
 
 fn default_concurrency() -> u16 {

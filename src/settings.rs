@@ -9,6 +9,7 @@ use crate::cli::{
     BuildArgs, DeployArgs, DiffArgs, PushArgs, RedeployArgs, RenderArgs, RollbackArgs, UpArgs,
 };
 use crate::config::FarmConfig;
+use crate::image::Platform;
 use crate::ops::build::BuildOptions;
 use crate::ops::deploy::DeployOptions;
 use crate::ops::init::InitOptions;
@@ -53,6 +54,10 @@ pub struct Settings {
     pub concurrency: usize,
     /// catctl.toml's `[build.args]`.
     pub build_args: std::collections::BTreeMap<String, String>,
+    /// catctl.toml's `[build] platform`.
+    pub build_platform: Option<Platform>,
+    /// catctl.toml's `insecure_registries`: registry hosts reached over plain HTTP.
+    pub insecure_registries: Vec<String>,
     /// Deploys (gates and rollouts) at once; not bounded by `concurrency`.
     pub deploy_concurrency: usize,
 }
@@ -79,6 +84,8 @@ impl Settings {
             concurrency: usize::from(config.concurrency.max(1)),
             deploy_concurrency: usize::from(config.deploy_concurrency.max(1)),
             build_args: config.build.args,
+            build_platform: config.build.platform,
+            insecure_registries: config.insecure_registries,
         };
         let file = config_path.display();
         let from = |flag: bool, key: &str, option: &str| match flag {
@@ -91,6 +98,10 @@ impl Settings {
             validate_namespace(namespace).with_context(|| {
                 from(overrides.namespace.is_some(), "namespace", "-n/--namespace")
             })?;
+        }
+        for entry in &settings.insecure_registries {
+            crate::registry::insecure::validate(entry)
+                .with_context(|| format!("checking `insecure_registries` in {file}"))?;
         }
         if let Some(context) = &settings.context {
             validate_context(context)
@@ -151,6 +162,19 @@ pub fn diff_options(args: &DiffArgs) -> DeployOptions {
 pub fn build_options(args: &BuildArgs) -> BuildOptions {
     BuildOptions {
         no_cache: args.no_cache,
+        platform: args.platform.clone(),
+        default_platform: None,
+        network: None,
+    }
+}
+
+/// `redeploy`'s build: only the platform is chosen.
+pub fn redeploy_build_options(args: &RedeployArgs) -> BuildOptions {
+    BuildOptions {
+        no_cache: false,
+        platform: args.platform.clone(),
+        default_platform: None,
+        network: None,
     }
 }
 
@@ -162,6 +186,7 @@ pub fn up_options(args: &UpArgs) -> UpOptions {
     UpOptions {
         allow_stale: args.allow_stale,
         network: args.network.clone(),
+        platform: args.platform.clone(),
     }
 }
 

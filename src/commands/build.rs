@@ -3,7 +3,7 @@
 
 use crate::cli::BuildArgs;
 use crate::commands::ExitStatus;
-use crate::commands::shared::{error_text, progress, report_failures, seconds};
+use crate::commands::shared::{build_platform, error_text, progress, report_failures, seconds};
 use crate::context::Context;
 use crate::ops::build::build_cats;
 use crate::output::{BuildItem, Kind};
@@ -13,10 +13,11 @@ use anyhow::Result;
 pub async fn run(ctx: &Context, args: &BuildArgs) -> Result<ExitStatus> {
     let farm = ctx.farm()?;
     let cats = farm.select(&args.select.cats, args.select.all)?;
-    let (daemon, registry) = (ctx.daemon().await?, ctx.registry()?);
+    let (daemon, registry) = (ctx.daemon().await?, ctx.registry().await?);
+    let mut options = build_options(args);
+    build_platform(ctx, daemon, &cats, &mut options).await?;
     let progress = progress(&ctx.printer, &cats);
-    let options = build_options(args);
-    let outcomes = build_cats(farm, daemon, registry, &cats, options, &progress).await;
+    let outcomes = build_cats(farm, daemon, registry, &cats, &options, &progress).await;
     drop(progress);
     let status = report_failures(&ctx.printer, &outcomes);
     let rows: Vec<BuildItem> = outcomes

@@ -18,7 +18,7 @@ pub async fn run(ctx: &Context, _args: &DoctorArgs) -> Result<ExitStatus> {
     let subjects = Subjects {
         farm,
         daemon: ctx.daemon_if_running().await,
-        registry: ctx.registry().ok(),
+        registry: ctx.registry().await.ok(),
         cluster,
     };
     let checks = doctor::doctor(&subjects).await;

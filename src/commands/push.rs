@@ -14,7 +14,7 @@ use anyhow::Result;
 pub async fn run(ctx: &Context, args: &PushArgs) -> Result<ExitStatus> {
     let farm = ctx.farm()?;
     let cats = farm.select(&args.select.cats, args.select.all)?;
-    let (daemon, registry) = (ctx.daemon().await?, ctx.registry()?);
+    let (daemon, registry) = (ctx.daemon().await?, ctx.registry().await?);
     let progress = progress(&ctx.printer, &cats);
     let options = push_options(args);
     let outcomes = push_cats(farm, daemon, registry, &cats, options, &progress).await;

@@ -15,7 +15,7 @@ use anyhow::Result;
 pub async fn run(ctx: &Context, args: &UpArgs) -> Result<ExitStatus> {
     let farm = ctx.farm()?;
     let cats = farm.select(&args.select.cats, args.select.all)?;
-    let (daemon, registry) = (ctx.daemon().await?, ctx.registry()?);
+    let (daemon, registry) = (ctx.daemon().await?, ctx.registry().await?);
     let progress = progress(&ctx.printer, &cats);
     let options = up_options(args);
     // Ctrl-C stops the cats not yet at their container swap; swaps under way finish, so no cat

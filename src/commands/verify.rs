@@ -13,7 +13,7 @@ use crate::settings::Settings;
 pub async fn run(ctx: &Context, args: &VerifyArgs) -> Result<ExitStatus> {
     let farm = ctx.farm()?;
     let cats = farm.select(&args.select.cats, args.select.all)?;
-    let (daemon, registry) = (ctx.daemon().await?, ctx.registry()?);
+    let (daemon, registry) = (ctx.daemon().await?, ctx.registry().await?);
     let mut status = ExitStatus::Success;
     let mut verified: Vec<Verification> = Vec::new();
     let mut items: Vec<VerifyItem> = Vec::new();

@@ -37,6 +37,8 @@ pub struct RunSpec {
     /// Docker network mode: `default`, `bridge`, `host`, `none`, or a network's name.
     pub network: String,
     pub labels: HashMap<String, String>,
+    /// `docker run --platform`: the image's platform when it is not the daemon's.
+    pub platform: Option<crate::image::Platform>,
 }
 
 /// Ids of every container of `cat`: the ones labelled by `up`, and any named `catctl-<cat>`.
@@ -159,7 +161,11 @@ async fn create(daemon: &Daemon, spec: &RunSpec, name: &str) -> Result<String> {
         }),
         ..Default::default()
     };
-    let options = CreateContainerOptionsBuilder::new().name(name).build();
+    let mut options = CreateContainerOptionsBuilder::new().name(name);
+    if let Some(platform) = &spec.platform {
+        options = options.platform(&platform.to_string());
+    }
+    let options = options.build();
     let created = daemon
         .docker
         .create_container(Some(options), body)

@@ -5,6 +5,7 @@
 pub mod history;
 pub mod kubeconfig;
 pub mod lease;
+pub mod nodes;
 pub mod objects;
 pub mod observe;
 pub mod rollout;

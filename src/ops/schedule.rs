@@ -112,6 +112,8 @@ pub async fn catctl_image(farm: &Farm, daemon: &Daemon, registry: &Registry) -> 
         labels: Default::default(),
         args: Default::default(),
         no_cache: false,
+        platform: None,
+        network: None,
     };
     let built = build(daemon, entries, &spec, |_| {}).await;
     let _ = std::fs::remove_dir_all(&dir);

@@ -15,6 +15,7 @@ mod config_errors;
 mod context_cmd;
 mod copycat;
 mod deploy;
+mod docker;
 mod faults;
 mod help;
 mod image_promise;

@@ -656,3 +656,33 @@ fn the_kubeconfig_flag_alone_reaches_the_cluster_and_json_and_yaml_agree() {
     let yaml: Value = serde_saphyr::from_slice(&run("yaml").stdout).unwrap();
     assert_eq!(yaml, json);
 }
+
+#[test]
+fn an_arm64_image_is_refused_on_the_amd64_node_with_zero_writes_and_the_default_is_the_nodes() {
+    let real = real_cluster!();
+    let farm = Farm::new(real, "arm");
+    let cat = farm.new_cat("arm");
+    let built = text(&farm.ok(&["-v", "build", &cat]));
+    assert!(
+        built.contains("building for linux/amd64: the cluster's nodes' (linux/amd64 on"),
+        "{built}"
+    );
+    farm.write(&format!("cats/{cat}/cat.toml"), "version = \"v2\"\n");
+    farm.ok(&["build", "--platform", "linux/arm64", &cat]);
+    farm.ok(&["push", &cat]);
+    farm.token(&cat, &format!("xoxb-{cat}"));
+    let mark = real.audit_mark();
+    let out = farm.fails(&["deploy", &cat]);
+    assert!(
+        out.contains(&format!("{} is linux/arm64", farm.image(&cat, "v2")))
+            && out.contains("the nodes run linux/amd64 on"),
+        "{out}"
+    );
+    let writes: Vec<String> = real
+        .writes_since(mark, &farm.ns)
+        .iter()
+        .filter(|e| e["user"]["username"] == "catctl-admin")
+        .map(describe)
+        .collect();
+    assert!(writes.is_empty(), "the refusal wrote: {writes:?}");
+}
