@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::engine::ArgValueCompleter;
 
-use crate::complete::complete_cat_names;
+use crate::complete::{complete_cat_names, complete_contexts, complete_namespaces};
 
 /// Run a farm of small containerised services ("cats") on Docker and Kubernetes — safely.
 #[derive(Debug, Parser)]
@@ -36,17 +36,29 @@ pub struct GlobalArgs {
     )]
     pub config: Option<PathBuf>,
 
+    /// The kubeconfig file, as kubectl's --kubeconfig [default: KUBECONFIG (several files
+    /// joined by ':'), else ~/.kube/config]
+    #[arg(long, global = true, value_name = "FILE", help_heading = "Farm")]
+    pub kubeconfig: Option<PathBuf>,
+
     /// Kubeconfig context to use [default: catctl.toml's, else the current context]
-    #[arg(long, global = true, value_name = "NAME", help_heading = "Farm")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        help_heading = "Farm",
+        add = ArgValueCompleter::new(complete_contexts)
+    )]
     pub context: Option<String>,
 
-    /// Kubernetes namespace [default: catctl.toml's, else "default"]
+    /// Kubernetes namespace [default: catctl.toml's, else the kube context's, else "default"]
     #[arg(
         short = 'n',
         long,
         global = true,
         value_name = "NAME",
-        help_heading = "Farm"
+        help_heading = "Farm",
+        add = ArgValueCompleter::new(complete_namespaces)
     )]
     pub namespace: Option<String>,
 
@@ -60,7 +72,9 @@ pub struct GlobalArgs {
     )]
     pub registry: Option<String>,
 
-    /// Output format for commands that report state
+    /// Output format for commands that report state: a table, or JSON or YAML in one
+    /// envelope ({"apiVersion": "catctl/v1", "kind", "items"}); refused by commands that
+    /// report none
     #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Table, help_heading = "Output")]
     pub output: OutputFormat,
 
@@ -87,6 +101,7 @@ pub struct GlobalArgs {
 pub enum OutputFormat {
     Table,
     Json,
+    Yaml,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -261,6 +276,11 @@ pub struct RedeployArgs {
     #[command(flatten)]
     pub select: SelectCats,
 
+    /// The platform to build for, as `os/arch[/variant]` (e.g. linux/amd64) [default: the
+    /// cluster's nodes', else the Docker daemon's]
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<crate::image::Platform>,
+
     /// Take over fields that another field manager owns
     #[arg(long)]
     pub force: bool,
@@ -369,6 +389,11 @@ pub struct BuildArgs {
     /// Build every step again, even for a cat whose image already has its current sources
     #[arg(long)]
     pub no_cache: bool,
+
+    /// The platform to build for, as `os/arch[/variant]` (e.g. linux/amd64) [default: the
+    /// cluster's nodes', else the Docker daemon's]
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<crate::image::Platform>,
 }
 
 #[derive(Debug, Args)]
@@ -392,6 +417,11 @@ pub struct VerifyArgs {
 pub struct UpArgs {
     #[command(flatten)]
     pub select: SelectCats,
+
+    /// Run images of this platform, as `os/arch[/variant]`, emulated by the daemon (as `docker
+    /// run --platform`) [default: the daemon's own; an image of another is refused]
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<crate::image::Platform>,
 
     /// Docker network for the containers: default, bridge, host, none or a network's name
     #[arg(long, value_name = "NETWORK", default_value = "default")]

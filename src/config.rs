@@ -36,6 +36,11 @@ pub struct FarmConfig {
     /// `up` (e.g. `CAT_SLACK_API_URL` for a Slack proxy). Not part of the image.
     #[serde(default)]
     pub env: std::collections::BTreeMap<String, String>,
+    /// Registries reached over plain HTTP (`host[:port]`, e.g. minikube's `192.168.49.2:5000`);
+    /// every other registry is reached over HTTPS (loopback ones too: over HTTP only as the
+    /// Docker daemon itself does).
+    #[serde(default)]
+    pub insecure_registries: Vec<String>,
 }
 
 /// `[build]` of catctl.toml or cat.toml.
@@ -46,6 +51,10 @@ pub struct BuildConfig {
     /// own win over the farm's. They are part of the cat's sources.
     #[serde(default)]
     pub args: std::collections::BTreeMap<String, String>,
+    /// The platform to build for, e.g. `linux/amd64` [default: the cluster's nodes', else
+    /// the Docker daemon's]; `--platform` wins, a cat's own wins over the farm's.
+    #[serde(default)]
+    pub platform: Option<crate::image::Platform>,
 }
 
 fn default_concurrency() -> u16 {

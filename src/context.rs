@@ -13,7 +13,7 @@ use crate::docker::Daemon;
 use crate::farm::Farm;
 use crate::k8s::Cluster;
 use crate::printer::Printer;
-use crate::registry::Registry;
+use crate::registry::{InsecureRegistries, Registry, Rule};
 use crate::settings::Overrides;
 
 /// The run's context (not the kube context, not a build context).
@@ -23,7 +23,7 @@ pub struct Context {
     farm: OnceLock<Farm>,
     cluster: OnceCell<Cluster>,
     daemon: OnceCell<Result<Daemon, String>>,
-    registry: OnceLock<Registry>,
+    registry: OnceCell<Registry>,
 }
 
 impl Context {
@@ -34,7 +34,7 @@ impl Context {
             farm: OnceLock::new(),
             cluster: OnceCell::new(),
             daemon: OnceCell::new(),
-            registry: OnceLock::new(),
+            registry: OnceCell::new(),
         }
     }
 
@@ -56,10 +56,26 @@ impl Context {
     }
 
     /// The cluster of the farm's kube context and namespace, connected on first use.
+    /// Under `-v`, says once which context, API server and namespace are used, and where each
+    /// came from.
     pub async fn cluster(&self) -> Result<&Cluster> {
         let settings = &self.farm()?.settings;
         self.cluster
-            .get_or_try_init(|| Cluster::connect(settings))
+            .get_or_try_init(|| async {
+                let cluster = Cluster::connect(settings).await?;
+                let origins = &cluster.origins;
+                self.printer.detail(&format!(
+                    "kube context {} (from {}), API server {}, namespace {} (from {}), \
+                     kubeconfig {}",
+                    cluster.context,
+                    origins.context,
+                    cluster.url,
+                    cluster.namespace,
+                    origins.namespace,
+                    origins.kubeconfig
+                ));
+                Ok(cluster)
+            })
             .await
     }
 
@@ -68,10 +84,24 @@ impl Context {
         self.cluster.get()
     }
 
-    /// The Docker daemon (`DOCKER_HOST` or the default socket), connected on first use.
+    /// The Docker daemon the docker CLI would use (`DOCKER_HOST`, the docker context, else the
+    /// default socket), connected on first use; `-v` says which.
     pub async fn daemon(&self) -> Result<&Daemon> {
         self.daemon
-            .get_or_init(|| async { Daemon::connect().await.map_err(|err| format!("{err:#}")) })
+            .get_or_init(|| async {
+                let daemon = Daemon::connect().await.map_err(|err| format!("{err:#}"))?;
+                self.printer.detail(&format!(
+                    "Docker daemon: {} ({}, builds on {})",
+                    daemon.host,
+                    daemon.platform,
+                    if daemon.buildkit {
+                        "BuildKit"
+                    } else {
+                        "the legacy builder"
+                    }
+                ));
+                Ok(daemon)
+            })
             .await
             .as_ref()
             .map_err(|message| anyhow::anyhow!("{message}"))
@@ -83,13 +113,38 @@ impl Context {
         self.daemon().await.map_err(|err| format!("{err:#}"))
     }
 
-    /// The registry client.
-    pub fn registry(&self) -> Result<&Registry> {
-        if let Some(registry) = self.registry.get() {
-            return Ok(registry);
-        }
-        let registry = Registry::new()?;
-        Ok(self.registry.get_or_init(|| registry))
+    /// The registry client: plain HTTP for catctl.toml's `insecure_registries` and the Docker
+    /// daemon's own insecure registries (when a daemon answers), HTTPS for the rest; `-v` says
+    /// which the farm's registry gets.
+    pub async fn registry(&self) -> Result<&Registry> {
+        self.registry
+            .get_or_try_init(|| async {
+                let farm = self.farm()?;
+                let mut insecure = InsecureRegistries {
+                    listed: farm.settings.insecure_registries.clone(),
+                    daemon: Vec::new(),
+                };
+                // The daemon's own list only matters for a registry catctl.toml does not
+                // decide and that is not on loopback (and `docker info` is slow).
+                let host = farm.settings.registry.split('/').next().unwrap_or_default();
+                if insecure.rule(host) == Rule::Secure
+                    && let Ok(daemon) = self.daemon_if_running().await
+                {
+                    insecure.daemon = daemon.insecure_registries().await.unwrap_or_default();
+                }
+                let registry = Registry::new(insecure)?;
+                let rule = registry.registry_rule(&farm.settings.registry);
+                let from = match self.overrides.registry {
+                    Some(_) => "--registry/CATCTL_REGISTRY",
+                    None => "catctl.toml",
+                };
+                self.printer.detail(&format!(
+                    "registry: {} (from {from}) over {rule}",
+                    farm.settings.registry
+                ));
+                Ok(registry)
+            })
+            .await
     }
 }
 

@@ -35,6 +35,16 @@ pub struct Cat {
 
 impl Cat {
     /// The build arguments of the cat's image: the farm's `[build.args]`, then its own.
+    /// The platform this cat's image is built for when `--platform` does not say: its own
+    /// `[build] platform`, else the farm's (`None`: the default).
+    pub fn build_platform(&self, settings: &Settings) -> Option<crate::image::Platform> {
+        self.config
+            .build
+            .platform
+            .clone()
+            .or_else(|| settings.build_platform.clone())
+    }
+
     pub fn build_args(&self, settings: &Settings) -> std::collections::BTreeMap<String, String> {
         let mut args = settings.build_args.clone();
         args.extend(self.config.build.args.clone());

@@ -219,21 +219,14 @@ impl ImageRef {
         }
     }
 
-    /// The registry's API endpoint: plain http for loopback registries (as docker allows by
-    /// default), https for everything else.
-    pub fn api_base_url(&self) -> String {
-        let host = if self.registry == "docker.io" {
+    /// The registry's API host (`registry-1.docker.io` for Docker Hub); whether it is spoken
+    /// to over HTTP or HTTPS is [`crate::registry::InsecureRegistries`]' to say.
+    pub fn api_host(&self) -> &str {
+        if self.registry == "docker.io" {
             "registry-1.docker.io"
         } else {
             &self.registry
-        };
-        let hostname = host.rsplit_once(':').map_or(host, |(h, _)| h);
-        let loopback = hostname == "localhost"
-            || hostname.starts_with("127.")
-            || hostname == "[::1]"
-            || hostname.ends_with(".localhost");
-        let scheme = if loopback { "http" } else { "https" };
-        format!("{scheme}://{host}")
+        }
     }
 }
 
@@ -267,6 +260,109 @@ impl<'de> Deserialize<'de> for ImageRef {
 pub fn running_digest(image_id: &str) -> Option<Digest> {
     let (_, digest) = image_id.rsplit_once('@')?;
     Digest::parse(digest).ok()
+}
+
+/// A platform images are built for and nodes run: `os/arch[/variant]`, as docker's
+/// `--platform` writes it (`linux/amd64`, `linux/arm64`, `linux/arm/v7`).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct Platform {
+    pub os: String,
+    pub arch: String,
+    pub variant: Option<String>,
+}
+
+impl Platform {
+    /// `os/arch[/variant]`; `arch` alone means Linux. Go's names, as docker and Kubernetes use
+    /// them (`x86_64` and `aarch64` are taken as `amd64` and `arm64`).
+    pub fn parse(text: &str) -> Result<Platform> {
+        let bad = || {
+            anyhow!(
+                "platform '{text}' is not os/arch[/variant] — write e.g. linux/amd64, linux/arm64 \
+                 or linux/arm/v7"
+            )
+        };
+        let parts: Vec<&str> = text.trim().split('/').collect();
+        let valid = |part: &&str| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        };
+        if !parts.iter().all(valid) {
+            return Err(bad());
+        }
+        let (os, arch, variant) = match parts.as_slice() {
+            [arch] => ("linux", *arch, None),
+            [os, arch] => (*os, *arch, None),
+            [os, arch, variant] => (*os, *arch, Some(variant.to_string())),
+            _ => return Err(bad()),
+        };
+        Ok(Platform {
+            os: os.to_string(),
+            arch: Platform::go_arch(arch).to_string(),
+            variant,
+        })
+    }
+
+    /// Linux on `arch` (a node's `status.nodeInfo.architecture`, an image config's
+    /// `architecture`, or the host's `std::env::consts::ARCH`).
+    pub fn linux(arch: &str) -> Platform {
+        Platform {
+            os: "linux".to_string(),
+            arch: Platform::go_arch(arch).to_string(),
+            variant: None,
+        }
+    }
+
+    /// The platform of the machine catctl runs on.
+    pub fn host() -> Platform {
+        Platform::linux(std::env::consts::ARCH)
+    }
+
+    fn go_arch(arch: &str) -> &str {
+        match arch {
+            "x86_64" | "x86-64" => "amd64",
+            "aarch64" => "arm64",
+            "i386" | "i686" | "x86" => "386",
+            other => other,
+        }
+    }
+
+    /// Whether a node of `node` can run an image built for `self` (same OS and architecture;
+    /// a variant only narrows the same architecture).
+    pub fn runs_on(&self, node: &Platform) -> bool {
+        self.os == node.os && self.arch == node.arch
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.os, self.arch)?;
+        if let Some(variant) = &self.variant {
+            write!(f, "/{variant}")?;
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for Platform {
+    type Err = anyhow::Error;
+    fn from_str(text: &str) -> Result<Platform> {
+        Platform::parse(text)
+    }
+}
+
+impl Serialize for Platform {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Platform {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Platform, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Platform::parse(&text).map_err(serde::de::Error::custom)
+    }
 }
 
 #[cfg(test)]
@@ -304,12 +400,12 @@ mod tests {
             ),
             ("127.0.0.1:5000", "dd", "v1")
         );
-        assert_eq!(image.api_base_url(), "http://127.0.0.1:5000");
+        assert_eq!(image.api_host(), "127.0.0.1:5000");
         assert_eq!(image.manifest_reference(), "v1");
         let image = ImageRef::parse("gcr.io/cream-heros/dd:v2").unwrap();
         assert_eq!(image.repository, "cream-heros/dd");
         assert_eq!(image.name(), "gcr.io/cream-heros/dd");
-        assert_eq!(image.api_base_url(), "https://gcr.io");
+        assert_eq!(image.api_host(), "gcr.io");
         assert_eq!(image.to_string(), "gcr.io/cream-heros/dd:v2");
         assert!(ImageRef::parse("127.0.0.1:5000/dd").is_err());
         assert!(ImageRef::parse("dd:v1").is_err());
@@ -372,5 +468,35 @@ mod tests {
         }
         assert_eq!(running_digest(""), None);
         assert_eq!(running_digest(&format!("sha256:{HEX}")), None);
+    }
+
+    #[test]
+    fn platforms() {
+        assert_eq!(
+            Platform::parse("linux/arm64").unwrap().to_string(),
+            "linux/arm64"
+        );
+        assert_eq!(
+            Platform::parse("arm64").unwrap(),
+            Platform::linux("aarch64")
+        );
+        assert_eq!(
+            Platform::parse("linux/arm/v7").unwrap().to_string(),
+            "linux/arm/v7"
+        );
+        assert_eq!(Platform::linux("x86_64").to_string(), "linux/amd64");
+        assert!(
+            Platform::parse("linux/arm64")
+                .unwrap()
+                .runs_on(&Platform::linux("arm64"))
+        );
+        assert!(
+            !Platform::parse("linux/arm64")
+                .unwrap()
+                .runs_on(&Platform::linux("amd64"))
+        );
+        for bad in ["", "linux/", "Linux/amd64", "a/b/c/d", "linux amd64"] {
+            assert!(Platform::parse(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -25,6 +25,7 @@ pub mod logs;
 pub mod manifest;
 pub mod names;
 pub mod ops;
+pub mod output;
 
 pub mod printer;
 pub mod progress;
@@ -55,6 +56,7 @@ pub fn main() -> ExitCode {
         context: cli.global.context.clone(),
         namespace: cli.global.namespace.clone(),
         registry: cli.global.registry.clone(),
+        kubeconfig: cli.global.kubeconfig.clone(),
     };
     let ctx = Context::new(printer, overrides);
     let outcome = match tokio::runtime::Runtime::new() {
@@ -74,6 +76,7 @@ fn printer_for(cli: &Cli) -> Printer {
     let format = match cli.global.output {
         OutputFormat::Table => Format::Table,
         OutputFormat::Json => Format::Json,
+        OutputFormat::Yaml => Format::Yaml,
     };
     let verbosity = match (cli.global.quiet, cli.global.verbose) {
         (true, _) => Verbosity::Quiet,

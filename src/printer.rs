@@ -12,11 +12,30 @@ use anstream::{AutoStream, ColorChoice};
 use anstyle::{AnsiColor, Effects, Style};
 use serde::Serialize;
 
+use crate::output::{Envelope, Kind};
+
 /// How data is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Table,
     Json,
+    Yaml,
+}
+
+impl Format {
+    /// Whether the output is for programs (`-o json`, `-o yaml`).
+    pub fn is_structured(self) -> bool {
+        self != Format::Table
+    }
+
+    /// The `-o` value, for messages.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Format::Table => "-o table",
+            Format::Json => "-o json",
+            Format::Yaml => "-o yaml",
+        }
+    }
 }
 
 /// How much is said on stderr.
@@ -183,7 +202,7 @@ impl Printer {
 
     /// Whether live progress (spinners, bars) may be drawn on stderr.
     pub fn shows_progress(&self) -> bool {
-        self.stderr_terminal && self.verbosity >= Verbosity::Normal && self.format == Format::Table
+        self.stderr_terminal && self.verbosity >= Verbosity::Normal && !self.format.is_structured()
     }
 
     pub fn paint_stdout(&self, text: &str, color: Color) -> String {
@@ -275,30 +294,37 @@ impl Printer {
         }
     }
 
-    /// `value` as pretty JSON on stdout.
-    pub fn json<T: Serialize + ?Sized>(&self, value: &T) -> anyhow::Result<()> {
-        let mut text = serde_json::to_string_pretty(value)?;
-        text.push('\n');
+    /// `items` in the one envelope of [`crate::output`], as JSON or YAML on stdout. Only for
+    /// `-o json` and `-o yaml`.
+    pub fn items<T: Serialize>(&self, kind: Kind, items: &[T]) -> anyhow::Result<()> {
+        let envelope = Envelope::new(kind, items);
+        let text = match self.format {
+            Format::Yaml => serde_saphyr::to_string(&envelope)?,
+            Format::Json | Format::Table => {
+                let mut text = serde_json::to_string_pretty(&envelope)?;
+                text.push('\n');
+                text
+            }
+        };
         self.data(&text);
         Ok(())
     }
 
-    /// Reported state: `rows` as JSON with `-o json`, else as a table of `cells(row)` under
-    /// `header`.
+    /// Reported state: `rows` in the envelope with `-o json`/`-o yaml`, else as a table of
+    /// `cells(row)` under `header`.
     pub fn rows<R: Serialize>(
         &self,
+        kind: Kind,
         rows: &[R],
         header: &[&str],
         cells: impl Fn(&R) -> Vec<String>,
     ) -> anyhow::Result<()> {
-        match self.format {
-            Format::Json => self.json(rows),
-            Format::Table => {
-                let cells: Vec<Vec<String>> = rows.iter().map(cells).collect();
-                self.table(header, &cells);
-                Ok(())
-            }
+        if self.format.is_structured() {
+            return self.items(kind, rows);
         }
+        let cells: Vec<Vec<String>> = rows.iter().map(cells).collect();
+        self.table(header, &cells);
+        Ok(())
     }
 
     /// Rows under a header, in columns separated by three spaces, as kubectl prints them.

@@ -9,6 +9,7 @@ use crate::cli::{
     BuildArgs, DeployArgs, DiffArgs, PushArgs, RedeployArgs, RenderArgs, RollbackArgs, UpArgs,
 };
 use crate::config::FarmConfig;
+use crate::image::Platform;
 use crate::ops::build::BuildOptions;
 use crate::ops::deploy::DeployOptions;
 use crate::ops::init::InitOptions;
@@ -23,6 +24,17 @@ pub struct Overrides {
     pub context: Option<String>,
     pub namespace: Option<String>,
     pub registry: Option<String>,
+    /// `--kubeconfig`: this file instead of `KUBECONFIG` or `~/.kube/config`.
+    pub kubeconfig: Option<PathBuf>,
+}
+
+/// Where a setting came from, for `-v` and for messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The command line (or the flag's environment variable).
+    Flag,
+    /// catctl.toml.
+    File,
 }
 
 /// What a command works with: flags (and their environment variables) merged over
@@ -33,10 +45,19 @@ pub struct Settings {
     /// `-n`, else catctl.toml's; `None`: the kube context's namespace, else `default`.
     pub namespace: Option<String>,
     pub context: Option<String>,
+    /// Where `namespace` and `context` came from (`None` when they are unset).
+    pub namespace_origin: Option<Origin>,
+    pub context_origin: Option<Origin>,
+    /// `--kubeconfig`.
+    pub kubeconfig: Option<PathBuf>,
     /// Builds and pushes at once.
     pub concurrency: usize,
     /// catctl.toml's `[build.args]`.
     pub build_args: std::collections::BTreeMap<String, String>,
+    /// catctl.toml's `[build] platform`.
+    pub build_platform: Option<Platform>,
+    /// catctl.toml's `insecure_registries`: registry hosts reached over plain HTTP.
+    pub insecure_registries: Vec<String>,
     /// Deploys (gates and rollouts) at once; not bounded by `concurrency`.
     pub deploy_concurrency: usize,
     /// catctl.toml's `[env]`: environment of every cat's container.
@@ -50,7 +71,15 @@ impl Settings {
         config: FarmConfig,
         config_path: &Path,
     ) -> Result<Settings> {
+        let origin = |flag: bool, file: bool| match (flag, file) {
+            (true, _) => Some(Origin::Flag),
+            (false, true) => Some(Origin::File),
+            (false, false) => None,
+        };
         let settings = Settings {
+            namespace_origin: origin(overrides.namespace.is_some(), config.namespace.is_some()),
+            context_origin: origin(overrides.context.is_some(), config.context.is_some()),
+            kubeconfig: overrides.kubeconfig.clone(),
             registry: overrides.registry.clone().unwrap_or(config.registry),
             namespace: overrides.namespace.clone().or(config.namespace),
             context: overrides.context.clone().or(config.context),
@@ -58,6 +87,8 @@ impl Settings {
             deploy_concurrency: usize::from(config.deploy_concurrency.max(1)),
             build_args: config.build.args,
             env: config.env,
+            build_platform: config.build.platform,
+            insecure_registries: config.insecure_registries,
         };
         let file = config_path.display();
         let from = |flag: bool, key: &str, option: &str| match flag {
@@ -70,6 +101,10 @@ impl Settings {
             validate_namespace(namespace).with_context(|| {
                 from(overrides.namespace.is_some(), "namespace", "-n/--namespace")
             })?;
+        }
+        for entry in &settings.insecure_registries {
+            crate::registry::insecure::validate(entry)
+                .with_context(|| format!("checking `insecure_registries` in {file}"))?;
         }
         if let Some(context) = &settings.context {
             validate_context(context)
@@ -156,6 +191,19 @@ pub fn diff_options(args: &DiffArgs) -> DeployOptions {
 pub fn build_options(args: &BuildArgs) -> BuildOptions {
     BuildOptions {
         no_cache: args.no_cache,
+        platform: args.platform.clone(),
+        default_platform: None,
+        network: None,
+    }
+}
+
+/// `redeploy`'s build: only the platform is chosen.
+pub fn redeploy_build_options(args: &RedeployArgs) -> BuildOptions {
+    BuildOptions {
+        no_cache: false,
+        platform: args.platform.clone(),
+        default_platform: None,
+        network: None,
     }
 }
 
@@ -167,6 +215,7 @@ pub fn up_options(args: &UpArgs) -> UpOptions {
     UpOptions {
         allow_stale: args.allow_stale,
         network: args.network.clone(),
+        platform: args.platform.clone(),
     }
 }
 

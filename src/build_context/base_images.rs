@@ -339,6 +339,7 @@ mod tests {
             id: id.clone(),
             repo_digests: vec![format!("other@{pulled}")],
             labels: HashMap::new(),
+            platform: None,
         };
         assert_eq!(local_digest(&image, &local), id);
         local.repo_digests.push(format!("node@{pulled}"));

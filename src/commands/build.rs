@@ -1,46 +1,33 @@
 //! `catctl build CAT…|--all`: each cat's image built through the daemon, one progress line per
 //! cat, then a table.
 
-use anyhow::Result;
-use serde::Serialize;
-
 use crate::cli::BuildArgs;
 use crate::commands::ExitStatus;
-use crate::commands::shared::{error_text, progress, report_failures, seconds};
+use crate::commands::shared::{build_platform, error_text, progress, report_failures, seconds};
 use crate::context::Context;
-use crate::image::{Digest, ImageRef};
 use crate::ops::build::build_cats;
+use crate::output::{BuildItem, Kind};
 use crate::settings::build_options;
-
-#[derive(Debug, Serialize)]
-struct Row {
-    cat: String,
-    image: ImageRef,
-    result: &'static str,
-    image_id: Option<Digest>,
-    source_digest: Option<Digest>,
-    /// Whether git had uncommitted changes of the cat's sources (`null` outside git).
-    git_dirty: Option<bool>,
-    seconds: f64,
-    error: Option<String>,
-}
+use anyhow::Result;
 
 pub async fn run(ctx: &Context, args: &BuildArgs) -> Result<ExitStatus> {
     let farm = ctx.farm()?;
     let cats = farm.select(&args.select.cats, args.select.all)?;
-    let (daemon, registry) = (ctx.daemon().await?, ctx.registry()?);
+    let (daemon, registry) = (ctx.daemon().await?, ctx.registry().await?);
+    let mut options = build_options(args);
+    build_platform(ctx, daemon, &cats, &mut options).await?;
     let progress = progress(&ctx.printer, &cats);
-    let options = build_options(args);
-    let outcomes = build_cats(farm, daemon, registry, &cats, options, &progress).await;
+    let outcomes = build_cats(farm, daemon, registry, &cats, &options, &progress).await;
     drop(progress);
     let status = report_failures(&ctx.printer, &outcomes);
-    let rows: Vec<Row> = outcomes
+    let rows: Vec<BuildItem> = outcomes
         .iter()
-        .map(|o| Row {
+        .map(|o| BuildItem {
             cat: o.cat.name.clone(),
             image: o.cat.image(&farm.settings),
+            tag: o.cat.config.version.clone(),
             result: match &o.result {
-                Ok(built) if built.fresh => "up to date",
+                Ok(built) if built.fresh => "up_to_date",
                 Ok(_) => "built",
                 Err(_) => "failed",
             },
@@ -52,11 +39,11 @@ pub async fn run(ctx: &Context, args: &BuildArgs) -> Result<ExitStatus> {
         })
         .collect();
     let header = ["CAT", "IMAGE", "RESULT", "SOURCE", "TIME"];
-    ctx.printer.rows(&rows, &header, |r| {
+    ctx.printer.rows(Kind::BuildResult, &rows, &header, |r| {
         vec![
             r.cat.clone(),
             r.image.to_string(),
-            r.result.to_string(),
+            r.result.replace('_', " "),
             r.source_digest
                 .as_ref()
                 .map_or("-", |d| d.short())

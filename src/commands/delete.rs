@@ -9,7 +9,8 @@ use crate::cli::DeleteArgs;
 use crate::commands::ExitStatus;
 use crate::context::Context;
 use crate::names::validate_cat_name;
-use crate::ops::delete::{self, Found};
+use crate::ops::delete;
+use crate::output::{DeleteItem, Kind};
 
 pub async fn run(ctx: &Context, args: &DeleteArgs) -> Result<ExitStatus> {
     for name in &args.cats {
@@ -46,17 +47,29 @@ pub async fn run(ctx: &Context, args: &DeleteArgs) -> Result<ExitStatus> {
         }
         delete::delete(cluster, &found).await?;
     }
-    ctx.printer.rows(&found, &["CAT", "DELETED"], |f: &Found| {
-        let objects: Vec<String> = f.objects.iter().map(ToString::to_string).collect();
-        vec![
-            f.cat.clone(),
-            if objects.is_empty() {
-                "nothing there".into()
+    let items: Vec<DeleteItem> = found
+        .iter()
+        .map(|f| DeleteItem {
+            cat: f.cat.clone(),
+            objects: f.objects.iter().map(ToString::to_string).collect(),
+            result: if f.objects.is_empty() {
+                "nothing_there"
             } else {
-                objects.join(", ")
+                "deleted"
             },
-        ]
-    })?;
+        })
+        .collect();
+    ctx.printer
+        .rows(Kind::DeleteResult, &items, &["CAT", "DELETED"], |item| {
+            vec![
+                item.cat.clone(),
+                if item.objects.is_empty() {
+                    "nothing there".into()
+                } else {
+                    item.objects.join(", ")
+                },
+            ]
+        })?;
     Ok(ExitStatus::Success)
 }
 

@@ -7,7 +7,8 @@ use crate::cli::DiffArgs;
 use crate::commands::ExitStatus;
 use crate::commands::shared::deploy_handles;
 use crate::context::Context;
-use crate::ops::diff::diff;
+use crate::ops::diff::{Differences, diff};
+use crate::output::{DiffItem, Kind};
 use crate::settings::diff_options;
 
 pub async fn run(ctx: &Context, args: &DiffArgs) -> Result<ExitStatus> {
@@ -22,21 +23,49 @@ pub async fn run(ctx: &Context, args: &DiffArgs) -> Result<ExitStatus> {
             return Ok(ExitStatus::Trouble);
         }
     };
-    for report in &differences.refused {
-        ctx.printer.warn(&format!(
-            "{}: {}",
-            report.cat,
-            report.message.as_deref().unwrap_or("")
-        ));
+    if ctx.printer.format.is_structured() {
+        ctx.printer.items(Kind::DiffResult, &items(&differences))?;
+    } else {
+        for report in &differences.refused {
+            ctx.printer.warn(&format!(
+                "{}: {}",
+                report.cat,
+                report.message.as_deref().unwrap_or("")
+            ));
+        }
+        for compared in &differences.compared {
+            ctx.printer.data(&compared.diff);
+        }
     }
-    for text in &differences.diffs {
-        ctx.printer.data(text);
-    }
-    Ok(
-        match (differences.refused.is_empty(), differences.diffs.is_empty()) {
-            (false, _) => ExitStatus::Trouble,
-            (true, false) => ExitStatus::Failure,
-            (true, true) => ExitStatus::Success,
+    let changed = differences.compared.iter().any(|c| !c.diff.is_empty());
+    Ok(match (differences.refused.is_empty(), changed) {
+        (false, _) => ExitStatus::Trouble,
+        (true, true) => ExitStatus::Failure,
+        (true, false) => ExitStatus::Success,
+    })
+}
+
+/// One item per cat: compared (changed or unchanged, with the diff) or refused (with why).
+fn items(differences: &Differences) -> Vec<DiffItem> {
+    let compared = differences.compared.iter().map(|c| DiffItem {
+        cat: c.cat.clone(),
+        object: Some(c.object.clone()),
+        result: if c.diff.is_empty() {
+            "unchanged"
+        } else {
+            "changed"
         },
-    )
+        diff: (!c.diff.is_empty()).then(|| c.diff.clone()),
+        error: None,
+    });
+    let refused = differences.refused.iter().map(|r| DiffItem {
+        cat: r.cat.clone(),
+        object: None,
+        result: "refused",
+        diff: None,
+        error: r.message.clone(),
+    });
+    let mut items: Vec<DiffItem> = compared.chain(refused).collect();
+    items.sort_by(|a, b| a.cat.cmp(&b.cat));
+    items
 }

@@ -5,31 +5,43 @@ use anyhow::Result;
 use crate::cli::DoctorArgs;
 use crate::commands::ExitStatus;
 use crate::context::Context;
-use crate::ops::doctor::{self, Check, State, Subjects};
+use crate::ops::doctor::{self, State, Subjects};
+use crate::output::{DoctorItem, Kind};
 
 pub async fn run(ctx: &Context, _args: &DoctorArgs) -> Result<ExitStatus> {
     let farm = ctx.farm().map_err(|err| format!("{err:#}"));
-    let cluster = match (&farm, doctor::cluster_configured()) {
+    let explicit = ctx.overrides().kubeconfig.as_deref();
+    let cluster = match (&farm, doctor::cluster_configured(explicit)) {
         (Ok(_), true) => Some(ctx.cluster().await.map_err(|err| format!("{err:#}"))),
         _ => None,
     };
     let subjects = Subjects {
         farm,
         daemon: ctx.daemon_if_running().await,
-        registry: ctx.registry().ok(),
+        registry: ctx.registry().await.ok(),
         cluster,
     };
     let checks = doctor::doctor(&subjects).await;
     let header = ["CHECK", "STATE", "DETAIL", "FIX"];
-    ctx.printer.rows(&checks, &header, |c: &Check| {
+    let failed = checks.iter().any(|c| c.state == State::Fail);
+    let items: Vec<DoctorItem> = checks
+        .into_iter()
+        .map(|c| DoctorItem {
+            check: c.check,
+            result: c.state,
+            detail: c.detail,
+            fix: c.fix,
+        })
+        .collect();
+    ctx.printer.rows(Kind::DoctorResult, &items, &header, |c| {
         vec![
             c.check.clone(),
-            c.state.as_str().to_string(),
+            c.result.as_str().to_string(),
             c.detail.clone(),
             c.fix.clone().unwrap_or_else(|| "-".into()),
         ]
     })?;
-    Ok(if checks.iter().any(|c| c.state == State::Fail) {
+    Ok(if failed {
         ExitStatus::Failure
     } else {
         ExitStatus::Success

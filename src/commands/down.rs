@@ -1,21 +1,13 @@
 //! `catctl down CAT…|--all`: stops and removes each cat's container on the local daemon.
 
-use anyhow::Result;
-use serde::Serialize;
-
 use crate::cli::DownArgs;
 use crate::commands::ExitStatus;
-use crate::commands::shared::report_failures;
+use crate::commands::shared::{error_text, report_failures};
 use crate::context::Context;
 use crate::docker::containers::container_name;
 use crate::ops::up::down_cats;
-
-#[derive(Debug, Serialize)]
-struct Row {
-    cat: String,
-    container: String,
-    result: &'static str,
-}
+use crate::output::{DownItem, Kind};
+use anyhow::Result;
 
 pub async fn run(ctx: &Context, args: &DownArgs) -> Result<ExitStatus> {
     let farm = ctx.farm()?;
@@ -27,20 +19,29 @@ pub async fn run(ctx: &Context, args: &DownArgs) -> Result<ExitStatus> {
         if let Ok(true) = outcome.result {
             ctx.printer.status("Removed", &container);
         }
-        rows.push(Row {
+        rows.push(DownItem {
             cat: outcome.cat.name.clone(),
             container,
             result: match &outcome.result {
                 Ok(true) => "removed",
-                Ok(false) => "not running",
+                Ok(false) => "not_running",
                 Err(_) => "failed",
             },
+            error: error_text(&outcome.result),
         });
     }
     let status = report_failures(&ctx.printer, &outcomes);
-    ctx.printer
-        .rows(&rows, &["CAT", "CONTAINER", "RESULT"], |r| {
-            vec![r.cat.clone(), r.container.clone(), r.result.to_string()]
-        })?;
+    ctx.printer.rows(
+        Kind::DownResult,
+        &rows,
+        &["CAT", "CONTAINER", "RESULT"],
+        |r| {
+            vec![
+                r.cat.clone(),
+                r.container.clone(),
+                r.result.replace('_', " "),
+            ]
+        },
+    )?;
     Ok(status)
 }

@@ -1,6 +1,6 @@
 //! `catctl logs`: the logs of every pod (or local container) of the named cats in one stream.
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use tokio::sync::mpsc;
 
 use crate::cli::LogsArgs;
@@ -9,11 +9,22 @@ use crate::context::Context;
 use crate::logs::kube::CatTarget;
 use crate::logs::{self, Ended, LogOptions};
 use crate::manifest::Kind;
+use crate::output;
 
 /// Lines waiting for the writer; a slow terminal slows the sources instead of growing memory.
 const BACKLOG: usize = 1024;
 
 pub async fn run(ctx: &Context, args: &LogsArgs) -> Result<ExitStatus> {
+    let structured = ctx.printer.format.is_structured();
+    if structured && args.follow {
+        bail!(
+            "`catctl logs -f` cannot print {}: a followed stream never ends, so there is no \
+             document to print — drop -f for the lines so far as one document, or drop {} to \
+             follow as text",
+            ctx.printer.format.flag(),
+            ctx.printer.format.flag()
+        );
+    }
     let farm = ctx.farm()?;
     let cats = farm.select(&args.cats, args.all)?;
     let options = LogOptions {
@@ -50,7 +61,17 @@ pub async fn run(ctx: &Context, args: &LogsArgs) -> Result<ExitStatus> {
         };
         (width, futures::future::Either::Right(work))
     };
-    let printing = logs::print(&ctx.printer, receiver, width);
+    let printing = async {
+        if structured {
+            let items = logs::collect(&ctx.printer, receiver).await;
+            match ctx.printer.items(output::Kind::LogsResult, &items) {
+                Ok(()) => Ended::Done,
+                Err(_) => Ended::Closed,
+            }
+        } else {
+            logs::print(&ctx.printer, receiver, width).await
+        }
+    };
     let both = async { tokio::join!(sources, printing) };
     tokio::select! {
         (found, ended) = both => match (found?, ended) {

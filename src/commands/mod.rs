@@ -29,7 +29,7 @@ mod verify;
 
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 
 use crate::cli::Command;
 use crate::context::Context;
@@ -62,6 +62,7 @@ impl From<ExitStatus> for ExitCode {
 }
 
 pub async fn run(ctx: &Context, command: &Command) -> Result<ExitStatus> {
+    refuse_unreported_format(ctx, command)?;
     match command {
         Command::Copycat(args) => copycat::run(ctx, args),
         Command::Context(args) => context::run(ctx, args),
@@ -90,4 +91,31 @@ pub async fn run(ctx: &Context, command: &Command) -> Result<ExitStatus> {
         Command::History(args) => rollback::history_page(ctx, args).await,
         Command::Rollback(args) => rollback::rollback_page(ctx, args).await,
     }
+}
+
+/// `-o json`/`-o yaml` on a command that reports no state (it writes files, or prints a
+/// script or manifests) is refused, never ignored: a program reading its output would get
+/// something else than it asked for.
+fn refuse_unreported_format(ctx: &Context, command: &Command) -> Result<()> {
+    let format = ctx.printer.format;
+    if !format.is_structured() {
+        return Ok(());
+    }
+    let what = match command {
+        Command::Completions(_) => "`catctl completions` prints a shell script",
+        Command::Context(_) => "`catctl context` writes a build context to a directory",
+        Command::Init(_) => "`catctl init` writes a new farm",
+        Command::Render(_) => "`catctl render` prints or writes manifests, which are YAML already",
+        Command::Deploy(args) if args.dry_run => {
+            "`catctl deploy --dry-run` prints manifests, which are YAML already"
+        }
+        Command::SlackManifest(_) => "`catctl slack-manifest` prints Slack app manifests",
+        Command::Scale(_) => "`catctl scale` (the schedule's CronJobs) reports nothing",
+        _ => return Ok(()),
+    };
+    bail!(
+        "{what}, not state: it has no {} output — drop {}",
+        format.flag(),
+        format.flag()
+    )
 }

@@ -6,27 +6,23 @@ use anyhow::{Result, bail};
 
 use crate::cli::RedeployArgs;
 use crate::commands::ExitStatus;
-use crate::commands::shared::{deploy_handles, print_reports, progress, report_failures};
+use crate::commands::shared::{
+    build_platform, deploy_handles, print_reports, progress, report_failures,
+};
 use crate::context::Context;
-use crate::ops::build::{BuildOptions, build_cats};
+use crate::ops::build::build_cats;
 use crate::ops::deploy::{self, ImageChoice};
 use crate::ops::push::{PushOptions, push_cats};
-use crate::settings::redeploy_options;
+use crate::settings::{redeploy_build_options, redeploy_options};
 
 pub async fn run(ctx: &Context, args: &RedeployArgs) -> Result<ExitStatus> {
     let farm = ctx.farm()?;
     let cats = farm.select(&args.select.cats, args.select.all)?;
-    let (daemon, registry) = (ctx.daemon().await?, ctx.registry()?);
+    let (daemon, registry) = (ctx.daemon().await?, ctx.registry().await?);
+    let mut options = redeploy_build_options(args);
+    build_platform(ctx, daemon, &cats, &mut options).await?;
     let lines = progress(&ctx.printer, &cats);
-    let built = build_cats(
-        farm,
-        daemon,
-        registry,
-        &cats,
-        BuildOptions::default(),
-        &lines,
-    )
-    .await;
+    let built = build_cats(farm, daemon, registry, &cats, &options, &lines).await;
     drop(lines);
     if report_failures(&ctx.printer, &built) != ExitStatus::Success {
         bail!("not deploying: a build failed (see above); nothing was pushed or deployed");

@@ -11,6 +11,7 @@ use crate::context::Context;
 use crate::k8s::history::Ran;
 use crate::ops::deploy::{self, ImageChoice};
 use crate::ops::history::{choose, history};
+use crate::output::{HistoryItem, Kind};
 use crate::settings::rollback_options;
 
 pub async fn history_page(ctx: &Context, args: &HistoryArgs) -> Result<ExitStatus> {
@@ -19,20 +20,29 @@ pub async fn history_page(ctx: &Context, args: &HistoryArgs) -> Result<ExitStatu
     let header = [
         "REVISION", "TAG", "DIGEST", "RESULT", "DEPLOYED", "BY", "CAUSE",
     ];
-    ctx.printer.rows(&revisions, &header, |r| {
-        vec![
-            r.revision.to_string(),
-            r.tag.clone(),
-            r.digest.short().to_string(),
-            match r.result {
-                Ran::Ran => "ran".to_string(),
-                Ran::Failed => "failed".to_string(),
-            },
-            r.deployed_at.clone(),
-            r.by.clone(),
-            r.cause.clone(),
-        ]
-    })?;
+    let items: Vec<HistoryItem> = revisions
+        .iter()
+        .map(|revision| HistoryItem {
+            cat: &cat.name,
+            revision,
+        })
+        .collect();
+    ctx.printer
+        .rows(Kind::HistoryResult, &items, &header, |item| {
+            let r = item.revision;
+            vec![
+                r.revision.to_string(),
+                r.tag.clone(),
+                r.digest.short().to_string(),
+                match r.result {
+                    Ran::Ran => "ran".to_string(),
+                    Ran::Failed => "failed".to_string(),
+                },
+                r.deployed_at.clone(),
+                r.by.clone(),
+                r.cause.clone(),
+            ]
+        })?;
     Ok(ExitStatus::Success)
 }
 

@@ -6,13 +6,15 @@ use anyhow::Result;
 use crate::cli::ScheduleArgs;
 use crate::commands::ExitStatus;
 use crate::context::Context;
-use crate::ops::schedule::{self, ScheduleRow};
+use crate::ops::schedule;
+use crate::output::{DeleteItem, Kind, ScheduleItem};
 
 pub async fn run(ctx: &Context, args: &ScheduleArgs) -> Result<ExitStatus> {
     let farm = ctx.farm()?;
     let cats = farm.select(&args.cats, args.cats.is_empty())?;
     if args.remove {
         let cluster = ctx.cluster().await?;
+        let mut items = Vec::new();
         for cat in &cats {
             let removed = schedule::remove(cluster, &cat.name).await?;
             let what = if removed.is_empty() {
@@ -22,12 +24,24 @@ pub async fn run(ctx: &Context, args: &ScheduleArgs) -> Result<ExitStatus> {
             };
             ctx.printer
                 .status("Removed", &format!("{}: {what}", cat.name));
+            items.push(DeleteItem {
+                cat: cat.name.clone(),
+                result: if removed.is_empty() {
+                    "nothing_there"
+                } else {
+                    "deleted"
+                },
+                objects: removed,
+            });
             if cat.config.schedule.is_some() {
                 ctx.printer.warn(&format!(
                     "cats/{}/cat.toml still has a [schedule]: the next deploy puts it back",
                     cat.name
                 ));
             }
+        }
+        if ctx.printer.format.is_structured() {
+            ctx.printer.items(Kind::DeleteResult, &items)?;
         }
         return Ok(ExitStatus::Success);
     }
@@ -41,7 +55,18 @@ pub async fn run(ctx: &Context, args: &ScheduleArgs) -> Result<ExitStatus> {
             None
         }
     };
-    let rows = schedule::list(&cats, cluster).await?;
+    let rows: Vec<ScheduleItem> = schedule::list(&cats, cluster)
+        .await?
+        .into_iter()
+        .map(|r| ScheduleItem {
+            cat: r.cat,
+            command: r.action,
+            cron: r.cron,
+            time_zone: r.time_zone,
+            next_run: r.next_run,
+            in_cluster: r.in_cluster,
+        })
+        .collect();
     let header = [
         "CAT",
         "ACTION",
@@ -50,19 +75,20 @@ pub async fn run(ctx: &Context, args: &ScheduleArgs) -> Result<ExitStatus> {
         "NEXT RUN",
         "IN CLUSTER",
     ];
-    ctx.printer.rows(&rows, &header, |r: &ScheduleRow| {
-        vec![
-            r.cat.clone(),
-            r.action.clone(),
-            r.cron.clone(),
-            r.time_zone.clone(),
-            r.next_run.clone().unwrap_or_else(|| "-".into()),
-            match r.in_cluster {
-                Some(true) => "yes".into(),
-                Some(false) => "no (deploy applies it)".into(),
-                None => "-".into(),
-            },
-        ]
-    })?;
+    ctx.printer
+        .rows(Kind::ScheduleResult, &rows, &header, |r| {
+            vec![
+                r.cat.clone(),
+                r.command.clone(),
+                r.cron.clone(),
+                r.time_zone.clone(),
+                r.next_run.clone().unwrap_or_else(|| "-".into()),
+                match r.in_cluster {
+                    Some(true) => "yes".into(),
+                    Some(false) => "no (deploy applies it)".into(),
+                    None => "-".into(),
+                },
+            ]
+        })?;
     Ok(ExitStatus::Success)
 }

@@ -6,7 +6,7 @@ use crate::cli::{SecretCommand, SecretSyncArgs, SecretVerifyArgs};
 use crate::commands::ExitStatus;
 use crate::context::Context;
 use crate::ops::secrets;
-use crate::printer::Format;
+use crate::output::{Kind, SecretListItem, SecretSyncItem, SecretVerifyItem, word};
 use crate::secrets::sync::{self, Action};
 
 pub async fn run(ctx: &Context, command: &SecretCommand) -> Result<ExitStatus> {
@@ -29,8 +29,25 @@ async fn sync(ctx: &Context, args: &SecretSyncArgs) -> Result<ExitStatus> {
     let checked = checked(ctx)?;
     let outcomes = sync::run(ctx.cluster().await?, &checked, args.prune, args.dry_run).await?;
     let failed = outcomes.iter().any(|o| o.error.is_some());
-    if ctx.printer.format == Format::Json {
-        ctx.printer.json(&outcomes)?;
+    if ctx.printer.format.is_structured() {
+        let items: Vec<SecretSyncItem> = outcomes
+            .iter()
+            .map(|o| SecretSyncItem {
+                secret: o.name.clone(),
+                keys: o.keys.clone(),
+                result: match (&o.error, o.action) {
+                    (Some(_), _) => "failed",
+                    (None, Action::Created) => "created",
+                    (None, Action::Updated) => "updated",
+                    (None, Action::Unchanged) => "unchanged",
+                    (None, Action::Pruned) => "pruned",
+                },
+                dry_run: args.dry_run,
+                fingerprint: o.fingerprint.clone(),
+                error: o.error.clone(),
+            })
+            .collect();
+        ctx.printer.items(Kind::SecretSyncResult, &items)?;
     } else {
         let suffix = if args.dry_run { " (dry run)" } else { "" };
         for outcome in &outcomes {
@@ -69,28 +86,48 @@ async fn sync(ctx: &Context, args: &SecretSyncArgs) -> Result<ExitStatus> {
 
 async fn list(ctx: &Context) -> Result<ExitStatus> {
     let checked = checked(ctx)?;
-    let rows = secrets::compare(&checked, ctx.cluster().await?).await?;
-    ctx.printer.rows(
-        &rows,
-        &["SECRET", "KEYS", "LOCAL", "CLUSTER", "STATE"],
-        |r| {
+    let rows: Vec<SecretListItem> = secrets::compare(&checked, ctx.cluster().await?)
+        .await?
+        .into_iter()
+        .map(|r| SecretListItem {
+            secret: r.name,
+            keys: r.keys,
+            local: r.local,
+            cluster: r.cluster,
+            result: word(r.state),
+        })
+        .collect();
+    let header = ["SECRET", "KEYS", "LOCAL", "CLUSTER", "STATE"];
+    ctx.printer
+        .rows(Kind::SecretListResult, &rows, &header, |r| {
             vec![
-                r.name.clone(),
+                r.secret.clone(),
                 r.keys.join(","),
                 r.local.clone().unwrap_or_else(|| "-".into()),
                 r.cluster.clone().unwrap_or_else(|| "-".into()),
-                r.state.to_string(),
+                r.result.replace('_', " "),
             ]
-        },
-    )?;
+        })?;
     Ok(ExitStatus::Success)
 }
 
 async fn verify(ctx: &Context, args: &SecretVerifyArgs) -> Result<ExitStatus> {
     let checked = checked(ctx)?;
     let verdicts = secrets::verify(ctx.farm()?, &checked, &args.cats).await?;
-    if ctx.printer.format == Format::Json {
-        ctx.printer.json(&verdicts)?;
+    if ctx.printer.format.is_structured() {
+        let items: Vec<SecretVerifyItem> = verdicts
+            .iter()
+            .map(|v| SecretVerifyItem {
+                cat: v.cat.clone(),
+                secret: v.secret.clone(),
+                expected_user: v.expected_user.clone(),
+                slack_user: v.slack_user.clone(),
+                team: v.team.clone(),
+                result: if v.ok { "ok" } else { "failed" },
+                error: v.problem.clone(),
+            })
+            .collect();
+        ctx.printer.items(Kind::SecretVerifyResult, &items)?;
     } else {
         let cells: Vec<Vec<String>> = verdicts
             .iter()

@@ -7,11 +7,15 @@ use anyhow::Result;
 
 use crate::commands::ExitStatus;
 use crate::context::Context;
+use crate::docker::Daemon;
 use crate::farm::Cat;
 use crate::k8s::Cluster;
 use crate::ops::CatResult;
+use crate::ops::build::BuildOptions;
 use crate::ops::deploy::{Handles, Outcome, Report};
-use crate::printer::{Color, Format, Printer};
+use crate::ops::platform::default_platform;
+use crate::output::{DeployItem, Kind};
+use crate::printer::{Color, Printer};
 use crate::progress::Progress;
 
 /// One progress line per cat.
@@ -58,8 +62,9 @@ pub fn print_reports(ctx: &Context, reports: &[Report]) -> Result<ExitStatus> {
     } else {
         ExitStatus::Failure
     };
-    if ctx.printer.format == Format::Json {
-        ctx.printer.json(reports)?;
+    if ctx.printer.format.is_structured() {
+        let items: Vec<DeployItem> = reports.iter().map(deploy_item).collect();
+        ctx.printer.items(Kind::DeployResult, &items)?;
         return Ok(status);
     }
     for report in reports {
@@ -108,6 +113,27 @@ pub fn print_reports(ctx: &Context, reports: &[Report]) -> Result<ExitStatus> {
     Ok(status)
 }
 
+/// A deploy's report as `-o json` shows it: its message is the `error` when the cat was not
+/// deployed, else a `note`.
+fn deploy_item(report: &Report) -> DeployItem {
+    let (error, note) = match report.succeeded() {
+        true => (None, report.message.clone()),
+        false => (report.message.clone(), None),
+    };
+    DeployItem {
+        cat: report.cat.clone(),
+        tag: report.tag.clone(),
+        digest: report.digest.clone(),
+        result: report.result,
+        error,
+        note,
+        log: report.log.clone(),
+        pods: report.pods.clone(),
+        warnings: report.warnings.clone(),
+        seconds: report.seconds,
+    }
+}
+
 fn indent(text: &str) -> String {
     text.lines()
         .map(|l| format!("    {l}"))
@@ -127,11 +153,64 @@ pub async fn deploy_handles(ctx: &Context) -> Result<Handles<'_>> {
         }
     };
     let cluster = ctx.cluster().await?;
-    ctx.printer.detail(&where_to(cluster));
     Ok(Handles {
         farm: ctx.farm()?,
         cluster,
-        registry: ctx.registry()?,
+        registry: ctx.registry().await?,
         daemon,
     })
 }
+
+/// Completes `options` with the network of RUN steps and the default platform when some cat's build needs it (no
+/// `--platform`, no `[build] platform`): the cluster's nodes', asked within a few seconds, else
+/// the daemon's. Says under `-v` which, and once when the daemon has no BuildKit.
+pub async fn build_platform(
+    ctx: &Context,
+    daemon: &Daemon,
+    cats: &[Cat],
+    options: &mut BuildOptions,
+) -> Result<()> {
+    let farm = ctx.farm()?;
+    options.network = crate::docker::build::run_network(daemon).await?;
+    if let Some(network) = &options.network {
+        ctx.printer.detail(&format!(
+            "RUN steps get network {network}: the Docker daemon has no bridge network"
+        ));
+    }
+    if !daemon.buildkit {
+        ctx.printer.warn(&format!(
+            "the Docker daemon at {} has no BuildKit (or DOCKER_BUILDKIT=0): building with the \
+             legacy builder",
+            daemon.host
+        ));
+    }
+    if options.platform.is_some()
+        || cats
+            .iter()
+            .all(|c| c.build_platform(&farm.settings).is_some())
+    {
+        return Ok(());
+    }
+    let nodes = tokio::time::timeout(PLATFORM_PROBE, async {
+        let cluster = ctx.cluster().await?;
+        crate::k8s::nodes::platforms(cluster).await
+    })
+    .await
+    .unwrap_or_else(|_| {
+        Err(anyhow::anyhow!(
+            "the cluster gave no answer within {} s",
+            PLATFORM_PROBE.as_secs()
+        ))
+    })
+    .map_err(|err| format!("{err:#}"));
+    let chosen = default_platform(nodes.as_deref().map_err(String::as_str), &daemon.platform);
+    ctx.printer.detail(&format!(
+        "building for {}: {}",
+        chosen.platform, chosen.reason
+    ));
+    options.default_platform = Some(chosen.platform);
+    Ok(())
+}
+
+/// How long a build waits for the cluster to say which platform its nodes run.
+const PLATFORM_PROBE: Duration = Duration::from_secs(3);

@@ -8,6 +8,7 @@ use crate::commands::shared::{error_text, progress, report_failures};
 use crate::context::Context;
 use crate::ops::CatResult;
 use crate::ops::sleep::{self, Slept};
+use crate::output::{Kind, SleepItem};
 
 pub async fn sleep_page(ctx: &Context, args: &SleepArgs) -> Result<ExitStatus> {
     let farm = ctx.farm()?;
@@ -39,45 +40,35 @@ pub async fn wake_page(ctx: &Context, args: &WakeArgs) -> Result<ExitStatus> {
     print(ctx, &results)
 }
 
-#[derive(serde::Serialize)]
-struct Row<'a> {
-    cat: &'a str,
-    result: Option<&'a Slept>,
-    error: Option<String>,
-}
-
 fn print(ctx: &Context, results: &[CatResult<'_, Slept>]) -> Result<ExitStatus> {
-    let rows: Vec<Row> = results
+    let rows: Vec<SleepItem> = results
         .iter()
-        .map(|r| Row {
-            cat: &r.cat.name,
-            result: r.result.as_ref().ok(),
-            error: error_text(&r.result),
+        .map(|r| {
+            let slept = r.result.as_ref().ok();
+            let asleep = slept.and_then(|s| s.asleep.as_ref());
+            SleepItem {
+                cat: r.cat.name.clone(),
+                result: slept.map_or("failed", |s| s.change.word()),
+                since: asleep.map(|a| a.since.clone()),
+                by: asleep.map(|a| a.by.clone()),
+                pods: slept.map(|s| s.pods.clone()).unwrap_or_default(),
+                error: error_text(&r.result),
+            }
         })
         .collect();
     let header = ["CAT", "RESULT", "SINCE", "BY", "PODS"];
-    ctx.printer.rows(&rows, &header, |row| match row.result {
-        Some(slept) => vec![
-            row.cat.to_string(),
-            slept.change.as_str().to_string(),
-            slept
-                .asleep
-                .as_ref()
-                .map_or("-".into(), |a| a.since.clone()),
-            slept.asleep.as_ref().map_or("-".into(), |a| a.by.clone()),
-            if slept.pods.is_empty() {
+    ctx.printer.rows(Kind::SleepResult, &rows, &header, |row| {
+        vec![
+            row.cat.clone(),
+            row.result.replace('_', " "),
+            row.since.clone().unwrap_or_else(|| "-".into()),
+            row.by.clone().unwrap_or_else(|| "-".into()),
+            if row.pods.is_empty() {
                 "-".into()
             } else {
-                slept.pods.join(",")
+                row.pods.join(",")
             },
-        ],
-        None => vec![
-            row.cat.to_string(),
-            "failed".into(),
-            "-".into(),
-            "-".into(),
-            "-".into(),
-        ],
+        ]
     })?;
     Ok(report_failures(&ctx.printer, results))
 }

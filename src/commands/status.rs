@@ -8,7 +8,8 @@ use crate::commands::ExitStatus;
 use crate::commands::shared::deploy_handles;
 use crate::context::Context;
 use crate::image::Digest;
-use crate::ops::status::status;
+use crate::ops::status::{CatStatus, status};
+use crate::output::{Kind, StatusItem};
 
 pub async fn run(ctx: &Context, args: &StatusArgs) -> Result<ExitStatus> {
     let farm = ctx.farm()?;
@@ -23,17 +24,16 @@ pub async fn run(ctx: &Context, args: &StatusArgs) -> Result<ExitStatus> {
         args.cats.is_empty(),
     )
     .await?;
+    let all_ok = rows.iter().all(|r| r.drift.is_empty());
+    let rows: Vec<StatusItem> = rows.into_iter().map(item).collect();
     let header = [
         "CAT", "TAG", "REGISTRY", "RUNNING", "READY", "RESTARTS", "AGE", "DRIFT",
     ];
-    ctx.printer.rows(&rows, &header, |r| {
+    ctx.printer.rows(Kind::StatusResult, &rows, &header, |r| {
         vec![
             r.cat.clone(),
             r.tag.clone(),
-            r.registry_digest
-                .as_ref()
-                .map_or("-", Digest::short)
-                .to_string(),
+            r.digest.as_ref().map_or("-", Digest::short).to_string(),
             if r.running_digests.is_empty() {
                 "-".into()
             } else {
@@ -50,12 +50,26 @@ pub async fn run(ctx: &Context, args: &StatusArgs) -> Result<ExitStatus> {
             },
         ]
     })?;
-    let all_ok = rows.iter().all(|r| r.drift.is_empty());
     Ok(if args.check && !all_ok {
         ExitStatus::Failure
     } else {
         ExitStatus::Success
     })
+}
+
+fn item(s: CatStatus) -> StatusItem {
+    StatusItem {
+        result: if s.drift.is_empty() { "ok" } else { "drift" },
+        cat: s.cat,
+        tag: s.tag,
+        digest: s.registry_digest,
+        running_digests: s.running_digests,
+        ready: s.ready,
+        desired: s.desired,
+        restarts: s.restarts,
+        age_seconds: s.age_seconds,
+        drift: s.drift,
+    }
 }
 
 /// An age as kubectl prints it: 45s, 12m, 5h, 3d.

@@ -2,35 +2,20 @@
 //! `catctl-<cat>`, replacing its previous container so there is never a second copy; a local
 //! build not pushed yet runs too, and the table says so.
 
-use anyhow::Result;
-use serde::Serialize;
-
 use crate::cli::UpArgs;
 use crate::commands::ExitStatus;
 use crate::commands::shared::{error_text, progress, report_failures, seconds};
 use crate::context::Context;
 use crate::docker::containers::container_name;
-use crate::image::{Digest, ImageRef};
 use crate::ops::up::up_cats;
+use crate::output::{Kind, UpItem};
 use crate::settings::up_options;
-
-#[derive(Debug, Serialize)]
-struct Row {
-    cat: String,
-    container: String,
-    image: ImageRef,
-    digest: Option<Digest>,
-    /// The container runs a local build that is not in the registry.
-    unpushed: bool,
-    result: &'static str,
-    seconds: f64,
-    error: Option<String>,
-}
+use anyhow::Result;
 
 pub async fn run(ctx: &Context, args: &UpArgs) -> Result<ExitStatus> {
     let farm = ctx.farm()?;
     let cats = farm.select(&args.select.cats, args.select.all)?;
-    let (daemon, registry) = (ctx.daemon().await?, ctx.registry()?);
+    let (daemon, registry) = (ctx.daemon().await?, ctx.registry().await?);
     let progress = progress(&ctx.printer, &cats);
     let options = up_options(args);
     // Ctrl-C stops the cats not yet at their container swap; swaps under way finish, so no cat
@@ -59,16 +44,16 @@ pub async fn run(ctx: &Context, args: &UpArgs) -> Result<ExitStatus> {
     };
     drop(progress);
     let status = report_failures(&ctx.printer, &outcomes);
-    let rows: Vec<Row> = outcomes
+    let rows: Vec<UpItem> = outcomes
         .iter()
-        .map(|o| Row {
+        .map(|o| UpItem {
             cat: o.cat.name.clone(),
             container: container_name(&o.cat.name),
             image: o.cat.image(&farm.settings),
+            tag: o.cat.config.version.clone(),
             digest: o.result.as_ref().ok().and_then(|s| s.image.digest.clone()),
             unpushed: o.result.as_ref().is_ok_and(|s| s.unpushed),
             result: match &o.result {
-                Ok(started) if started.unpushed => "running (local, unpushed)",
                 Ok(_) => "running",
                 Err(_) => "failed",
             },
@@ -77,12 +62,15 @@ pub async fn run(ctx: &Context, args: &UpArgs) -> Result<ExitStatus> {
         })
         .collect();
     let header = ["CAT", "CONTAINER", "IMAGE", "RESULT", "TIME"];
-    ctx.printer.rows(&rows, &header, |r| {
+    ctx.printer.rows(Kind::UpResult, &rows, &header, |r| {
         vec![
             r.cat.clone(),
             r.container.clone(),
             r.image.to_string(),
-            r.result.to_string(),
+            match (r.result, r.unpushed) {
+                ("running", true) => "running (local, unpushed)".to_string(),
+                (result, _) => result.to_string(),
+            },
             seconds(std::time::Duration::from_secs_f64(r.seconds)),
         ]
     })?;

@@ -1,19 +1,24 @@
 //! Building one image: the context is written as a tar into a channel by a blocking task and
-//! streamed to the daemon as the request body (nothing is copied to disk); the build's output
-//! is followed step by step so a failure can show the failing step and what it printed.
+//! streamed to the daemon as the request body (nothing is copied to disk); the build runs on
+//! BuildKit (with a session, as `docker build` does) or, on a daemon without it, on the legacy
+//! builder. Its progress is followed step by step so a failure can show the failing step and
+//! what it printed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Result, anyhow};
-use bollard::query_parameters::BuildImageOptionsBuilder;
+use bollard::moby::buildkit::v1::StatusResponse;
+use bollard::models::{BuildInfoAux, ImageId};
+use bollard::query_parameters::{BuildImageOptionsBuilder, BuilderVersion};
 use bytes::Bytes;
 use futures::StreamExt as _;
 use tokio::sync::mpsc;
 
 use super::{Daemon, daemon_message};
 use crate::build_context::overlay::{Entry, EntryKind};
-use crate::image::{Digest, ImageRef};
+use crate::image::{Digest, ImageRef, Platform};
 
 /// What a build asks for.
 #[derive(Debug, Clone)]
@@ -24,53 +29,63 @@ pub struct BuildSpec {
     /// `--build-arg`s.
     pub args: HashMap<String, String>,
     pub no_cache: bool,
+    /// The platform to build for (`None`: the daemon's own).
+    pub platform: Option<Platform>,
+    /// The network of `RUN` steps (`None`: the daemon's default, its bridge).
+    pub network: Option<String>,
 }
 
 /// Lines kept from a failing step's output (the last ones).
 const FAILED_STEP_LINES: usize = 40;
 
-/// Builds `entries` as `spec.tag`; `on_step` hears each `Step N/M : …` line. Returns the image
-/// id. A failed build's error names the failing step and carries its output.
+/// Builds `entries` as `spec.tag`; `on_step` hears each step as it starts (`[2/5] COPY …` on
+/// BuildKit, `Step N/M : …` on the legacy builder). Returns the image id. A failed build's
+/// error names the failing step and carries its output.
 pub async fn build(
     daemon: &Daemon,
     entries: Vec<Entry>,
     spec: &BuildSpec,
     on_step: impl Fn(&str),
 ) -> Result<Digest> {
-    let options = BuildImageOptionsBuilder::default()
+    let tag = spec.tag.tagged();
+    let platform = spec.platform.as_ref().map(Platform::to_string);
+    let mut options = BuildImageOptionsBuilder::default()
         .dockerfile("Dockerfile")
-        .t(&spec.tag.tagged())
+        .t(&tag)
         .rm(true)
         .forcerm(true)
         .nocache(spec.no_cache)
         .labels(&spec.labels)
-        .buildargs(&spec.args)
-        .build();
+        .buildargs(&spec.args);
+    if let Some(platform) = &platform {
+        options = options.platform(platform);
+    }
+    if let Some(network) = &spec.network {
+        options = options.networkmode(network);
+    }
+    options = match daemon.buildkit {
+        true => options
+            .version(BuilderVersion::BuilderBuildKit)
+            .session(&session_id()),
+        false => options.version(BuilderVersion::BuilderV1),
+    };
     let (body, writer) = tar_stream(entries);
-    let mut stream = daemon
-        .docker
-        .build_image(options, None, Some(bollard::body_try_stream(body)));
-    let mut step = String::new();
-    let mut step_output: Vec<String> = Vec::new();
+    let mut stream =
+        daemon
+            .docker
+            .build_image(options.build(), None, Some(bollard::body_try_stream(body)));
+    let mut steps = Steps::default();
     let mut image_id = None;
     while let Some(item) = stream.next().await {
         match item {
             Ok(info) => {
                 if let Some(text) = info.stream {
-                    // The daemon paints a step's stderr red.
-                    let text = console::strip_ansi_codes(&text);
-                    for line in text.lines().map(str::trim_end).filter(|l| !l.is_empty()) {
-                        if line.starts_with("Step ") {
-                            step = line.to_string();
-                            step_output.clear();
-                            on_step(line);
-                        } else {
-                            step_output.push(line.to_string());
-                        }
-                    }
+                    steps.legacy_output(&text, &on_step);
                 }
-                if let Some(id) = info.aux.and_then(|aux| aux.id) {
-                    image_id = Some(id);
+                match info.aux {
+                    Some(BuildInfoAux::Default(ImageId { id: Some(id) })) => image_id = Some(id),
+                    Some(BuildInfoAux::BuildKit(status)) => steps.buildkit_status(status, &on_step),
+                    _ => {}
                 }
             }
             Err(err) => {
@@ -79,7 +94,7 @@ pub async fn build(
                 if let Ok(Err(write_err)) = writer.await {
                     return Err(write_err);
                 }
-                return Err(failed_step(&step, &step_output, &daemon_message(&err)));
+                return Err(steps.failed(&daemon_message(&err)));
             }
         }
     }
@@ -98,16 +113,124 @@ pub async fn build(
     }
 }
 
-fn failed_step(step: &str, output: &[String], message: &str) -> anyhow::Error {
+/// The network `RUN` steps get: the daemon's default when it has a `bridge` network, else
+/// `none` (BuildKit refuses to run a step on a daemon started with `--bridge=none`, where the
+/// legacy builder ran it without a network).
+pub async fn run_network(daemon: &Daemon) -> Result<Option<String>> {
+    match daemon
+        .docker
+        .inspect_network(
+            "bridge",
+            None::<bollard::query_parameters::InspectNetworkOptions>,
+        )
+        .await
+    {
+        Ok(_) => Ok(None),
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(Some("none".to_string())),
+        Err(err) => Err(anyhow!(
+            "asking the Docker daemon at {} for its bridge network: {}",
+            daemon.host,
+            daemon_message(&err)
+        )),
+    }
+}
+
+/// A BuildKit session id, unique per build (as `docker build` makes one per run).
+fn session_id() -> String {
+    static BUILDS: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "catctl-{}-{nanos}-{}",
+        std::process::id(),
+        BUILDS.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The steps of one build as the daemon reports them: the legacy builder's `Step N/M` lines
+/// with the output that follows each, or BuildKit's vertices with their logs and errors.
+#[derive(Default)]
+struct Steps {
+    /// The legacy builder's current step and its output.
+    step: String,
+    output: VecDeque<String>,
+    /// BuildKit's vertices by digest.
+    vertices: HashMap<String, Vertex>,
+}
+
+#[derive(Default)]
+struct Vertex {
+    name: String,
+    started: bool,
+    error: String,
+    log: VecDeque<String>,
+}
+
+impl Steps {
+    fn legacy_output(&mut self, text: &str, on_step: &impl Fn(&str)) {
+        // The daemon paints a step's stderr red.
+        let text = console::strip_ansi_codes(text);
+        for line in text.lines().map(str::trim_end).filter(|l| !l.is_empty()) {
+            if line.starts_with("Step ") {
+                self.step = line.to_string();
+                self.output.clear();
+                on_step(line);
+            } else {
+                keep_last(&mut self.output, line);
+            }
+        }
+    }
+
+    fn buildkit_status(&mut self, status: StatusResponse, on_step: &impl Fn(&str)) {
+        for vertex in status.vertexes {
+            let known = self.vertices.entry(vertex.digest).or_default();
+            known.name = vertex.name;
+            if !vertex.error.is_empty() {
+                known.error = vertex.error;
+            }
+            if vertex.started.is_some() && vertex.completed.is_none() && !known.started {
+                known.started = true;
+                on_step(&known.name);
+            }
+        }
+        for log in status.logs {
+            let vertex = self.vertices.entry(log.vertex).or_default();
+            let text = String::from_utf8_lossy(&log.msg);
+            let text = console::strip_ansi_codes(&text);
+            for line in text.lines().map(str::trim_end).filter(|l| !l.is_empty()) {
+                keep_last(&mut vertex.log, line);
+            }
+        }
+    }
+
+    /// The build's error: the failing step (BuildKit's vertex with an error, else the legacy
+    /// builder's last step), its output, and the daemon's message.
+    fn failed(&self, message: &str) -> anyhow::Error {
+        if let Some(vertex) = self.vertices.values().find(|v| !v.error.is_empty()) {
+            return failed_step(&vertex.name, &vertex.log, message);
+        }
+        failed_step(&self.step, &self.output, message)
+    }
+}
+
+fn keep_last(lines: &mut VecDeque<String>, line: &str) {
+    if lines.len() == FAILED_STEP_LINES {
+        lines.pop_front();
+    }
+    lines.push_back(line.to_string());
+}
+
+fn failed_step(step: &str, output: &VecDeque<String>, message: &str) -> anyhow::Error {
     let mut text = String::new();
     if step.is_empty() {
         text.push_str(&format!("the build failed: {message}"));
     } else {
         text.push_str(&format!("the build failed at {step}"));
-        let skip = output.len().saturating_sub(FAILED_STEP_LINES);
         let shown: Vec<&String> = output
             .iter()
-            .skip(skip)
             .filter(|line| {
                 !line.starts_with(" ---> ") && !line.starts_with("Removing intermediate container")
             })
@@ -285,7 +408,7 @@ mod tests {
     fn a_failed_step_shows_its_output() {
         let err = failed_step(
             "Step 3/3 : RUN make",
-            &[" ---> Running in abc".into(), "boom".into()],
+            &[" ---> Running in abc".into(), "boom".into()].into(),
             "The command '/bin/sh -c make' returned a non-zero code: 2",
         );
         let text = err.to_string();

@@ -46,6 +46,8 @@ pub struct RunSpec {
     pub health_check: bool,
     /// More environment (catctl.toml's `[env]`).
     pub env: Vec<(String, String)>,
+    /// `docker run --platform`: the image's platform when it is not the daemon's.
+    pub platform: Option<crate::image::Platform>,
 }
 
 /// Seconds, as Docker's health check durations (nanoseconds).
@@ -205,7 +207,11 @@ async fn create(daemon: &Daemon, spec: &RunSpec, name: &str) -> Result<String> {
         }),
         ..Default::default()
     };
-    let options = CreateContainerOptionsBuilder::new().name(name).build();
+    let mut options = CreateContainerOptionsBuilder::new().name(name);
+    if let Some(platform) = &spec.platform {
+        options = options.platform(&platform.to_string());
+    }
+    let options = options.build();
     let created = daemon
         .docker
         .create_container(Some(options), body)

@@ -3,7 +3,9 @@
 //! API server with a kubeconfig file.
 
 pub mod history;
+pub mod kubeconfig;
 pub mod lease;
+pub mod nodes;
 pub mod objects;
 pub mod observe;
 pub mod rollout;
@@ -15,11 +17,12 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use kube::client::ClientBuilder;
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::config::KubeConfigOptions;
 use tower::BoxError;
 use tower::util::MapErrLayer;
 
-use crate::settings::Settings;
+use crate::k8s::kubeconfig::{Chosen, ContextFrom, Loaded};
+use crate::settings::{Origin, Settings};
 
 /// The label naming the cat an object belongs to.
 pub use crate::labels::NAME as CAT_LABEL;
@@ -42,6 +45,16 @@ pub struct Cluster {
     /// The kube context's name and the API server's URL, for messages.
     pub context: String,
     pub url: String,
+    /// Where the context, the namespace and the kubeconfig came from, for `-v`.
+    pub origins: Origins,
+}
+
+/// Where a [`Cluster`]'s settings came from, in words (`--context`, `catctl.toml`, …).
+#[derive(Debug, Clone, Default)]
+pub struct Origins {
+    pub kubeconfig: String,
+    pub context: &'static str,
+    pub namespace: &'static str,
 }
 
 impl Cluster {
@@ -49,11 +62,37 @@ impl Cluster {
     /// The namespace is `-n`, else catctl.toml's, else the kube context's, else `default`
     /// (kubectl's order).
     pub async fn connect(settings: &Settings) -> Result<Cluster> {
-        let (config, context) = config(settings).await?;
-        let namespace = settings
-            .namespace
-            .clone()
-            .unwrap_or_else(|| config.default_namespace.clone());
+        let loaded = kubeconfig::load(settings.kubeconfig.as_deref())?;
+        let named = settings.context.as_deref().map(|name| {
+            let from = match settings.context_origin {
+                Some(Origin::File) => ContextFrom::CatctlToml,
+                _ => ContextFrom::Flag,
+            };
+            (name, from)
+        });
+        let chosen = loaded.choose(named)?;
+        chosen.check_plugin()?;
+        let config = config(&loaded, &chosen)
+            .await
+            .map_err(|err| chosen.explain(err))?;
+        let (namespace, namespace_from) = match (&settings.namespace, settings.namespace_origin) {
+            (Some(namespace), Some(Origin::File)) => (namespace.clone(), "catctl.toml"),
+            (Some(namespace), _) => (namespace.clone(), "-n/--namespace"),
+            (None, _) => match &chosen.namespace {
+                Some(namespace) => (namespace.clone(), "the kube context"),
+                None => ("default".to_string(), "the default"),
+            },
+        };
+        let origins = Origins {
+            kubeconfig: loaded.source.clone(),
+            context: match chosen.from {
+                ContextFrom::Flag => "--context",
+                ContextFrom::CatctlToml => "catctl.toml",
+                ContextFrom::CurrentContext => "the kubeconfig's current context",
+            },
+            namespace: namespace_from,
+        };
+        let context = chosen.context.clone();
         let cluster = config.cluster_url.to_string();
         let mut bounded = config.clone();
         bounded.connect_timeout = Some(CONNECT_TIMEOUT);
@@ -63,14 +102,17 @@ impl Cluster {
         streaming.connect_timeout = Some(CONNECT_TIMEOUT);
         streaming.read_timeout = None;
         streaming.write_timeout = Some(READ_TIMEOUT);
-        let client = named_client(bounded, &cluster, &context)?;
-        let streams = named_client(streaming, &cluster, &context)?;
+        let client =
+            named_client(bounded, &cluster, &context).map_err(|err| chosen.explain(err))?;
+        let streams =
+            named_client(streaming, &cluster, &context).map_err(|err| chosen.explain(err))?;
         Ok(Cluster {
             client,
             streams,
             namespace,
             context,
             url: cluster,
+            origins,
         })
     }
 }
@@ -95,6 +137,11 @@ impl Cluster {
             namespace,
             context: "(in-cluster)".to_string(),
             url,
+            origins: Origins {
+                kubeconfig: "(in-cluster)".to_string(),
+                context: "the pod's service account",
+                namespace: "the pod's service account",
+            },
         })
     }
 }
@@ -174,33 +221,21 @@ fn unanswered(err: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 /// The client configuration of the chosen kubeconfig context.
-async fn config(settings: &Settings) -> Result<(kube::Config, String)> {
-    let source = match std::env::var_os("KUBECONFIG") {
-        Some(paths) => format!("KUBECONFIG={}", paths.to_string_lossy()),
-        None => "~/.kube/config".to_string(),
-    };
-    let kubeconfig = Kubeconfig::read().with_context(|| {
-        format!("cannot read the kubeconfig ({source}) — set KUBECONFIG to your cluster's config")
-    })?;
+async fn config(loaded: &Loaded, chosen: &Chosen) -> Result<kube::Config> {
     let options = KubeConfigOptions {
-        context: settings.context.clone(),
+        context: Some(chosen.context.clone()),
         cluster: None,
         user: None,
     };
-    let context_name = settings
-        .context
-        .clone()
-        .or_else(|| kubeconfig.current_context.clone())
-        .unwrap_or_else(|| "(none)".to_string());
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+    kube::Config::from_custom_kubeconfig(loaded.kubeconfig.clone(), &options)
         .await
         .with_context(|| {
             format!(
-                "cannot use kube context '{context_name}' from {source} — check `kubectl config \
-                 get-contexts`, or pass --context"
+                "cannot use kube context '{}' from {} — check `kubectl config get-contexts`, or \
+                 pass --context",
+                chosen.context, loaded.source
             )
-        })?;
-    Ok((config, context_name))
+        })
 }
 
 /// A kube-rs error as one readable line: an API server refusal is its status message, code and

@@ -190,6 +190,27 @@ pub async fn print(printer: &Printer, mut events: mpsc::Receiver<LogEvent>, widt
     Ended::Done
 }
 
+/// Collects the lines as items for `-o json`/`-o yaml` (which `-f` cannot have: the output
+/// would never end); markers and notes go to stderr as they arrive.
+pub async fn collect(
+    printer: &Printer,
+    mut events: mpsc::Receiver<LogEvent>,
+) -> Vec<crate::output::LogItem> {
+    let mut items = Vec::new();
+    while let Some(event) = events.recv().await {
+        match event {
+            LogEvent::Line { source, text } => items.push(crate::output::LogItem {
+                cat: source.cat.to_string(),
+                source: source.tag.to_string(),
+                line: text,
+            }),
+            LogEvent::Marker { cat, text } => printer.note(&format!("--- {cat}: {text}")),
+            LogEvent::Note { text } => printer.note(&text),
+        }
+    }
+    items
+}
+
 /// One event as the text written to stdout.
 fn render(printer: &Printer, event: &LogEvent, width: usize) -> String {
     match event {

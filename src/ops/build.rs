@@ -13,17 +13,34 @@ use crate::docker::Daemon;
 use crate::docker::build::{BuildSpec, build};
 use crate::farm::{Cat, Farm};
 use crate::git;
-use crate::image::{Digest, ImageRef};
+use crate::image::{Digest, ImageRef, Platform};
 use crate::labels;
 use crate::ops::{CatResult, each_cat};
 use crate::progress::Reporter;
 use crate::registry::Registry;
 
 /// What a build asks for beyond the cats.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct BuildOptions {
     /// Build even when the local image already holds these sources; use no layer cache.
     pub no_cache: bool,
+    /// `--platform`: wins over the cats' and the farm's `[build] platform`.
+    pub platform: Option<Platform>,
+    /// The platform when nothing names one (see [`crate::ops::platform`]); `None`: the
+    /// daemon's.
+    pub default_platform: Option<Platform>,
+    /// The network of `RUN` steps (`None`: the daemon's default).
+    pub network: Option<String>,
+}
+
+impl BuildOptions {
+    /// The platform `cat`'s image is built for.
+    pub fn platform_of(&self, cat: &Cat, farm: &Farm) -> Option<Platform> {
+        self.platform
+            .clone()
+            .or_else(|| cat.build_platform(&farm.settings))
+            .or_else(|| self.default_platform.clone())
+    }
 }
 
 /// One cat's built image.
@@ -34,6 +51,8 @@ pub struct Built {
     pub source_digest: Digest,
     /// The local image of the tag was already built from these sources; nothing was built.
     pub fresh: bool,
+    /// The platform the image is for.
+    pub platform: Platform,
     /// The cat's sources had changes git had not committed (`None`: the farm is not in git).
     pub git_dirty: Option<bool>,
 }
@@ -44,7 +63,7 @@ pub async fn build_cats<'a>(
     daemon: &Daemon,
     registry: &Registry,
     cats: &'a [Cat],
-    options: BuildOptions,
+    options: &BuildOptions,
     reporter: &dyn Reporter,
 ) -> Vec<CatResult<'a, Built>> {
     each_cat(cats, farm.settings.concurrency, reporter, |cat| {
@@ -58,10 +77,13 @@ async fn build_cat(
     daemon: &Daemon,
     registry: &Registry,
     cat: &Cat,
-    options: BuildOptions,
+    options: &BuildOptions,
     reporter: &dyn Reporter,
 ) -> Result<Built> {
     let image = cat.image(&farm.settings);
+    let platform = options
+        .platform_of(cat, farm)
+        .unwrap_or_else(|| daemon.platform.clone());
     let resolver = Resolver {
         daemon: Some(daemon),
         registry,
@@ -74,11 +96,15 @@ async fn build_cat(
     if !options.no_cache
         && let Some(local) = daemon.local_image(&image).await?
         && local.labels.get(source_digest::LABEL) == Some(&digest.to_string())
+        && local
+            .platform
+            .as_ref()
+            .is_some_and(|p| p.runs_on(&platform))
     {
         reporter.done(
             &cat.name,
             "Fresh",
-            &format!("{image} (sources unchanged since it was built)"),
+            &format!("{image} ({platform}, sources unchanged since it was built)"),
         );
         let git_dirty = local.labels.get(labels::GIT_DIRTY).map(|v| v == "true");
         return Ok(Built {
@@ -86,6 +112,7 @@ async fn build_cat(
             image_id: local.id,
             source_digest: digest,
             fresh: true,
+            platform,
             git_dirty,
         });
     }
@@ -96,6 +123,8 @@ async fn build_cat(
         labels,
         args: cat.build_args(&farm.settings).into_iter().collect(),
         no_cache: options.no_cache,
+        platform: Some(platform.clone()),
+        network: options.network.clone(),
     };
     reporter.step(&cat.name, "sending the build context");
     let image_id = build(daemon, entries, &spec, |step| {
@@ -106,13 +135,14 @@ async fn build_cat(
     reporter.done(
         &cat.name,
         "Built",
-        &format!("{image} ({})", image_id.short()),
+        &format!("{image} ({platform}, {})", image_id.short()),
     );
     Ok(Built {
         image,
         image_id,
         source_digest: digest,
         fresh: false,
+        platform,
         git_dirty: revision.map(|r| r.dirty),
     })
 }

@@ -3,22 +3,16 @@
 //! `catctl-deploy-<cat>`) — found first, then removed. Never the cat's directory.
 
 use anyhow::Result;
-use serde::Serialize;
 
 use crate::farm::Farm;
 use crate::k8s::Cluster;
 use crate::k8s::objects::{self, ObjectRef};
 
 /// A cat's objects that exist in the cluster.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Found {
     pub cat: String,
-    #[serde(serialize_with = "as_strings")]
     pub objects: Vec<ObjectRef>,
-}
-
-fn as_strings<S: serde::Serializer>(objects: &[ObjectRef], s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(objects.iter().map(ToString::to_string))
 }
 
 /// Reads which of each cat's objects exist (catctl-managed ones only). Reads only.

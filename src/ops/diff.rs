@@ -7,10 +7,19 @@ use crate::farm::Cat;
 use crate::k8s::workload;
 use crate::ops::deploy::{self, DeployOptions, Handles, ImageChoice, Report};
 
-/// The differences found: one unified diff per cat that would change, and the refused cats.
+/// The differences found: every cat that passed the gate, compared, and the refused cats.
 pub struct Differences {
-    pub diffs: Vec<String>,
+    pub compared: Vec<Compared>,
     pub refused: Vec<Report>,
+}
+
+/// One cat's workload, live against what a deploy would apply.
+pub struct Compared {
+    pub cat: String,
+    /// `statefulset/dd`.
+    pub object: String,
+    /// The unified diff live → catctl; empty when nothing would change.
+    pub diff: String,
 }
 
 pub async fn diff(
@@ -23,7 +32,7 @@ pub async fn diff(
         .map(|c| (c, ImageChoice::Declared))
         .collect();
     let gated = deploy::prepare(handles, choices, options).await;
-    let mut diffs = Vec::new();
+    let mut compared = Vec::new();
     for p in &gated.prepared {
         let kind = p.rendered.kind;
         let label = format!("{}/{}", kind.as_str(), p.cat.name);
@@ -42,12 +51,14 @@ pub async fn diff(
             &format!("live/{label}"),
             &format!("catctl/{label}"),
         );
-        if !text.is_empty() {
-            diffs.push(text);
-        }
+        compared.push(Compared {
+            cat: p.cat.name.clone(),
+            object: label,
+            diff: text,
+        });
     }
     Ok(Differences {
-        diffs,
+        compared,
         refused: gated.refused,
     })
 }

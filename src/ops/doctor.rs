@@ -18,8 +18,10 @@ use serde::Serialize;
 use crate::cat_runtime::secret_name;
 use crate::docker::Daemon;
 use crate::farm::Farm;
-use crate::image::ImageRef;
+use crate::image::{ImageRef, Platform};
 use crate::k8s::Cluster;
+use crate::k8s::nodes::NodePlatform;
+use crate::ops::platform::check_runnable;
 use crate::registry::Registry;
 
 /// How long any one check may take.
@@ -59,7 +61,7 @@ impl State {
 }
 
 /// One check's outcome.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Check {
     pub check: String,
     pub state: State,
@@ -115,28 +117,15 @@ pub async fn doctor(subjects: &Subjects<'_>) -> Vec<Check> {
             "run catctl inside a farm, or `catctl init DIR` to start one",
         ),
     });
-    let arch = docker.1.clone();
-    checks.extend(docker.0);
+    checks.extend(docker);
     checks.push(registry);
-    let (kube, cluster, node_archs) = kube;
+    let (kube, cluster, nodes) = kube;
     checks.extend(kube);
-    if let (Some(arch), Some(node_archs)) = (arch, node_archs) {
-        checks.push(if node_archs.iter().all(|a| *a == arch) {
-            ok(
-                "nodes",
-                format!("architecture {arch}, as the images built here"),
-            )
-        } else {
-            bad(
-                State::Fail,
-                "nodes",
-                format!(
-                    "nodes run {}, images built here are {arch}",
-                    node_archs.join(", ")
-                ),
-                "build on a machine of the nodes' architecture",
-            )
-        });
+    if let (Some(farm), Some(nodes)) = (farm, nodes.as_deref()) {
+        checks.push(node_check(farm, nodes));
+        if let Some(registry) = subjects.registry {
+            checks.extend(image_platform_checks(farm, registry, nodes).await);
+        }
     }
     if let Some(farm) = farm {
         checks.extend(cat_checks(farm));
@@ -158,41 +147,132 @@ fn late(check: &str) -> Check {
     )
 }
 
-/// The daemon's checks, and its architecture (as Kubernetes names it) when it answered.
-async fn docker_checks(daemon: &Result<&Daemon, String>) -> (Vec<Check>, Option<String>) {
+/// The nodes against the farm's `[build] platform`: builds without one are for the nodes.
+fn node_check(farm: &Farm, nodes: &[NodePlatform]) -> Check {
+    let summary = {
+        let mut platforms: Vec<String> = nodes.iter().map(|n| n.platform.to_string()).collect();
+        platforms.sort();
+        platforms.dedup();
+        platforms.join(", ")
+    };
+    match &farm.settings.build_platform {
+        Some(platform) if !nodes.iter().any(|n| platform.runs_on(&n.platform)) => bad(
+            State::Fail,
+            "nodes",
+            format!(
+                "catctl.toml builds for {platform} (`[build] platform`), the nodes run {summary}"
+            ),
+            format!("set `[build] platform` in catctl.toml to one the nodes run ({summary})"),
+        ),
+        Some(platform) => ok("nodes", format!("run {summary}; builds are for {platform}")),
+        None => ok(
+            "nodes",
+            format!("run {summary}; builds are for them unless --platform says otherwise"),
+        ),
+    }
+}
+
+/// Each cat's image in the registry (its declared tag) against the nodes' platforms.
+async fn image_platform_checks(
+    farm: &Farm,
+    registry: &Registry,
+    nodes: &[NodePlatform],
+) -> Vec<Check> {
+    let Ok(names) = farm.cat_names() else {
+        return Vec::new();
+    };
+    let checks = names
+        .iter()
+        .filter_map(|name| farm.cat(name).ok())
+        .map(|cat| async move {
+            let image = cat.image(&farm.settings);
+            let check = format!("image {}", cat.name);
+            let found = bounded(async {
+                let creds = crate::ops::verify::registry_credentials(&image).await?;
+                let Some(digest) = registry.manifest_digest(&image, creds.as_ref()).await? else {
+                    return Ok(None);
+                };
+                registry
+                    .image_platforms(&image, &digest, creds.as_ref())
+                    .await
+                    .map(Some)
+            })
+            .await;
+            match found {
+                None => late(&check),
+                Some(Ok(None)) => bad(
+                    State::Warn,
+                    &check,
+                    format!("{image} is not in the registry"),
+                    format!("catctl build {0} && catctl push {0}", cat.name),
+                ),
+                Some(Ok(Some(platforms))) => match check_runnable(&image, &platforms, nodes) {
+                    Ok(()) => ok(
+                        &check,
+                        format!(
+                            "{image} is {}, which the nodes run",
+                            platforms
+                                .iter()
+                                .map(ToString::to_string)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ),
+                    Err(err) => bad(
+                        State::Fail,
+                        &check,
+                        format!("{err:#}"),
+                        format!("catctl build --platform {} {}", nodes[0].platform, cat.name),
+                    ),
+                },
+                Some(Err(err)) => bad(
+                    State::Warn,
+                    &check,
+                    format!("cannot read {image}'s platform: {err:#}"),
+                    "see the registry check",
+                ),
+            }
+        });
+    futures::future::join_all(checks).await
+}
+
+/// The daemon's checks.
+async fn docker_checks(daemon: &Result<&Daemon, String>) -> Vec<Check> {
     let daemon = match daemon {
         Ok(daemon) => daemon,
         Err(why) => {
             let fix = "start the Docker daemon, or point DOCKER_HOST at it";
-            return (vec![bad(State::Fail, "docker", why.clone(), fix)], None);
+            return vec![bad(State::Fail, "docker", why.clone(), fix)];
         }
     };
     let Some((version, info)) =
         bounded(async { tokio::join!(daemon.docker.version(), daemon.docker.info()) }).await
     else {
-        return (vec![late("docker")], None);
+        return vec![late("docker")];
     };
     match (version, info) {
         (Ok(version), Ok(info)) => {
-            let arch = version.arch.clone();
             let detail = format!(
-                "{} — Docker {}, API {}, storage {}",
+                "{} — Docker {}, API {}, storage {}, {} on {}",
                 daemon.host,
                 version.version.unwrap_or_default(),
                 version.api_version.unwrap_or_default(),
-                info.driver.unwrap_or_default()
+                info.driver.unwrap_or_default(),
+                daemon.platform,
+                if daemon.buildkit {
+                    "BuildKit"
+                } else {
+                    "the legacy builder"
+                }
             );
-            (vec![ok("docker", detail)], arch)
+            vec![ok("docker", detail)]
         }
-        (Err(err), _) | (_, Err(err)) => (
-            vec![bad(
-                State::Fail,
-                "docker",
-                format!("{}: {}", daemon.host, crate::docker::daemon_message(&err)),
-                "check the daemon's log; restart it",
-            )],
-            None,
-        ),
+        (Err(err), _) | (_, Err(err)) => vec![bad(
+            State::Fail,
+            "docker",
+            format!("{}: {}", daemon.host, crate::docker::daemon_message(&err)),
+            "check the daemon's log; restart it",
+        )],
     }
 }
 
@@ -231,8 +311,12 @@ async fn registry_check(farm: Option<&Farm>, registry: Option<&Registry>) -> Che
     }
 }
 
-/// Where kubectl would look for a kubeconfig, and whether any of it exists.
-fn kubeconfig_paths() -> (String, bool) {
+/// Where kubectl would look for a kubeconfig (`--kubeconfig`, else `KUBECONFIG`, else
+/// ~/.kube/config), and whether any of it exists.
+fn kubeconfig_paths(explicit: Option<&std::path::Path>) -> (String, bool) {
+    if let Some(path) = explicit {
+        return (format!("--kubeconfig {}", path.display()), path.is_file());
+    }
     match std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
         Some(paths) => {
             let exists = std::env::split_paths(&paths).any(|p| p.is_file());
@@ -249,11 +333,11 @@ fn kubeconfig_paths() -> (String, bool) {
 }
 
 /// Whether a cluster is configured at all (a kubeconfig exists).
-pub fn cluster_configured() -> bool {
-    kubeconfig_paths().1
+pub fn cluster_configured(explicit: Option<&std::path::Path>) -> bool {
+    kubeconfig_paths(explicit).1
 }
 
-type KubeResult<'a> = (Vec<Check>, Option<&'a Cluster>, Option<Vec<String>>);
+type KubeResult<'a> = (Vec<Check>, Option<&'a Cluster>, Option<Vec<NodePlatform>>);
 
 async fn kube_checks<'a>(
     farm: Option<&Farm>,
@@ -261,12 +345,13 @@ async fn kube_checks<'a>(
 ) -> KubeResult<'a> {
     let cluster = match cluster {
         None => {
-            let (paths, _) = kubeconfig_paths();
+            let explicit = farm.and_then(|f| f.settings.kubeconfig.as_deref());
+            let (paths, _) = kubeconfig_paths(explicit);
             let check = bad(
                 State::Warn,
                 "kube context",
                 format!("no cluster configured ({paths} does not exist)"),
-                "set KUBECONFIG to your cluster's kubeconfig to deploy; build, push and up work \
+                "set KUBECONFIG (or pass --kubeconfig) to deploy; build, push and up work \
                  without one",
             );
             return (vec![check], None, None);
@@ -281,9 +366,10 @@ async fn kube_checks<'a>(
         }
         Some(Ok(cluster)) => *cluster,
     };
-    let context = farm
-        .and_then(|f| f.settings.context.clone())
-        .unwrap_or_else(|| "current".to_string());
+    let context = format!(
+        "{} (from {}), namespace {} (from {})",
+        cluster.context, cluster.origins.context, cluster.namespace, cluster.origins.namespace
+    );
     let mut checks = vec![ok("kube context", context)];
     let client = cluster.client.clone();
     let namespace = cluster.namespace.clone();
@@ -349,18 +435,22 @@ async fn kube_checks<'a>(
             "check that the cluster serves authorization.k8s.io/v1",
         ),
     });
-    let archs = match listed {
-        Some(Ok(list)) => {
-            let mut archs: Vec<String> = list
-                .items
+    let nodes = match listed {
+        Some(Ok(list)) => Some(
+            list.items
                 .iter()
-                .filter_map(|n| n.status.as_ref()?.node_info.as_ref())
-                .map(|i| i.architecture.clone())
-                .collect();
-            archs.sort();
-            archs.dedup();
-            Some(archs)
-        }
+                .filter_map(|node| {
+                    let info = node.status.as_ref()?.node_info.as_ref()?;
+                    Some(NodePlatform {
+                        node: node.metadata.name.clone().unwrap_or_default(),
+                        platform: Platform {
+                            os: info.operating_system.clone(),
+                            ..Platform::linux(&info.architecture)
+                        },
+                    })
+                })
+                .collect(),
+        ),
         _ => {
             checks.push(bad(
                 State::Warn,
@@ -371,7 +461,7 @@ async fn kube_checks<'a>(
             None
         }
     };
-    (checks, Some(cluster), archs)
+    (checks, Some(cluster), nodes)
 }
 
 /// The verbs of [`NEEDED`] that the cluster denies, as `verb resource`.

@@ -8,6 +8,7 @@ pub mod diff;
 pub mod doctor;
 pub mod history;
 pub mod init;
+pub mod platform;
 pub mod push;
 pub mod schedule;
 pub mod secrets;

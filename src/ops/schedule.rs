@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
-use serde::Serialize;
 
 use crate::build_context::{Entry as ContextEntry, EntryKind};
 use crate::docker::Daemon;
@@ -113,6 +112,8 @@ pub async fn catctl_image(farm: &Farm, daemon: &Daemon, registry: &Registry) -> 
         labels: Default::default(),
         args: Default::default(),
         no_cache: false,
+        platform: None,
+        network: None,
     };
     let built = build(daemon, entries, &spec, |_| {}).await;
     let _ = std::fs::remove_dir_all(&dir);
@@ -200,7 +201,7 @@ pub async fn remove(cluster: &Cluster, cat: &str) -> Result<Vec<String>> {
 }
 
 /// One row of `catctl schedule`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ScheduleRow {
     pub cat: String,
     pub action: String,

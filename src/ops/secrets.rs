@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use anyhow::{Result, bail};
 use futures::StreamExt as _;
-use serde::Serialize;
 
 use crate::cat_runtime::secret_name;
 use crate::farm::Farm;
@@ -16,7 +15,7 @@ use crate::secrets::slack::{self, Verdict};
 use crate::secrets::sync::Checked;
 
 /// One Secret, local and in the cluster, by fingerprint.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct SecretState {
     pub name: String,
     pub keys: Vec<String>,

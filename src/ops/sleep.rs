@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use kube::api::DynamicObject;
-use serde::Serialize;
 
 use crate::farm::Cat;
 use crate::image::ImageRef;
@@ -19,8 +18,7 @@ use crate::ops::{CatResult, each_cat};
 use crate::progress::Reporter;
 
 /// What `sleep` or `wake` did to one cat.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
     /// Scaled to 0; its pods are gone.
     FellAsleep,
@@ -41,10 +39,20 @@ impl Change {
             Change::AlreadyAwake => "already awake",
         }
     }
+
+    /// The machine-readable word: `already_asleep`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Change::FellAsleep => "asleep",
+            Change::AlreadyAsleep => "already_asleep",
+            Change::WokeUp => "awake",
+            Change::AlreadyAwake => "already_awake",
+        }
+    }
 }
 
 /// One cat's outcome.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Slept {
     pub change: Change,
     /// Who put it to sleep and when (for `sleep`).

@@ -8,7 +8,6 @@ use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kube::api::ListParams;
-use serde::Serialize;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
@@ -26,7 +25,7 @@ use crate::registry::Registry;
 use crate::secrets::local::{self, Findings};
 
 /// One cat's state.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct CatStatus {
     pub cat: String,
     pub tag: String,

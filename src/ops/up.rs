@@ -16,7 +16,7 @@ use crate::docker::containers::{RunSpec, container_name, find, remove, replace};
 use crate::docker::{Daemon, daemon_message};
 use crate::errors;
 use crate::farm::{Cat, Farm, SECRET_DIR};
-use crate::image::ImageRef;
+use crate::image::{ImageRef, Platform};
 use crate::labels;
 use crate::ops::verify::{registry_credentials, verify_cat};
 use crate::ops::{CatResult, each_cat};
@@ -30,6 +30,9 @@ pub struct UpOptions {
     pub allow_stale: bool,
     /// The docker network the containers join: `default`, `host`, `none`, or a network's name.
     pub network: String,
+    /// `--platform`: run an image of this platform (the daemon emulating it); without it the
+    /// image must be of the daemon's own platform.
+    pub platform: Option<Platform>,
 }
 
 /// What one cat's container runs.
@@ -155,6 +158,7 @@ async fn prepare(
         labels.insert(labels::IMAGE_DIGEST.to_string(), image.manifest_reference());
         image
     };
+    let platform = check_platform(daemon, &verification.image, options.platform.as_ref()).await?;
     let user = image_user(daemon, &verification.image).await?;
     unreadable_token(&farm.root, &secret, user, &cat.name)?;
     reporter.step(&cat.name, "starting");
@@ -164,6 +168,7 @@ async fn prepare(
         secret,
         network: options.network.clone(),
         labels,
+        platform,
         health_port: health_port(cat, &options.network)?,
         health_check: cat.config.probes,
         env: farm.settings.env.clone().into_iter().collect(),
@@ -179,6 +184,40 @@ async fn prepare(
         unpushed,
         from,
     })
+}
+
+/// Refuses, before any container is touched, a local image the daemon would not run: one of
+/// another platform than the daemon's, unless `--platform` names it (the daemon then emulates
+/// it, as `docker run --platform` does). Returns the platform to ask the daemon for.
+async fn check_platform(
+    daemon: &Daemon,
+    image: &ImageRef,
+    wanted: Option<&Platform>,
+) -> Result<Option<Platform>> {
+    let Some(local) = daemon.local_image(image).await? else {
+        return Ok(wanted.cloned());
+    };
+    let Some(built) = local.platform else {
+        return Ok(wanted.cloned());
+    };
+    match wanted {
+        Some(wanted) if !built.runs_on(wanted) => bail!(
+            "{} is {built}, not {wanted} as --platform asks — build it for {wanted} with \
+             `catctl build --platform {wanted}`",
+            image.tagged()
+        ),
+        Some(wanted) => Ok(Some(wanted.clone())),
+        None if !built.runs_on(&daemon.platform) => bail!(
+            "{} is {built} but the Docker daemon at {} runs {} — build it for {} (`catctl build \
+             --platform {}`), or run it emulated with `catctl up --platform {built}`",
+            image.tagged(),
+            daemon.host,
+            daemon.platform,
+            daemon.platform,
+            daemon.platform
+        ),
+        None => Ok(None),
+    }
 }
 
 /// The numeric uid and gid the image runs as (`USER 1000:1000`); `None` for a user given by

@@ -20,7 +20,7 @@ use crate::registry::{Credentials, Registry, credentials};
 
 /// One problem with a cat's image, with the fix in its message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "finding", rename_all = "snake_case")]
 pub enum Finding {
     /// The tag is not in the registry.
     NotInRegistry {
@@ -94,7 +94,7 @@ impl fmt::Display for Finding {
 }
 
 /// What was found about one cat's image.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verification {
     pub cat: String,
     /// `<registry>/<cat>:<version>`.

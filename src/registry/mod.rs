@@ -5,6 +5,7 @@
 //! ask for it (`WWW-Authenticate: Bearer …` or `Basic`).
 
 pub mod credentials;
+pub mod insecure;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -17,8 +18,9 @@ use reqwest::{Method, StatusCode};
 use crate::http::{Client, HttpError, Problem, Response, sensitive};
 
 pub use credentials::Credentials;
+pub use insecure::{InsecureRegistries, Rule};
 
-use crate::image::{Digest, ImageRef};
+use crate::image::{Digest, ImageRef, Platform};
 
 /// The manifest types a digest may be read for, in the order docker asks for them.
 const MANIFEST_TYPES: &str = "application/vnd.docker.distribution.manifest.v2+json, \
@@ -30,22 +32,31 @@ const MANIFEST_TYPES: &str = "application/vnd.docker.distribution.manifest.v2+js
 #[derive(Clone)]
 pub struct Registry {
     client: Client,
+    insecure: InsecureRegistries,
 }
 
 /// Why the registry could not answer: unreachable (with the host), or it refused.
 #[derive(Debug)]
 pub enum RegistryError {
-    Unreachable { host: String, reason: String },
-    Denied { host: String, status: StatusCode },
+    Unreachable {
+        host: String,
+        reason: String,
+        /// Which scheme was used, and why.
+        rule: Rule,
+    },
+    Denied {
+        host: String,
+        status: StatusCode,
+    },
 }
 
 impl fmt::Display for RegistryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RegistryError::Unreachable { host, reason } => write!(
+            RegistryError::Unreachable { host, reason, rule } => write!(
                 f,
-                "cannot reach the registry {host}: {reason} — is it running? is `registry` in \
-                 catctl.toml (or --registry) right?"
+                "cannot reach the registry {host}: {reason} [{rule}] — is it running? is \
+                 `registry` in catctl.toml (or --registry) right?"
             ),
             RegistryError::Denied { host, status } => write!(
                 f,
@@ -59,9 +70,11 @@ impl fmt::Display for RegistryError {
 impl std::error::Error for RegistryError {}
 
 impl Registry {
-    pub fn new() -> Result<Registry> {
+    /// A client that speaks plain HTTP to the registries `insecure` names, HTTPS to others.
+    pub fn new(insecure: InsecureRegistries) -> Result<Registry> {
         Ok(Registry {
             client: Client::new()?,
+            insecure,
         })
     }
 
@@ -69,7 +82,24 @@ impl Registry {
     fn with_bounds(bounds: crate::http::Bounds) -> Registry {
         Registry {
             client: Client::with_bounds(bounds).unwrap(),
+            insecure: InsecureRegistries::default(),
         }
+    }
+
+    /// The scheme `image`'s registry is spoken to with, and why.
+    pub fn rule(&self, image: &ImageRef) -> Rule {
+        self.insecure.rule(&image.registry)
+    }
+
+    /// The rule for a registry prefix as catctl.toml writes it (`host[:port][/path]`).
+    pub fn registry_rule(&self, prefix: &str) -> Rule {
+        self.insecure
+            .rule(prefix.split_once('/').map_or(prefix, |(host, _)| host))
+    }
+
+    /// `http://host[:port]` or `https://…`: the registry's API endpoint.
+    fn base_url(&self, image: &ImageRef) -> String {
+        format!("{}://{}", self.rule(image).scheme(), image.api_host())
     }
 
     /// The digest (`sha256:…`) the registry serves for `image`'s tag, or `None` when the tag
@@ -157,6 +187,52 @@ impl Registry {
         Ok(Some(labels))
     }
 
+    /// The platforms of the image the registry serves as `digest` in `image`'s repository:
+    /// each entry of a multi-platform index, or the `os`/`architecture` of a single image's
+    /// config. Empty when the registry does not have it.
+    pub async fn image_platforms(
+        &self,
+        image: &ImageRef,
+        digest: &Digest,
+        credentials: Option<&Credentials>,
+    ) -> Result<Vec<Platform>> {
+        let mut session = Session::new(self, image, credentials);
+        let Some(manifest) = session
+            .json(&format!("manifests/{digest}"), MANIFEST_TYPES)
+            .await?
+        else {
+            return Ok(Vec::new());
+        };
+        let platform_of = |value: &serde_json::Value| {
+            let arch = value.get("architecture")?.as_str()?;
+            Some(Platform {
+                os: value.get("os")?.as_str()?.to_string(),
+                variant: value
+                    .get("variant")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string),
+                ..Platform::linux(arch)
+            })
+        };
+        if let Some(list) = manifest.get("manifests").and_then(|m| m.as_array()) {
+            // Attestations are listed as platform unknown/unknown.
+            return Ok(list
+                .iter()
+                .filter_map(|m| platform_of(m.get("platform")?))
+                .filter(|p| p.os != "unknown")
+                .collect());
+        }
+        let config = manifest
+            .pointer("/config/digest")
+            .and_then(|d| d.as_str())
+            .ok_or_else(|| anyhow!("the manifest of {image} names no config"))?
+            .to_string();
+        let Some(config) = session.json(&format!("blobs/{config}"), "*/*").await? else {
+            return Ok(Vec::new());
+        };
+        Ok(platform_of(&config).into_iter().collect())
+    }
+
     /// Sends `request` within the client's bounds; a registry that cannot be reached, goes
     /// silent or answers too much is named in the error.
     async fn send(&self, image: &ImageRef, request: reqwest::RequestBuilder) -> Result<Response> {
@@ -168,6 +244,7 @@ impl Registry {
             err => RegistryError::Unreachable {
                 host: image.registry.clone(),
                 reason: err.reason(),
+                rule: self.rule(image),
             }
             .into(),
         })
@@ -289,7 +366,11 @@ impl<'a> Session<'a> {
     ) -> Result<Option<Response>> {
         let image = self.image;
         let client = &self.registry.client;
-        let url = format!("{}/v2/{}/{path}", image.api_base_url(), image.repository);
+        let url = format!(
+            "{}/v2/{}/{path}",
+            self.registry.base_url(image),
+            image.repository
+        );
         for attempt in 0..2 {
             let mut request = client
                 .request(method.clone(), &url)

@@ -5,7 +5,6 @@ use crate::k8s::Cluster;
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Result;
-use serde::Serialize;
 
 use crate::cat_runtime::secret_name;
 use crate::errors;
@@ -52,8 +51,7 @@ pub fn check(farm: &Farm) -> Result<Checked> {
     })
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     Created,
     Updated,
@@ -62,13 +60,12 @@ pub enum Action {
 }
 
 /// What happened (or, in a dry run, would happen) to one Secret.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Outcome {
     pub name: String,
     pub keys: Vec<String>,
     pub action: Action,
     pub fingerprint: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 

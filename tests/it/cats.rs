@@ -35,12 +35,12 @@ fn list_shows_the_seven_cats() {
         .current_dir(repo())
         .run()
         .ok()
-        .json();
+        .items();
     let names: Vec<&str> = cats
         .as_array()
         .unwrap()
         .iter()
-        .map(|cat| cat["name"].as_str().unwrap())
+        .map(|cat| cat["cat"].as_str().unwrap())
         .collect();
     assert_eq!(names, SEVEN);
     for cat in cats.as_array().unwrap() {

@@ -5,7 +5,7 @@
 //! let farm = Farm::new().with_services().with_cluster();
 //! let cat = farm.new_cat("dd");
 //! farm.run(["build", &cat]).ok();
-//! let reports = farm.run(["deploy", &cat, "-o", "json"]).ok().json();
+//! let reports = farm.run(["deploy", &cat, "-o", "json"]).ok().items();
 //! ```
 
 #![allow(dead_code)]
@@ -466,6 +466,22 @@ impl Run {
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.output.stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{self}"))
+    }
+
+    /// stdout as catctl's `-o json` envelope: checks `apiVersion` and that `kind` ends in
+    /// `Result`, and gives the `items`.
+    #[track_caller]
+    pub fn items(&self) -> Value {
+        let value = self.json();
+        assert_eq!(value["apiVersion"], "catctl/v1", "the envelope:\n{self}");
+        assert!(
+            value["kind"]
+                .as_str()
+                .is_some_and(|k| k.ends_with("Result")),
+            "the envelope's kind:\n{self}"
+        );
+        assert!(value["items"].is_array(), "the envelope's items:\n{self}");
+        value["items"].clone()
     }
 
     pub fn success(&self) -> bool {

@@ -293,7 +293,7 @@ fn a_second_identical_deploy_creates_no_new_revision() {
     farm.run(["deploy", &cat]).ok();
     assert_eq!(revisions(), before);
     assert_eq!(farm.sts(&cat)["metadata"]["generation"], generation);
-    let history = farm.run(["history", &cat, "-o", "json"]).ok().json();
+    let history = farm.run(["history", &cat, "-o", "json"]).ok().items();
     assert_eq!(history.as_array().unwrap().len(), 1, "{history}");
 }
 
@@ -353,7 +353,7 @@ fn rollback_restores_the_previous_digest() {
     assert_eq!(farm.running(&cat), std::slice::from_ref(&v2));
     farm.run(["rollback", &cat]).ok();
     assert_eq!(farm.running(&cat), std::slice::from_ref(&v1));
-    let history = farm.run(["history", &cat, "-o", "json"]).ok().json();
+    let history = farm.run(["history", &cat, "-o", "json"]).ok().items();
     let digests: Vec<&str> = history
         .as_array()
         .unwrap()
@@ -427,7 +427,7 @@ fn status_shows_digests_readiness_and_drift() {
     let (up, down) = (farm.ready_cat("status"), farm.ready_cat("status"));
     farm.run(["deploy", &up]).ok();
     farm.write(&format!("cats/{up}/later.txt"), "edited after the deploy");
-    let rows = farm.run(["status", &up, &down, "-o", "json"]).ok().json();
+    let rows = farm.run(["status", &up, &down, "-o", "json"]).ok().items();
     let row = |cat: &str| {
         rows.as_array()
             .unwrap()
@@ -437,7 +437,7 @@ fn status_shows_digests_readiness_and_drift() {
             .clone()
     };
     let digest = farm.digest(&up, "v1");
-    assert_eq!(row(&up)["registry_digest"], digest.as_str());
+    assert_eq!(row(&up)["digest"], digest.as_str());
     assert_eq!(row(&up)["running_digests"][0], digest.as_str());
     assert_eq!(row(&up)["ready"], 1);
     assert_eq!(row(&up)["desired"], 1);
@@ -489,10 +489,10 @@ fn atomic_puts_the_previous_revision_back_after_a_failed_rollout() {
     let reports = farm
         .run(["deploy", &cat, "--atomic", "-o", "json", "--timeout", "1m"])
         .fails()
-        .json();
+        .items();
     assert_eq!(reports[0]["result"], "rolled_back", "{reports}");
     assert!(
-        reports[0]["message"].as_str().unwrap().contains("ready"),
+        reports[0]["error"].as_str().unwrap().contains("ready"),
         "{reports}"
     );
     assert_eq!(farm.running(&cat), std::slice::from_ref(&v1));
@@ -509,7 +509,7 @@ fn deploy_reports_json_with_one_entry_per_cat() {
         "one cat refused: {}",
         output.text()
     );
-    let reports = output.json();
+    let reports = output.items();
     let result = |cat: &str| {
         reports
             .as_array()

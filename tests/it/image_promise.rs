@@ -72,7 +72,7 @@ fn finding_kinds(verified: &Value) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| f["kind"].as_str().unwrap().to_string())
+        .map(|f| f["finding"].as_str().unwrap().to_string())
         .collect()
 }
 
@@ -80,14 +80,14 @@ fn finding_kinds(verified: &Value) -> Vec<String> {
 fn a_pushed_tag_is_not_replaced_by_other_sources_without_force() {
     let farm = Farm::new().with_services();
     let cat = farm.new_cat("immut");
-    let first = farm.run(["build", &cat, "-o", "json"]).ok().json();
+    let first = farm.run(["build", &cat, "-o", "json"]).ok().items();
     let first_sources = first[0]["source_digest"].as_str().unwrap().to_string();
     farm.run(["push", &cat]).ok();
     let pushed = farm.registry_digest(&cat, "v1").unwrap();
 
     // The story's mistake, made under one tag: new code, the version not bumped.
     farm.write(&format!("cats/{cat}/reply.txt"), "purr\n");
-    let second = farm.run(["build", &cat, "-o", "json"]).ok().json();
+    let second = farm.run(["build", &cat, "-o", "json"]).ok().items();
     let second_sources = second[0]["source_digest"].as_str().unwrap().to_string();
     assert_ne!(first_sources, second_sources);
     let refused = farm.run(["push", &cat]).fails().text();
@@ -109,8 +109,8 @@ fn a_pushed_tag_is_not_replaced_by_other_sources_without_force() {
 
     let forced = farm.run(["push", &cat, "--force", "-o", "json"]);
     assert!(forced.success(), "{}", forced.text());
-    let rows: Value = serde_json::from_str(&forced.stdout()).unwrap();
-    assert_eq!(rows[0]["result"], "replaced (--force)");
+    let rows: Value = forced.items();
+    assert_eq!(rows[0]["result"], "replaced");
     assert_eq!(rows[0]["replaced"], pushed.as_str());
     let now_served = farm.registry_digest(&cat, "v1").unwrap();
     assert_ne!(now_served, pushed);
@@ -133,7 +133,7 @@ fn a_re_push_of_the_same_sources_is_up_to_date_and_pushes_nothing() {
     let image = farm.image(&cat, "v1");
     farm.run(["build", &cat]).ok();
     let since = now();
-    let first = farm.run(["push", &cat, "-o", "json"]).ok().json();
+    let first = farm.run(["push", &cat, "-o", "json"]).ok().items();
     assert_eq!(first[0]["result"], "pushed");
     assert!(
         !push_events(&farm, &image, since).is_empty(),
@@ -145,7 +145,7 @@ fn a_re_push_of_the_same_sources_is_up_to_date_and_pushes_nothing() {
     let rebuilt = farm
         .run(["build", &cat, "--no-cache", "-o", "json"])
         .ok()
-        .json();
+        .items();
     assert_eq!(rebuilt[0]["result"], "built");
     let since = now();
     let output = farm.run(["push", &cat]).ok();
@@ -155,8 +155,8 @@ fn a_re_push_of_the_same_sources_is_up_to_date_and_pushes_nothing() {
         "{}",
         output.text()
     );
-    let again = farm.run(["push", &cat, "-o", "json"]).ok().json();
-    assert_eq!(again[0]["result"], "up to date");
+    let again = farm.run(["push", &cat, "-o", "json"]).ok().items();
+    assert_eq!(again[0]["result"], "up_to_date");
     assert_eq!(again[0]["digest"], pushed.as_str());
     std::thread::sleep(std::time::Duration::from_millis(1100));
     assert_eq!(
@@ -166,7 +166,7 @@ fn a_re_push_of_the_same_sources_is_up_to_date_and_pushes_nothing() {
     );
     assert_eq!(farm.registry_digest(&cat, "v1").unwrap(), pushed);
     // And the rebuild is not "built but not pushed": push has nothing to push for it.
-    let verified = farm.run(["verify", &cat, "-o", "json"]).ok().json();
+    let verified = farm.run(["verify", &cat, "-o", "json"]).ok().items();
     assert_eq!(finding_kinds(&verified), Vec::<String>::new(), "{verified}");
     let table = farm.run(["verify", &cat]).ok().stdout();
     assert!(table.contains("same sources"), "{table}");
@@ -193,7 +193,7 @@ fn up_runs_a_built_but_unpushed_cat_and_says_it_is_local() {
     let json = farm
         .run(["up", &cat, "--network", "none", "-o", "json"])
         .ok()
-        .json();
+        .items();
     assert_eq!(json[0]["unpushed"], true);
     assert_eq!(json[0]["digest"], Value::Null, "no registry digest to pin");
 
@@ -214,7 +214,7 @@ fn up_runs_a_built_but_unpushed_cat_and_says_it_is_local() {
     let json = farm
         .run(["up", &cat, "--network", "none", "-o", "json"])
         .ok()
-        .json();
+        .items();
     assert_eq!(json[0]["result"], "running");
     assert_eq!(json[0]["unpushed"], false);
     let served = farm.registry_digest(&cat, "v1").unwrap();
@@ -237,7 +237,7 @@ fn a_base_image_update_is_a_source_change() {
              CMD [\"/bin/busybox\", \"sleep\", \"3600\"]\n"
         ),
     );
-    let built = farm.run(["build", &cat, "-o", "json"]).ok().json();
+    let built = farm.run(["build", &cat, "-o", "json"]).ok().items();
     assert_eq!(built[0]["result"], "built");
     farm.run(["push", &cat]).ok();
     farm.run(["verify", &cat]).ok();
@@ -253,9 +253,9 @@ fn a_base_image_update_is_a_source_change() {
         "{text}"
     );
     let output = farm.run(["verify", &cat, "-o", "json"]);
-    let verified: Value = serde_json::from_str(&output.stdout()).unwrap();
+    let verified: Value = output.items();
     assert_eq!(finding_kinds(&verified), ["source_changed"]);
-    let rebuilt = farm.run(["build", &cat, "-o", "json"]).ok().json();
+    let rebuilt = farm.run(["build", &cat, "-o", "json"]).ok().items();
     assert_eq!(rebuilt[0]["result"], "built", "not fresh: its base changed");
     assert_ne!(rebuilt[0]["source_digest"], built[0]["source_digest"]);
 }
@@ -328,22 +328,22 @@ fn images_carry_the_oci_labels_and_the_dirty_flag() {
     assert_eq!(clean["io.catctl.git-dirty"], "false");
     farm.run(["push", &cat]).ok();
     assert_eq!(
-        farm.run(["verify", &cat, "-o", "json"]).ok().json()[0]["dirty"],
+        farm.run(["verify", &cat, "-o", "json"]).ok().items()[0]["git_dirty"],
         false
     );
 
     farm.write(&format!("cats/{cat}/cat.toml"), "version = \"v2\"\n");
-    let built = farm.run(["build", &cat, "-o", "json"]).ok().json();
+    let built = farm.run(["build", &cat, "-o", "json"]).ok().items();
     assert_eq!(built[0]["git_dirty"], true);
     let dirty = labels(&farm, &farm.image(&cat, "v2"));
     assert_eq!(dirty["io.catctl.git-dirty"], "true");
     farm.run(["push", &cat]).ok();
-    let verified = farm.run(["verify", &cat, "-o", "json"]).ok().json();
-    assert_eq!(verified[0]["dirty"], true);
+    let verified = farm.run(["verify", &cat, "-o", "json"]).ok().items();
+    assert_eq!(verified[0]["git_dirty"], true);
     // Read from the registry's image config too, where no local image exists.
     farm.docker(&["rmi", &farm.image(&cat, "v2")]);
     assert_eq!(
-        farm.run(["verify", &cat, "-o", "json"]).ok().json()[0]["dirty"],
+        farm.run(["verify", &cat, "-o", "json"]).ok().items()[0]["git_dirty"],
         true
     );
 }
@@ -370,7 +370,7 @@ fn build_args_reach_the_build_a_cats_own_win_and_they_are_part_of_the_sources() 
         "version = \"v1\"\n\n[build.args]\nNOTE = \"cat\"\n",
     );
     // A changed build argument changes what the image holds: the old image is stale.
-    let verified = farm.run(["verify", &cat, "-o", "json"]).fails().json();
+    let verified = farm.run(["verify", &cat, "-o", "json"]).fails().items();
     assert!(
         finding_kinds(&verified).contains(&"source_changed".to_string()),
         "{verified}"

@@ -384,7 +384,7 @@ fn doctor_rows(value: &Value) -> Vec<(String, String, String)> {
         .map(|c| {
             (
                 c["check"].as_str().unwrap().to_string(),
-                c["state"].as_str().unwrap().to_string(),
+                c["result"].as_str().unwrap().to_string(),
                 c["detail"].as_str().unwrap_or_default().to_string(),
             )
         })
@@ -399,7 +399,7 @@ fn doctor_passes_quickly_when_everything_is_reachable() {
     let started = std::time::Instant::now();
     let output = farm.run(["doctor", "-o", "json"]);
     let elapsed = started.elapsed();
-    let checks: Value = output.json();
+    let checks: Value = output.items();
     let rows = doctor_rows(&checks);
     assert!(output.success(), "{rows:#?}\n{}", output.stderr());
     for name in [
@@ -601,7 +601,7 @@ fn a_schedule_becomes_two_cronjobs_running_catctls_pinned_image_with_a_role_for_
     assert_eq!(replicas(&farm, &cat), 0);
 
     // `schedule` lists both with their next run in Seoul time.
-    let listed = farm.run(["schedule", &cat, "-o", "json"]).ok().json();
+    let listed = farm.run(["schedule", &cat, "-o", "json"]).ok().items();
     let rows = listed.as_array().unwrap();
     assert_eq!(rows.len(), 2, "{listed}");
     assert!(rows.iter().all(|r| r["in_cluster"] == true), "{listed}");

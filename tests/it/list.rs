@@ -16,9 +16,9 @@ fn table_and_json() {
     );
     let value = farm
         .run(["list", "-o", "json", "--registry", "gcr.io/cream-heros"])
-        .json();
-    assert_eq!(value[1]["name"], "tt");
-    assert_eq!(value[1]["version"], "v2");
+        .items();
+    assert_eq!(value[1]["cat"], "tt");
+    assert_eq!(value[1]["tag"], "v2");
     assert_eq!(value[1]["image"], "gcr.io/cream-heros/tt:v2");
     assert_eq!(value.as_array().unwrap().len(), 2);
 }

@@ -171,6 +171,27 @@ fn two_cats_lines_are_merged_with_their_tags() {
 }
 
 #[test]
+fn lines_as_json_items_with_their_cat_and_source() {
+    let farm = farm_with(&[("dd", "")]);
+    farm.cluster().script(
+        "dd",
+        PodScript::healthy().log(["dd says hello", "dd says bye"]),
+    );
+    deploy(&farm, "dd");
+    wait_running(&farm, "dd", 1);
+    let items = farm.run(["logs", "dd", "-o", "json"]).ok().items();
+    assert_eq!(
+        items,
+        json!([
+            {"cat": "dd", "source": "dd-0", "line": "dd says hello"},
+            {"cat": "dd", "source": "dd-0", "line": "dd says bye"},
+        ])
+    );
+    let refused = farm.run(["logs", "dd", "-f", "-o", "json"]).fails();
+    refused.stderr_has("`catctl logs -f` cannot print -o json");
+}
+
+#[test]
 fn tail_and_since_are_honoured() {
     let farm = farm_with(&[("dd", "")]);
     farm.cluster().script(

@@ -51,7 +51,7 @@ fn kubectl(farm: &Farm, args: &[&str]) {
 fn history_results(farm: &Farm, cat: &str) -> Vec<(String, String)> {
     farm.run(["history", cat, "-o", "json"])
         .ok()
-        .json()
+        .items()
         .as_array()
         .unwrap()
         .iter()

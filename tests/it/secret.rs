@@ -137,7 +137,7 @@ fn verify_reports_invalid_auth_and_honours_rate_limits() {
         .env("CATCTL_SLACK_API_URL", &slack.url)
         .run()
         .fails()
-        .json();
+        .items();
     let by_cat = |cat: &str| {
         verdicts
             .as_array()
@@ -147,10 +147,10 @@ fn verify_reports_invalid_auth_and_honours_rate_limits() {
             .unwrap()
             .clone()
     };
-    assert_eq!(by_cat("dd")["ok"], true);
-    assert_eq!(by_cat("tt")["ok"], false);
+    assert_eq!(by_cat("dd")["result"], "ok");
+    assert_eq!(by_cat("tt")["result"], "failed");
     assert!(
-        by_cat("tt")["problem"]
+        by_cat("tt")["error"]
             .as_str()
             .unwrap()
             .contains("invalid_auth")

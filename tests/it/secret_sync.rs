@@ -280,14 +280,14 @@ fn dry_run_writes_nothing_and_says_what_would_happen() {
     assert!(out.contains("Would prune Secret tt-token"), "{out}");
     let output = farm.run(["secret", "sync", "--prune", "--dry-run", "-o", "json"]);
     assert!(output.success());
-    let outcomes: Value = output.json();
+    let outcomes: Value = output.items();
     let action = |name: &str| {
         outcomes
             .as_array()
             .unwrap()
             .iter()
-            .find(|o| o["name"] == name)
-            .unwrap_or_else(|| panic!("{name} missing from {outcomes}"))["action"]
+            .find(|o| o["secret"] == name)
+            .unwrap_or_else(|| panic!("{name} missing from {outcomes}"))["result"]
             .clone()
     };
     assert_eq!(action("dd-token"), "updated");
@@ -428,12 +428,12 @@ fn list_shows_every_state_as_a_table() {
                 .collect()
         })
         .collect();
-    let json: Value = farm.run(["secret", "list", "-o", "json"]).json();
+    let json: Value = farm.run(["secret", "list", "-o", "json"]).items();
     let fp = |name: &str| {
         json.as_array()
             .unwrap()
             .iter()
-            .find(|r| r["name"] == name)
+            .find(|r| r["secret"] == name)
             .unwrap()
             .clone()
     };
@@ -494,22 +494,22 @@ fn list_shows_every_state_as_json() {
     let farm = every_state();
     let output = farm.run(["secret", "list", "-o", "json"]);
     assert!(output.success(), "{}", output.stderr());
-    let rows: Value = output.json();
+    let rows: Value = output.items();
     let states: Vec<(String, String)> = rows
         .as_array()
         .unwrap()
         .iter()
         .map(|r| {
             (
-                r["name"].as_str().unwrap().into(),
-                r["state"].as_str().unwrap().into(),
+                r["secret"].as_str().unwrap().into(),
+                r["result"].as_str().unwrap().into(),
             )
         })
         .collect();
     let expected = [
-        ("coco-token", "only local"),
-        ("dd-token", "in sync"),
-        ("lala-token", "only in cluster"),
+        ("coco-token", "only_local"),
+        ("dd-token", "in_sync"),
+        ("lala-token", "only_in_cluster"),
         ("tt-token", "differs"),
     ]
     .map(|(a, b)| (a.to_string(), b.to_string()));
@@ -572,7 +572,7 @@ fn no_secret_command_shows_a_token_verbose_or_json() {
                 .ok();
             let all = output.text();
             if extra.contains(&"json") {
-                output.json();
+                output.items();
             }
             assert_no_token_in(&all, &format!("catctl {}", args.join(" ")));
         }
@@ -599,8 +599,15 @@ fn cluster_errors_are_clear_and_leak_nothing() {
         );
         assert_eq!(output.exit_code(), Some(1), "{output:?}");
         let stderr = output.stderr();
+        // -v first says which context, server and namespace it tried.
+        let first_error = stderr.lines().position(|l| l.starts_with("error:"));
+        assert_eq!(
+            first_error,
+            Some(usize::from(args.contains(&"-v"))),
+            "{stderr}"
+        );
         assert!(
-            stderr.starts_with("error: listing Secrets in namespace default\n"),
+            stderr.contains("error: listing Secrets in namespace default\n"),
             "{stderr}"
         );
         assert!(stderr.contains("Connection refused"), "{stderr}");
@@ -630,7 +637,7 @@ fn a_refusal_by_the_api_server_is_reported_per_secret_in_one_line() {
 
     let output = farm.run(["secret", "sync", "-n", "nowhere", "-o", "json"]);
     assert_eq!(output.exit_code(), Some(1));
-    let outcomes: Value = output.json();
+    let outcomes: Value = output.items();
     assert_eq!(outcomes.as_array().unwrap().len(), 2);
     for outcome in outcomes.as_array().unwrap() {
         assert!(
@@ -646,11 +653,11 @@ fn a_refusal_by_the_api_server_is_reported_per_secret_in_one_line() {
 /// The local fingerprint `secret list -o json` shows for `name`.
 fn fingerprint_in_list(farm: &Farm, name: &str) -> String {
     let output = farm.run(["secret", "list", "-o", "json"]);
-    let rows: Value = output.json();
+    let rows: Value = output.items();
     rows.as_array()
         .unwrap()
         .iter()
-        .find(|r| r["name"] == name)
+        .find(|r| r["secret"] == name)
         .and_then(|r| r["local"].as_str())
         .unwrap()
         .to_string()

@@ -35,7 +35,7 @@ fn a_second_identical_deploy_of_three_cats_writes_nothing() {
     cluster.reset_requests();
     let mut as_json = deploy.clone();
     as_json.extend(["-o", "json"]);
-    let reports = farm.run(as_json).ok().json();
+    let reports = farm.run(as_json).ok().items();
     assert_eq!(
         cluster.write_counts(),
         BTreeMap::new(),
@@ -53,7 +53,7 @@ fn a_second_identical_deploy_of_three_cats_writes_nothing() {
             .unwrap_or_else(|| panic!("no report of {cat}: {reports}"));
         assert_eq!(report["result"], "deployed", "{report}");
         assert!(
-            report["message"]
+            report["note"]
                 .as_str()
                 .is_some_and(|m| m.contains("unchanged")),
             "{report}"
@@ -71,7 +71,7 @@ fn a_second_identical_deploy_of_three_cats_writes_nothing() {
     farm.run(deploy).ok();
     assert_eq!(cluster.count("patch", "statefulsets"), 1);
     assert_eq!(cluster.count("patch", "configmaps"), 1);
-    let history = farm.run(["history", changed, "-o", "json"]).ok().json();
+    let history = farm.run(["history", changed, "-o", "json"]).ok().items();
     assert_eq!(history.as_array().map(Vec::len), Some(2), "{history}");
 }
 
@@ -118,7 +118,7 @@ fn status_of_the_farm_makes_at_most_three_requests() {
     let requests = cluster.requests();
     assert!(total(&requests) <= 3, "{requests:?}");
     assert_eq!(cluster.write_counts(), BTreeMap::new());
-    let statuses = output.json();
+    let statuses = output.items();
     for cat in &cats {
         let status = statuses
             .as_array()

@@ -179,10 +179,13 @@ impl Farm {
         text
     }
 
+    /// The `items` of catctl's `-o json` envelope (whose `apiVersion` is checked).
     pub fn json(&self, args: &[&str]) -> Value {
         let mut all = args.to_vec();
         all.extend(["-o", "json"]);
-        serde_json::from_slice(&self.ok(&all).stdout).unwrap()
+        let value: Value = serde_json::from_slice(&self.ok(&all).stdout).unwrap();
+        assert_eq!(value["apiVersion"], "catctl/v1", "{value}");
+        value["items"].clone()
     }
 
     pub fn kubectl_ok(&self, args: &[&str]) -> String {

@@ -114,7 +114,7 @@ fn three_cats_from_copycat_to_pods_running_the_pinned_digest() {
             .iter()
             .find(|r| r["cat"] == *cat)
             .unwrap();
-        assert_eq!(row["registry_digest"], digest.as_str(), "{row}");
+        assert_eq!(row["digest"], digest.as_str(), "{row}");
         assert_eq!(row["running_digests"], serde_json::json!([digest]), "{row}");
         assert_eq!(row["ready"], 1, "{row}");
         assert_eq!(row["desired"], 1, "{row}");
@@ -629,4 +629,67 @@ fn a_stale_checkout_is_refused_with_zero_writes_and_two_copies_are_named() {
         out.contains(&format!("2 copies of {cat} are running")),
         "{out}"
     );
+}
+
+#[test]
+fn the_kubeconfig_flag_alone_reaches_the_cluster_and_json_and_yaml_agree() {
+    let real = real_cluster!();
+    let farm = Farm::new(real, "kcfg");
+    let cat = farm.new_cat("kc");
+    let home = tempfile::tempdir().unwrap();
+    let kubeconfig = real.kubeconfig.to_str().unwrap();
+    let run = |format: &str| {
+        let output = farm
+            .command(&["status", "-v", "--kubeconfig", kubeconfig, "-o", format])
+            .env_remove("KUBECONFIG")
+            .env("HOME", home.path())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", text(&output));
+        output
+    };
+    let json = run("json");
+    let stderr = String::from_utf8_lossy(&json.stderr).into_owned();
+    assert!(
+        stderr.contains(&format!("kubeconfig --kubeconfig {kubeconfig}"))
+            && stderr.contains(&format!("namespace {} (from catctl.toml)", farm.ns)),
+        "{stderr}"
+    );
+    let json: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json["apiVersion"], "catctl/v1", "{json}");
+    assert_eq!(json["kind"], "StatusResult", "{json}");
+    assert_eq!(json["items"][0]["cat"], cat.as_str(), "{json}");
+    assert_eq!(json["items"][0]["result"], "drift", "{json}");
+    let yaml: Value = serde_saphyr::from_slice(&run("yaml").stdout).unwrap();
+    assert_eq!(yaml, json);
+}
+
+#[test]
+fn an_arm64_image_is_refused_on_the_amd64_node_with_zero_writes_and_the_default_is_the_nodes() {
+    let real = real_cluster!();
+    let farm = Farm::new(real, "arm");
+    let cat = farm.new_cat("arm");
+    let built = text(&farm.ok(&["-v", "build", &cat]));
+    assert!(
+        built.contains("building for linux/amd64: the cluster's nodes' (linux/amd64 on"),
+        "{built}"
+    );
+    farm.write(&format!("cats/{cat}/cat.toml"), "version = \"v2\"\n");
+    farm.ok(&["build", "--platform", "linux/arm64", &cat]);
+    farm.ok(&["push", &cat]);
+    farm.token(&cat, &format!("xoxb-{cat}"));
+    let mark = real.audit_mark();
+    let out = farm.fails(&["deploy", &cat]);
+    assert!(
+        out.contains(&format!("{} is linux/arm64", farm.image(&cat, "v2")))
+            && out.contains("the nodes run linux/amd64 on"),
+        "{out}"
+    );
+    let writes: Vec<String> = real
+        .writes_since(mark, &farm.ns)
+        .iter()
+        .filter(|e| e["user"]["username"] == "catctl-admin")
+        .map(describe)
+        .collect();
+    assert!(writes.is_empty(), "the refusal wrote: {writes:?}");
 }

@@ -18,6 +18,7 @@ use crate::image::Digest;
 use crate::image::ImageRef;
 use crate::k8s::Cluster;
 use crate::k8s::history::{self, Revision};
+use crate::k8s::nodes::NodePlatform;
 use crate::k8s::secrets::{self as cluster_secrets, ClusterSecret};
 use crate::k8s::sleep::{self, Asleep};
 use crate::k8s::{lease, rollout, workload};
@@ -26,6 +27,7 @@ use crate::manifest::{
     SECRET_CHECKSUM_ANNOTATION,
 };
 use crate::ops::deploy::{DeployOptions, ImageChoice, Report};
+use crate::ops::platform::check_runnable;
 use crate::ops::verify;
 use crate::registry::Registry;
 
@@ -86,6 +88,8 @@ pub struct Snapshot {
     deployments: BTreeMap<String, DynamicObject>,
     histories: BTreeMap<String, ConfigMap>,
     pods: BTreeMap<String, Vec<Pod>>,
+    /// The nodes' platforms, or why they could not be listed.
+    nodes: std::result::Result<Vec<NodePlatform>, String>,
 }
 
 impl Snapshot {
@@ -94,14 +98,20 @@ impl Snapshot {
     /// here proves the history read here is still the newest.
     pub async fn read(cluster: &Cluster) -> Result<Snapshot> {
         let leases = lease::list(cluster).await?;
-        let (secrets, statefulsets, deployments, histories, pods) = tokio::try_join!(
-            cluster_secrets::list_managed(cluster),
-            workload::list(cluster, Kind::StatefulSet),
-            workload::list(cluster, Kind::Deployment),
-            history::list(cluster),
-            workload::pods_by_cat(cluster),
-        )?;
+        let objects = async {
+            tokio::try_join!(
+                cluster_secrets::list_managed(cluster),
+                workload::list(cluster, Kind::StatefulSet),
+                workload::list(cluster, Kind::Deployment),
+                history::list(cluster),
+                workload::pods_by_cat(cluster),
+            )
+        };
+        let (objects, nodes) = tokio::join!(objects, crate::k8s::nodes::platforms(cluster));
+        let (secrets, statefulsets, deployments, histories, pods) = objects?;
+        let nodes = nodes.map_err(|err| format!("{err:#}"));
         Ok(Snapshot {
+            nodes,
             leases,
             secrets,
             statefulsets,
@@ -183,6 +193,17 @@ impl Gate<'_> {
             ImageChoice::Declared => self.declared_image(cat).await?,
             ImageChoice::Revision(revision) => self.revision_image(revision).await?,
         };
+        let mut built = built;
+        // An image the cat's pods already run is one a node runs.
+        let runs_already = built
+            .image
+            .digest
+            .as_ref()
+            .is_some_and(|d| workload::digests_of(snapshot.pods(&cat.name)).contains(d));
+        if !runs_already {
+            self.check_platform(&built.image, snapshot, &mut built.warnings)
+                .await?;
+        }
         let (image, cause) = (built.image.clone(), built.cause.clone());
         let namespace = &self.cluster.namespace;
         let secret = secret_name(&cat.name);
@@ -264,6 +285,36 @@ impl Gate<'_> {
             lease: snapshot.leases.get(&lease::lease_name(&cat.name)).cloned(),
             unchanged,
         })
+    }
+
+    /// Refuses an image no node can run (its platforms read from the registry); when the nodes
+    /// cannot be listed, says the check was skipped.
+    async fn check_platform(
+        &self,
+        image: &ImageRef,
+        snapshot: &Snapshot,
+        warnings: &mut Vec<String>,
+    ) -> Result<()> {
+        let nodes = match &snapshot.nodes {
+            Ok(nodes) if nodes.is_empty() => return Ok(()),
+            Ok(nodes) => nodes,
+            Err(why) => {
+                warnings.push(format!(
+                    "the image's platform is not checked against the nodes: {why}"
+                ));
+                return Ok(());
+            }
+        };
+        let Some(digest) = &image.digest else {
+            return Ok(());
+        };
+        let creds = verify::registry_credentials(image).await?;
+        let platforms = self
+            .registry
+            .image_platforms(image, digest, creds.as_ref())
+            .await
+            .with_context(|| format!("reading the platform of {image} from the registry"))?;
+        check_runnable(image, &platforms, nodes)
     }
 
     /// A workload of the other kind beside the cat's would run a second copy.

@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::image::Digest;
 
 /// The outcome of one cat.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Report {
     pub cat: String,
     pub tag: String,
