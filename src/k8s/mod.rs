@@ -3,7 +3,7 @@
 //! API server with a kubeconfig file.
 
 pub mod history;
-pub mod lease;
+pub mod lock;
 pub mod objects;
 pub mod observe;
 pub mod rollout;
