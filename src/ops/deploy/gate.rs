@@ -170,8 +170,9 @@ pub struct Gate<'a> {
     /// The local daemon, when one answers (its image check is skipped otherwise).
     pub daemon: Option<&'a Daemon>,
     pub options: &'a DeployOptions,
-    /// The rollout's watches, already started: the gate reads pods and workloads from them.
-    pub observer: Option<&'a Observer>,
+    /// The rollout's watches, already started: the gate reads pods and workloads from them
+    /// (`Err`: they could not start, which fails every cat as the lists would).
+    pub observer: Option<Result<&'a Observer, String>>,
 }
 
 impl Gate<'_> {
@@ -181,7 +182,11 @@ impl Gate<'_> {
         let snapshot = if cats.is_empty() {
             Err(anyhow::anyhow!("no cats"))
         } else {
-            Snapshot::read(self.cluster, self.observer).await
+            match &self.observer {
+                Some(Ok(observer)) => Snapshot::read(self.cluster, Some(observer)).await,
+                Some(Err(err)) => Err(anyhow::anyhow!("{err}")),
+                None => Snapshot::read(self.cluster, None).await,
+            }
         };
         let snapshot = &snapshot;
         let checked: Vec<(Cat, Result<Prepared>)> = futures::stream::iter(cats)

@@ -118,7 +118,7 @@ pub async fn prepare(
 fn gate<'a>(
     handles: &Handles<'a>,
     options: &'a DeployOptions,
-    observer: Option<&'a Observer>,
+    observer: Option<Result<&'a Observer, String>>,
 ) -> Gate<'a> {
     Gate {
         farm: handles.farm,
@@ -132,7 +132,7 @@ fn gate<'a>(
 
 /// The gate for every cat, then the rollout of those that passed; one report per cat, in
 /// the cats' name order. The rollout's watches start first and the gate reads pods and
-/// workloads from them (when they cannot start, the gate lists, and says why).
+/// workloads from them (when they cannot start, every cat is refused with the reason).
 pub async fn deploy(
     handles: &Handles<'_>,
     cats: Vec<(Cat, ImageChoice)>,
@@ -142,16 +142,20 @@ pub async fn deploy(
     let deployments = cats
         .iter()
         .any(|(cat, _)| Kind::for_cat(cat) == Kind::Deployment);
-    let observer = if cats.is_empty() {
+    let started = if cats.is_empty() {
         None
     } else {
-        Observer::start_for_gate(handles.cluster, deployments)
-            .await
-            .ok()
+        Some(
+            Observer::start_for_gate(handles.cluster, deployments)
+                .await
+                .map_err(|err| format!("{err:#}")),
+        )
     };
-    let mut gated = gate(handles, options, observer.as_ref())
-        .check_all(cats)
-        .await;
+    let for_gate = started
+        .as_ref()
+        .map(|started| started.as_ref().map_err(Clone::clone));
+    let mut gated = gate(handles, options, for_gate).check_all(cats).await;
+    let observer = started.and_then(Result::ok);
     let schedule_image = schedule_image(handles, &mut gated).await;
     for refused in &gated.refused {
         reporter.failed(&refused.cat, &format!("refused: {}", refused.summary()));
