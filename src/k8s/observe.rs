@@ -131,9 +131,11 @@ async fn follow<K>(
             Some(version) => version,
             None if streaming => String::new(),
             None => {
-                let mut params = kube::api::ListParams::default();
-                params.label_selector = labels.clone();
-                params.field_selector = fields.clone();
+                let params = kube::api::ListParams {
+                    label_selector: labels.clone(),
+                    field_selector: fields.clone(),
+                    ..kube::api::ListParams::default()
+                };
                 match api.list(&params).await {
                     Ok(list) => {
                         reset(&mut writer, list.items);
@@ -154,7 +156,6 @@ async fn follow<K>(
             timeout: Some(crate::k8s::WATCH_TIMEOUT_SECS),
             bookmarks: true,
             send_initial_events: initial,
-            ..kube::api::WatchParams::default()
         };
         let events = match api.watch(&params, &from).await {
             Ok(events) => events,
@@ -974,4 +975,42 @@ pub async fn last_log_lines(cluster: &Cluster, failure: &Failure, lines: i64) ->
         .await
         .ok()
         .filter(|t| !t.trim().is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(container_id: &str, restarts: i32, running: bool) -> Pod {
+        let state = if running {
+            "{running: {startedAt: '2026-11-30T00:00:00Z'}}"
+        } else {
+            "{waiting: {reason: CrashLoopBackOff}}"
+        };
+        serde_saphyr::from_str(&format!(
+            "metadata: {{name: dd-0}}
+status:
+  containerStatuses:
+  - {{name: dd, image: x, imageID: '', ready: {running}, restartCount: {restarts},
+     containerID: '{container_id}', state: {state}}}"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_settle_window_belongs_to_one_run_of_a_container() {
+        let first = running_containers(&pod("containerd://a", 0, true));
+        let restarted = running_containers(&pod("containerd://b", 1, true));
+        assert_eq!(first, ["containerd://a"]);
+        assert_ne!(
+            first, restarted,
+            "a restarted container starts a new window"
+        );
+        assert!(running_containers(&pod("containerd://a", 1, false)).is_empty());
+        // Without a container ID, the restart count tells runs apart.
+        assert_ne!(
+            running_containers(&pod("", 0, true)),
+            running_containers(&pod("", 1, true))
+        );
+    }
 }
