@@ -158,24 +158,29 @@ pub fn pod_failure(pod: &Pod) -> Option<PodFailure> {
                 .clone()
                 .or(terminated.reason.clone())
                 .unwrap_or_default();
-            return Some(failure(
-                "CrashLoopBackOff".to_string(),
-                format!(
-                    "the container exited again after {} restart{} (last exit code {}{})",
-                    container.restart_count,
-                    if container.restart_count == 1 {
-                        ""
-                    } else {
-                        "s"
-                    },
-                    terminated.exit_code,
-                    if detail.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {detail}")
-                    }
-                ),
-            ));
+            // The container that just exited is the current one: its log has the last words
+            // (the previous run's may be gone already).
+            return Some(PodFailure {
+                has_previous: false,
+                ..failure(
+                    "CrashLoopBackOff".to_string(),
+                    format!(
+                        "the container exited again after {} restart{} (last exit code {}{})",
+                        container.restart_count,
+                        if container.restart_count == 1 {
+                            ""
+                        } else {
+                            "s"
+                        },
+                        terminated.exit_code,
+                        if detail.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {detail}")
+                        }
+                    ),
+                )
+            });
         }
     }
     None
@@ -321,7 +326,10 @@ status:
         );
         let failure = pod_failure(&again).unwrap();
         assert_eq!(failure.reason, "CrashLoopBackOff");
-        assert!(failure.has_previous);
+        assert!(
+            !failure.has_previous,
+            "its last words are in its current log"
+        );
         assert!(
             failure.message.contains("exit code 1"),
             "{}",
