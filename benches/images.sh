@@ -10,14 +10,16 @@
 #   3. `catctl build --all` again, everything cached,
 #   4. `catctl push --all` (first push), then again when the registry has everything,
 #   5. `catctl verify --all`.
-# Targets: (2) no slower than (1); (3) under 1 s; the re-push under 1 s.
+# Targets (issue 17): (2) at most 0.8x (1); (3) under 0.5 s; the re-push under 0.5 s.
+# The loop uses the docker CLI's builder (DOCKER_BUILDKIT as set, else the classic builder);
+# catctl uses whatever builder it has: the benchmark measures the binary, not an assumption.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 scripts/test-services.sh start >/dev/null 2>&1 || scripts/test-services.sh start
 eval "$(scripts/test-services.sh env)"
-CATCTL=${CATCTL:-$ROOT/target/release/catctl}
+CATCTL=${CATCTL:-${CARGO_TARGET_DIR:-$ROOT/target}/release/catctl}
 if [ ! -x "$CATCTL" ]; then cargo build --release --locked >&2; fi
 
 WORK=$(mktemp -d)
@@ -51,7 +53,7 @@ for cat in "${CATS[@]}"; do (cd "$FARM" && "$CATCTL" -q context "$cat" --out "$W
 
 t0=$(now)
 for cat in "${CATS[@]}"; do
-  DOCKER_BUILDKIT=0 docker build --no-cache -q -t "$CATCTL_TEST_REGISTRY/$REPO-docker/$cat:v1" \
+  DOCKER_BUILDKIT=${DOCKER_BUILDKIT:-0} docker build --no-cache -q -t "$CATCTL_TEST_REGISTRY/$REPO-docker/$cat:v1" \
     "$WORK/ctx/$cat" >/dev/null 2>&1
 done
 t1=$(now)
@@ -72,18 +74,18 @@ cached=$(elapsed "$t2" "$t3")
 push=$(elapsed "$t3" "$t4")
 repush=$(elapsed "$t4" "$t5")
 verify=$(elapsed "$t5" "$t6")
-ratio=$(echo "scale=2; $docker_loop / $catctl_build" | bc)
+ratio=$(echo "scale=2; $catctl_build / $docker_loop" | bc)
 
 printf '%-46s %8s\n' "what (7 cats, $(nproc) cores)" "seconds"
 printf '%-46s %8.2f\n' "docker build loop (sequential, --no-cache)" "$docker_loop"
-printf '%-46s %8.2f   (%sx faster than the loop)\n' "catctl build --all --no-cache" "$catctl_build" "$ratio"
-printf '%-46s %8.2f   (target < 1 s)\n' "catctl build --all, all cached" "$cached"
+printf '%-46s %8.2f   (%sx the loop, target <= 0.8x)\n' "catctl build --all --no-cache" "$catctl_build" "$ratio"
+printf '%-46s %8.2f   (target < 0.5 s)\n' "catctl build --all, all cached" "$cached"
 printf '%-46s %8.2f\n' "catctl push --all (first push)" "$push"
-printf '%-46s %8.2f   (target < 1 s)\n' "catctl push --all, registry has all" "$repush"
+printf '%-46s %8.2f   (target < 0.5 s)\n' "catctl push --all, registry has all" "$repush"
 printf '%-46s %8.2f\n' "catctl verify --all" "$verify"
 
 fail=0
-[ "$(echo "$catctl_build <= $docker_loop" | bc)" = 1 ] || { echo "MISSED: catctl build slower than the docker loop"; fail=1; }
-[ "$(echo "$cached < 1" | bc)" = 1 ] || { echo "MISSED: cached rebuild not under 1 s"; fail=1; }
-[ "$(echo "$repush < 1" | bc)" = 1 ] || { echo "MISSED: re-push not under 1 s"; fail=1; }
+[ "$(echo "$catctl_build <= 0.8 * $docker_loop" | bc)" = 1 ] || { echo "MISSED: catctl build above 0.8x the docker loop"; fail=1; }
+[ "$(echo "$cached < 0.5" | bc)" = 1 ] || { echo "MISSED: cached rebuild not under 0.5 s"; fail=1; }
+[ "$(echo "$repush < 0.5" | bc)" = 1 ] || { echo "MISSED: re-push not under 0.5 s"; fail=1; }
 exit $fail

@@ -178,8 +178,8 @@ pub enum Command {
     Init(InitArgs),
     /// Remove cats from the cluster: workload, history, Secret and schedule — never cats/CAT/
     ///
-    /// The history is the ConfigMap catctl-history-CAT; a deploy lock left behind (Lease
-    /// catctl-deploy-CAT) goes too. Only objects labelled app.kubernetes.io/managed-by=catctl
+    /// The history (and deploy lock) is the ConfigMap catctl-history-CAT; a deploy Lease left
+    /// by an earlier catctl (catctl-deploy-CAT) goes too. Only objects labelled app.kubernetes.io/managed-by=catctl
     /// are deleted. Asks for
     /// confirmation on a terminal; elsewhere --yes is required. A cat with nothing in the
     /// cluster is not an error. `--orphans` removes catctl's workloads whose cats/CAT/ is gone

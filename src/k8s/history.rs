@@ -1,6 +1,7 @@
 //! A cat's deploy history: what ran, recorded in one ConfigMap per cat
 //! (`catctl-history-<cat>`, key `revisions`, JSON, newest last). Each entry holds the whole
 //! workload catctl applied, so a rollback re-applies exactly what ran, not only its image.
+//! The same ConfigMap holds the cat's deploy lock ([`crate::k8s::lock`]).
 //! A ConfigMap, not an annotation on the workload: the history outlives a deleted workload,
 //! stays out of `diff` and `kubectl get -o yaml`, and has the whole 1 MiB object to itself.
 
@@ -9,7 +10,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context as _, Result};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
-use kube::api::{ListParams, ObjectMeta, Patch, PatchParams};
+use kube::api::{ListParams, ObjectMeta};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
@@ -24,7 +25,7 @@ pub const HISTORY_LIMIT: usize = 10;
 const MAX_BYTES: usize = 900 * 1024;
 const KEY: &str = "revisions";
 /// The field manager that writes the history.
-const HISTORY_MANAGER: &str = "catctl-history";
+pub const HISTORY_MANAGER: &str = "catctl-history";
 
 /// Whether a recorded deploy ran (the cluster confirmed the pinned digest running) or failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -157,12 +158,22 @@ pub fn with_entry(mut history: Vec<Revision>, mut entry: Revision) -> Vec<Revisi
     history
 }
 
-/// Writes `history` as `cat`'s.
-pub async fn write(cluster: &Cluster, cat: &str, history: &[Revision]) -> Result<()> {
-    let name = configmap_name(cat);
-    let configmap = ConfigMap {
+/// A new history ConfigMap for `cat` holding `history`, and `lock` when given.
+pub fn configmap(
+    cat: &str,
+    history: &[Revision],
+    lock: Option<&crate::k8s::lock::Lock>,
+) -> Result<ConfigMap> {
+    let mut data = BTreeMap::from([(KEY.to_string(), serde_json::to_string(history)?)]);
+    if let Some(lock) = lock {
+        data.insert(
+            crate::k8s::lock::KEY.to_string(),
+            serde_json::to_string(lock)?,
+        );
+    }
+    Ok(ConfigMap {
         metadata: ObjectMeta {
-            name: Some(name.clone()),
+            name: Some(configmap_name(cat)),
             labels: Some(BTreeMap::from([
                 (
                     labels::MANAGED_BY.to_string(),
@@ -172,22 +183,29 @@ pub async fn write(cluster: &Cluster, cat: &str, history: &[Revision]) -> Result
             ])),
             ..ObjectMeta::default()
         },
-        data: Some(BTreeMap::from([(
-            KEY.to_string(),
-            serde_json::to_string(history)?,
-        )])),
+        data: Some(data),
         ..ConfigMap::default()
+    })
+}
+
+/// The history `configmap` holds, oldest first.
+pub fn parse_configmap(configmap: &ConfigMap) -> Result<Vec<Revision>> {
+    let name = configmap.metadata.name.clone().unwrap_or_default();
+    let Some(text) = configmap.data.as_ref().and_then(|d| d.get(KEY)) else {
+        return Ok(Vec::new());
     };
-    let api: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
-    api.patch(
-        &name,
-        &PatchParams::apply(HISTORY_MANAGER).force(),
-        &Patch::Apply(&configmap),
-    )
-    .await
-    .map_err(k8s::readable)
-    .with_context(|| format!("recording the deploy history of {cat} in ConfigMap {name}"))?;
-    Ok(())
+    serde_json::from_str(text).with_context(|| {
+        format!("ConfigMap {name} does not hold a history catctl can read — delete it with `kubectl delete configmap {name}`")
+    })
+}
+
+/// `configmap` holding `history` instead of its own.
+pub fn with_revisions(configmap: &ConfigMap, history: &[Revision]) -> Result<ConfigMap> {
+    let mut next = configmap.clone();
+    next.data
+        .get_or_insert_with(Default::default)
+        .insert(KEY.to_string(), serde_json::to_string(history)?);
+    Ok(next)
 }
 
 /// Who deploys: `$USER@host`.

@@ -4,7 +4,7 @@
 
 pub mod history;
 pub mod kubeconfig;
-pub mod lease;
+pub mod lock;
 pub mod nodes;
 pub mod objects;
 pub mod observe;

@@ -1,6 +1,7 @@
 //! Every object catctl makes for a cat, by kind and name — its workload, its Secret, its
 //! schedule (two CronJobs, a ServiceAccount, a Role and its RoleBinding), its deploy history
-//! (a ConfigMap) and its deploy lock (a Lease) — for `delete` and the orphan search.
+//! and deploy lock (a ConfigMap), and the deploy Lease earlier versions of catctl left — for
+//! `delete` and the orphan search.
 
 use anyhow::{Context as _, Result};
 use k8s_openapi::Resource;
@@ -13,6 +14,12 @@ use kube::Api;
 use kube::api::{ApiResource, DeleteParams, DynamicObject, ListParams};
 
 use crate::k8s::{Cluster, managed_selector};
+
+/// The deploy Lease of catctl versions that kept the deploy lock in a Lease (it is now in the
+/// history ConfigMap): still deleted with its cat.
+fn legacy_lease_name(cat: &str) -> String {
+    format!("catctl-deploy-{cat}")
+}
 
 /// One object of a cat, which may or may not exist.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +74,7 @@ pub fn of_cat(cat: &str) -> Vec<ObjectRef> {
         object(ServiceAccount::KIND, schedule_account(cat)),
         object(Secret::KIND, crate::cat_runtime::secret_name(cat)),
         object(ConfigMap::KIND, crate::k8s::history::configmap_name(cat)),
-        object(Lease::KIND, crate::k8s::lease::lease_name(cat)),
+        object(Lease::KIND, legacy_lease_name(cat)),
     ]
 }
 

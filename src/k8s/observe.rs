@@ -3,17 +3,17 @@
 //! cat's wait re-evaluates its rollout whenever any of them changes — no polling, no sleeps —
 //! so API requests do not grow with the number of cats or the time spent waiting.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::Result;
-use futures::{Stream, StreamExt};
+use anyhow::{Result, bail};
+use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::DeleteParams;
 use kube::runtime::reflector::{self, ObjectRef, Store};
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::watcher;
 use kube::{Api, Client, Resource};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -23,8 +23,9 @@ use crate::k8s::rollout::{self, PodFailure, Progress};
 use crate::k8s::{Cluster, managed_selector};
 use crate::manifest::{Kind, RESTARTED_AT_ANNOTATION};
 
-/// How long a rollout must stay done before it counts: a container that exits at once is
-/// briefly Running and Ready.
+/// How long each container of a rollout's pods must have been seen running (the same
+/// container, not restarted) before the rollout counts as done: a container that exits at once
+/// is briefly Running and Ready, and its crash shows within the kubelet's next status update.
 const SETTLE: Duration = Duration::from_secs(2);
 
 /// Live views of the namespace, updated by watches.
@@ -33,10 +34,14 @@ pub struct Observer {
     namespace: String,
     pods: Store<Pod>,
     statefulsets: Store<StatefulSet>,
-    deployments: Store<Deployment>,
+    /// Not watched when no cat of the command is a Deployment.
+    deployments: Option<Store<Deployment>>,
     events: Store<Event>,
+    /// Until [`Observer::watch_events`] starts the events' watch.
+    events_writer: Mutex<Option<reflector::store::Writer<Event>>>,
+    notify: Arc<watch::Sender<u64>>,
     changed: watch::Receiver<u64>,
-    tasks: Vec<JoinHandle<()>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
     /// When the watches started: older warnings are about earlier rollouts.
     started: jiff::Timestamp,
     health: Arc<Mutex<Health>>,
@@ -54,114 +59,366 @@ const UNANSWERED_LIMIT: Duration = Duration::from_secs(10);
 
 impl Drop for Observer {
     fn drop(&mut self) {
-        for task in &self.tasks {
+        for task in self.tasks.lock().unwrap_or_else(|e| e.into_inner()).iter() {
             task.abort();
         }
     }
 }
 
-fn spawn_reflector<K>(
+/// How a watch starts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Start {
+    /// With a watch that first sends what exists (a streaming list, `sendInitialEvents`): one
+    /// request for the list and the watch. Falls back to a list, then a watch from it, on a
+    /// server that refuses it.
+    Stream,
+    /// With a watch from resourceVersion 0: the server sends what it has as ADDED events, then
+    /// the changes — one request, for what needs no "listed" moment (events).
+    Any,
+}
+
+/// Keeps `writer`'s store up to date with one watch request at a time: resumed from the last
+/// resourceVersion seen when the server ends it, listed again only when the server has
+/// forgotten that version (410 Gone). Every event and every error wakes the waits; `health`
+/// notes whether the watch gets answers.
+async fn follow<K>(
     api: Api<K>,
-    config: watcher::Config,
+    selectors: (Option<String>, Option<String>),
+    start: Start,
+    mut writer: reflector::store::Writer<K>,
     notify: Arc<watch::Sender<u64>>,
     health: Arc<Mutex<Health>>,
+) where
+    K: Resource + Clone + std::fmt::Debug + Send + Sync + serde::de::DeserializeOwned + 'static,
+    K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
+{
+    use kube::api::WatchEvent;
+    let note = |result: Result<(), String>| {
+        let mut health = health.lock().unwrap_or_else(|e| e.into_inner());
+        match result {
+            Ok(()) => health.failing_since = None,
+            Err(err) => {
+                health
+                    .failing_since
+                    .get_or_insert_with(std::time::Instant::now);
+                health.last_error = err;
+            }
+        }
+        notify.send_modify(|n| *n += 1);
+    };
+    let reset = |writer: &mut reflector::store::Writer<K>, items: Vec<K>| {
+        writer.apply_watcher_event(&watcher::Event::Init);
+        for item in items {
+            writer.apply_watcher_event(&watcher::Event::InitApply(item));
+        }
+        writer.apply_watcher_event(&watcher::Event::InitDone);
+    };
+    let (labels, fields) = selectors;
+    let mut streaming = matches!(start, Start::Stream);
+    // The version to watch from; `None`: to be listed (or streamed) first.
+    let mut version = match start {
+        Start::Any => {
+            reset(&mut writer, Vec::new());
+            Some("0".to_string())
+        }
+        Start::Stream => None,
+    };
+    // Retries after an error wait a little (the API server answered badly or not at all).
+    let retry = Duration::from_millis(500);
+    loop {
+        let initial = version.is_none() && streaming;
+        let from = match version.take() {
+            Some(version) => version,
+            None if streaming => String::new(),
+            None => {
+                let params = kube::api::ListParams {
+                    label_selector: labels.clone(),
+                    field_selector: fields.clone(),
+                    ..kube::api::ListParams::default()
+                };
+                match api.list(&params).await {
+                    Ok(list) => {
+                        reset(&mut writer, list.items);
+                        note(Ok(()));
+                        list.metadata.resource_version.unwrap_or_default()
+                    }
+                    Err(err) => {
+                        note(Err(err.to_string()));
+                        tokio::time::sleep(retry).await;
+                        continue;
+                    }
+                }
+            }
+        };
+        let params = kube::api::WatchParams {
+            label_selector: labels.clone(),
+            field_selector: fields.clone(),
+            timeout: Some(crate::k8s::WATCH_TIMEOUT_SECS),
+            bookmarks: true,
+            send_initial_events: initial,
+        };
+        let events = match api.watch(&params, &from).await {
+            Ok(events) => events,
+            Err(kube::Error::Api(status)) if initial && (400..500).contains(&status.code) => {
+                // No streaming lists on this server: list, then watch.
+                streaming = false;
+                continue;
+            }
+            Err(err) => {
+                note(Err(err.to_string()));
+                tokio::time::sleep(retry).await;
+                version = (!initial).then_some(from);
+                continue;
+            }
+        };
+        let mut events = std::pin::pin!(events);
+        let mut last = from;
+        let mut listing = initial;
+        if listing {
+            writer.apply_watcher_event(&watcher::Event::Init);
+        }
+        let mut gone = false;
+        while let Some(event) = events.next().await {
+            let seen = |o: &K| o.meta().resource_version.clone();
+            match event {
+                Ok(WatchEvent::Added(o) | WatchEvent::Modified(o)) => {
+                    last = seen(&o).unwrap_or(last);
+                    if listing {
+                        writer.apply_watcher_event(&watcher::Event::InitApply(o));
+                        continue;
+                    }
+                    writer.apply_watcher_event(&watcher::Event::Apply(o));
+                    note(Ok(()));
+                }
+                Ok(WatchEvent::Deleted(o)) => {
+                    last = seen(&o).unwrap_or(last);
+                    writer.apply_watcher_event(&watcher::Event::Delete(o));
+                    note(Ok(()));
+                }
+                Ok(WatchEvent::Bookmark(b)) => {
+                    last = b.metadata.resource_version;
+                    if listing && b.metadata.annotations.contains_key(INITIAL_EVENTS_END) {
+                        listing = false;
+                        writer.apply_watcher_event(&watcher::Event::InitDone);
+                        note(Ok(()));
+                    }
+                }
+                Ok(WatchEvent::Error(status)) if status.code == 410 => {
+                    gone = true;
+                    break;
+                }
+                Ok(WatchEvent::Error(status)) if listing && (400..500).contains(&status.code) => {
+                    streaming = false;
+                    gone = true;
+                    break;
+                }
+                Ok(WatchEvent::Error(status)) => {
+                    note(Err(format!("{} ({})", status.message, status.code)));
+                }
+                Err(err) => {
+                    note(Err(err.to_string()));
+                    break;
+                }
+            }
+        }
+        // A streaming list cut short starts again; so does a version the server forgot.
+        version = (!gone && !listing).then_some(last);
+    }
+}
+
+/// The annotation of the bookmark that ends a streaming list's initial events.
+const INITIAL_EVENTS_END: &str = "k8s.io/initial-events-end";
+
+/// Whether `store` has had its first state.
+fn is_ready<K>(store: &Store<K>) -> bool
+where
+    K: Resource + Clone + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    use futures::FutureExt as _;
+    store
+        .wait_until_ready()
+        .now_or_never()
+        .is_some_and(|r| r.is_ok())
+}
+
+/// A store kept by [`follow`] in a task of its own.
+fn spawn_follow<K>(
+    api: Api<K>,
+    selectors: (Option<String>, Option<String>),
+    start: Start,
+    notify: &Arc<watch::Sender<u64>>,
+    health: &Arc<Mutex<Health>>,
 ) -> (Store<K>, JoinHandle<()>)
 where
     K: Resource + Clone + std::fmt::Debug + Send + Sync + serde::de::DeserializeOwned + 'static,
     K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
 {
     let (store, writer) = reflector::store();
-    let config = config.timeout(crate::k8s::WATCH_TIMEOUT_SECS);
-    let stream = reflector::reflector(writer, watcher(api, config).default_backoff());
-    let task = tokio::spawn(drive(stream, notify, health));
+    let task = tokio::spawn(follow(
+        api,
+        selectors,
+        start,
+        writer,
+        notify.clone(),
+        health.clone(),
+    ));
     (store, task)
 }
 
-/// Feeds a watch into its store, noting in `health` whether it gets answers; every event and
-/// every error wakes the waits.
-async fn drive<S, T, E>(stream: S, notify: Arc<watch::Sender<u64>>, health: Arc<Mutex<Health>>)
-where
-    S: Stream<Item = Result<T, E>>,
-    E: std::fmt::Display,
-{
-    let mut stream = std::pin::pin!(stream);
-    while let Some(event) = stream.next().await {
-        {
-            let mut health = health.lock().unwrap_or_else(|e| e.into_inner());
-            match &event {
-                Ok(_) => health.failing_since = None,
-                Err(err) => {
-                    health
-                        .failing_since
-                        .get_or_insert_with(std::time::Instant::now);
-                    health.last_error = err.to_string();
-                }
-            }
-        }
-        notify.send_modify(|n| *n += 1);
-    }
-}
-
 impl Observer {
-    /// Starts the watches in `namespace` and waits until each has listed once.
-    pub async fn start(cluster: &Cluster) -> Result<Observer> {
+    /// Starts the watches in the cluster's namespace — pods, StatefulSets, Deployments when
+    /// `deployments`, and Warning events — and waits until each has its first state. Pods and
+    /// workloads start with a streaming list (one request for the list and the watch, where
+    /// the server offers it), so what they hold can stand in for the gate's lists.
+    pub async fn start(cluster: &Cluster, deployments: bool) -> Result<Observer> {
+        let observer = Observer::start_without_events(cluster, deployments)?;
+        observer.watch_events();
+        observer.ready().await?;
+        Ok(observer)
+    }
+
+    /// [`Observer::start`] without the events, which [`Observer::watch_events`] starts when
+    /// there is a rollout to wait for; fails at the first error of any watch.
+    pub async fn start_for_gate(cluster: &Cluster, deployments: bool) -> Result<Observer> {
+        let observer = Observer::start_without_events(cluster, deployments)?;
+        observer.ready().await?;
+        Ok(observer)
+    }
+
+    fn start_without_events(cluster: &Cluster, deployments: bool) -> Result<Observer> {
         let (client, namespace) = (&cluster.client, cluster.namespace.as_str());
         let (notify, changed) = watch::channel(0u64);
         let notify = Arc::new(notify);
         let health = Arc::new(Mutex::new(Health::default()));
-        let managed = watcher::Config::default().labels(&managed_selector());
-        let (pods, pods_task) = spawn_reflector(
+        let (pods, pods_task) = spawn_follow(
             Api::<Pod>::namespaced(client.clone(), namespace),
-            managed.clone(),
-            notify.clone(),
-            health.clone(),
+            (Some(managed_selector()), None),
+            Start::Stream,
+            &notify,
+            &health,
         );
-        let (statefulsets, sts_task) = spawn_reflector(
+        // Workloads of the whole namespace, as the gate needs them: one named like a cat but
+        // made by hand is seen too.
+        let (statefulsets, sts_task) = spawn_follow(
             Api::<StatefulSet>::namespaced(client.clone(), namespace),
-            managed.clone(),
-            notify.clone(),
-            health.clone(),
+            (None, None),
+            Start::Stream,
+            &notify,
+            &health,
         );
-        let (deployments, deploy_task) = spawn_reflector(
-            Api::<Deployment>::namespaced(client.clone(), namespace),
-            managed,
-            notify.clone(),
-            health.clone(),
-        );
-        let (events, events_task) = spawn_reflector(
-            Api::<Event>::namespaced(client.clone(), namespace),
-            watcher::Config::default().fields("type=Warning"),
-            notify,
-            health.clone(),
-        );
-        let observer = Observer {
+        let mut tasks = vec![pods_task, sts_task];
+        let deployments = if deployments {
+            let (store, task) = spawn_follow(
+                Api::<Deployment>::namespaced(client.clone(), namespace),
+                (None, None),
+                Start::Stream,
+                &notify,
+                &health,
+            );
+            tasks.push(task);
+            Some(store)
+        } else {
+            None
+        };
+        let (events, events_writer) = reflector::store();
+        Ok(Observer {
             client: client.clone(),
             namespace: namespace.to_string(),
             pods,
             statefulsets,
             deployments,
             events,
+            events_writer: Mutex::new(Some(events_writer)),
+            notify,
             changed,
-            tasks: vec![pods_task, sts_task, deploy_task, events_task],
+            tasks: Mutex::new(tasks),
             // A second of slack for the API server's timestamps, which have whole seconds.
             started: jiff::Timestamp::now() - jiff::SignedDuration::from_secs(1),
             health,
+        })
+    }
+
+    /// Starts the watch of Warning events (once): one request, from resourceVersion 0.
+    pub fn watch_events(&self) {
+        let writer = self
+            .events_writer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(writer) = writer {
+            let task = tokio::spawn(follow(
+                Api::<Event>::namespaced(self.client.clone(), &self.namespace),
+                (None, Some("type=Warning".to_string())),
+                Start::Any,
+                writer,
+                self.notify.clone(),
+                self.health.clone(),
+            ));
+            self.tasks
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(task);
+        }
+    }
+
+    /// Waits until the pods and workloads have their first state; an error as soon as a watch
+    /// fails, or after 30 s.
+    async fn ready(&self) -> Result<()> {
+        let namespace = &self.namespace;
+        let mut changed = self.changed.clone();
+        let all_ready = async {
+            loop {
+                if let Some(error) = self.failing() {
+                    return Err(anyhow::anyhow!(
+                        "the watches on namespace {namespace} failed: {error}"
+                    ));
+                }
+                if is_ready(&self.pods)
+                    && is_ready(&self.statefulsets)
+                    && self.deployments.as_ref().is_none_or(is_ready)
+                {
+                    return Ok(());
+                }
+                if changed.changed().await.is_err() {
+                    bail!("the watches on namespace {namespace} stopped");
+                }
+            }
         };
-        let ready = async {
-            observer.pods.wait_until_ready().await?;
-            observer.statefulsets.wait_until_ready().await?;
-            observer.deployments.wait_until_ready().await?;
-            observer.events.wait_until_ready().await
-        };
-        tokio::time::timeout(Duration::from_secs(30), ready)
+        tokio::time::timeout(Duration::from_secs(30), all_ready)
             .await
             .map_err(|_| {
                 anyhow::anyhow!(
                     "the cluster did not answer the watches on namespace {namespace} within 30 s"
                 )
             })?
-            .map_err(|_| anyhow::anyhow!("the watches on namespace {namespace} stopped"))?;
-        Ok(observer)
+    }
+
+    /// The error of a watch that has failed since its last answer, if any.
+    fn failing(&self) -> Option<String> {
+        let health = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        health.failing_since.map(|_| health.last_error.clone())
+    }
+
+    /// Every pod of the cats (catctl's label selector), as the watch holds them.
+    pub fn all_pods(&self) -> Vec<Pod> {
+        self.pods.state().iter().map(|p| (**p).clone()).collect()
+    }
+
+    /// Every StatefulSet of the namespace, as the watch holds them.
+    pub fn all_statefulsets(&self) -> Vec<StatefulSet> {
+        self.statefulsets
+            .state()
+            .iter()
+            .map(|s| (**s).clone())
+            .collect()
+    }
+
+    /// Every Deployment of the namespace, when they are watched.
+    pub fn all_deployments(&self) -> Option<Vec<Deployment>> {
+        self.deployments
+            .as_ref()
+            .map(|d| d.state().iter().map(|d| (**d).clone()).collect())
     }
 
     /// The cat's pods that are not being deleted.
@@ -316,18 +573,23 @@ impl Observer {
         let mut deleted: BTreeSet<String> = BTreeSet::new();
         let mut last_message = String::new();
         // A container that dies at once can look Ready for a moment: the rollout counts as done
-        // only once it has stayed done for SETTLE (a crash shows within the kubelet's next
-        // status update, about a second).
+        // only once every container of its pods has been seen running for SETTLE. The window
+        // starts when the container is first seen running, not when the rollout is first seen
+        // done: the wait for readiness counts towards it, and cats rolling out together settle
+        // together.
+        let mut running_since: BTreeMap<String, tokio::time::Instant> = BTreeMap::new();
         let mut done_since: Option<tokio::time::Instant> = None;
         loop {
+            self.note_running(&target.cat, &mut running_since);
             let step = self.evaluate(target);
             if !matches!(step, Step::Done(_)) {
                 done_since = None;
             }
             match step {
                 Step::Done(pods) => {
-                    let since = *done_since.get_or_insert_with(tokio::time::Instant::now);
-                    if since.elapsed() >= SETTLE {
+                    let settled = self.settled_at(&target.cat, &pods, &running_since);
+                    done_since = Some(settled);
+                    if tokio::time::Instant::now() >= settled {
                         return Ok(pods);
                     }
                     let message = "running; making sure it stays up".to_string();
@@ -370,9 +632,9 @@ impl Observer {
             if let Some(failure) = self.unanswered() {
                 return Err(failure);
             }
-            // While settling, wake up when SETTLE has passed even if nothing changes.
+            // While settling, wake up when it has settled even if nothing changes.
             let wake = match done_since {
-                Some(since) => deadline.min(since + SETTLE),
+                Some(settled) => deadline.min(settled),
                 None => deadline,
             };
             match tokio::time::timeout_at(wake, changed.changed()).await {
@@ -407,6 +669,49 @@ impl Observer {
                 }
             }
         }
+    }
+
+    /// Notes when each running container of `cat`'s pods was first seen running (by container
+    /// ID: a restarted container is a new one).
+    fn note_running(&self, cat: &str, since: &mut BTreeMap<String, tokio::time::Instant>) {
+        let now = tokio::time::Instant::now();
+        for pod in self.pods_of(cat) {
+            for key in running_containers(&pod) {
+                since.entry(key).or_insert(now);
+            }
+        }
+    }
+
+    /// When the pods named `names` will have had every container running for SETTLE.
+    fn settled_at(
+        &self,
+        cat: &str,
+        names: &[String],
+        since: &BTreeMap<String, tokio::time::Instant>,
+    ) -> tokio::time::Instant {
+        let now = tokio::time::Instant::now();
+        let pods = self.pods_of(cat);
+        let mut settled = now;
+        for pod in pods
+            .iter()
+            .filter(|p| p.metadata.name.as_ref().is_some_and(|n| names.contains(n)))
+        {
+            let statuses = pod
+                .status
+                .as_ref()
+                .and_then(|s| s.container_statuses.as_ref());
+            let count = statuses.map_or(0, Vec::len);
+            let running = running_containers(pod);
+            if running.len() < count.max(1) {
+                // A container not running (yet) is not settled.
+                settled = settled.max(now + SETTLE);
+            }
+            for key in running {
+                let first = since.get(&key).copied().unwrap_or(now);
+                settled = settled.max(first + SETTLE);
+            }
+        }
+        settled
     }
 
     fn evaluate(&self, target: &Target) -> Step {
@@ -538,7 +843,8 @@ impl Observer {
             },
             Kind::Deployment => match self
                 .deployments
-                .get(&ObjectRef::new(&target.cat).within(&self.namespace))
+                .as_ref()
+                .and_then(|d| d.get(&ObjectRef::new(&target.cat).within(&self.namespace)))
             {
                 Some(d) if !stale(d.metadata.generation) => rollout::deployment_progress(&d),
                 Some(_) => Progress::Waiting(observed.into()),
@@ -546,6 +852,21 @@ impl Observer {
             },
         }
     }
+}
+
+/// A key for each running container of `pod`: its container ID (a restart makes a new one), or
+/// the pod, container and restart count when the ID is not reported.
+fn running_containers(pod: &Pod) -> Vec<String> {
+    let pod_name = pod.metadata.name.as_deref().unwrap_or_default();
+    pod.status
+        .iter()
+        .flat_map(|s| s.container_statuses.iter().flatten())
+        .filter(|c| c.state.as_ref().is_some_and(|s| s.running.is_some()))
+        .map(|c| match c.container_id.as_deref() {
+            Some(id) if !id.is_empty() => id.to_string(),
+            _ => format!("{pod_name}/{}/{}", c.name, c.restart_count),
+        })
+        .collect()
 }
 
 enum Step {
@@ -654,4 +975,42 @@ pub async fn last_log_lines(cluster: &Cluster, failure: &Failure, lines: i64) ->
         .await
         .ok()
         .filter(|t| !t.trim().is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(container_id: &str, restarts: i32, running: bool) -> Pod {
+        let state = if running {
+            "{running: {startedAt: '2026-11-30T00:00:00Z'}}"
+        } else {
+            "{waiting: {reason: CrashLoopBackOff}}"
+        };
+        serde_saphyr::from_str(&format!(
+            "metadata: {{name: dd-0}}
+status:
+  containerStatuses:
+  - {{name: dd, image: x, imageID: '', ready: {running}, restartCount: {restarts},
+     containerID: '{container_id}', state: {state}}}"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_settle_window_belongs_to_one_run_of_a_container() {
+        let first = running_containers(&pod("containerd://a", 0, true));
+        let restarted = running_containers(&pod("containerd://b", 1, true));
+        assert_eq!(first, ["containerd://a"]);
+        assert_ne!(
+            first, restarted,
+            "a restarted container starts a new window"
+        );
+        assert!(running_containers(&pod("containerd://a", 1, false)).is_empty());
+        // Without a container ID, the restart count tells runs apart.
+        assert_ne!(
+            running_containers(&pod("", 0, true)),
+            running_containers(&pod("", 1, true))
+        );
+    }
 }

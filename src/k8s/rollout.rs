@@ -148,6 +148,40 @@ pub fn pod_failure(pod: &Pod) -> Option<PodFailure> {
                 "the container exceeded its memory limit — raise `memory_limit` in [resources] of cat.toml".to_string(),
             ));
         }
+        // Exited again after a restart: a crash loop, though a real kubelet may take another
+        // 10 s or more to say CrashLoopBackOff.
+        if let Some(terminated) = terminated
+            && container.restart_count > 0
+        {
+            let detail = terminated
+                .message
+                .clone()
+                .or(terminated.reason.clone())
+                .unwrap_or_default();
+            // The container that just exited is the current one: its log has the last words
+            // (the previous run's may be gone already).
+            return Some(PodFailure {
+                has_previous: false,
+                ..failure(
+                    "CrashLoopBackOff".to_string(),
+                    format!(
+                        "the container exited again after {} restart{} (last exit code {}{})",
+                        container.restart_count,
+                        if container.restart_count == 1 {
+                            ""
+                        } else {
+                            "s"
+                        },
+                        terminated.exit_code,
+                        if detail.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {detail}")
+                        }
+                    ),
+                )
+            });
+        }
     }
     None
 }
@@ -278,6 +312,38 @@ status:
      state: {waiting: {reason: ContainerCreating}}}",
         );
         assert_eq!(pod_failure(&creating), None);
+    }
+
+    #[test]
+    fn a_container_that_exits_again_after_a_restart_is_a_crash_loop() {
+        // What a real kubelet shows for some seconds before it says CrashLoopBackOff.
+        let again: Pod = yaml(
+            "metadata: {name: lala-0}
+status:
+  containerStatuses:
+  - {name: lala, image: x, imageID: '', ready: false, restartCount: 1,
+     state: {terminated: {exitCode: 1, reason: Error}}}",
+        );
+        let failure = pod_failure(&again).unwrap();
+        assert_eq!(failure.reason, "CrashLoopBackOff");
+        assert!(
+            !failure.has_previous,
+            "its last words are in its current log"
+        );
+        assert!(
+            failure.message.contains("exit code 1"),
+            "{}",
+            failure.message
+        );
+        // The first exit may be a one-off: the kubelet restarts it.
+        let first: Pod = yaml(
+            "metadata: {name: lala-0}
+status:
+  containerStatuses:
+  - {name: lala, image: x, imageID: '', ready: false, restartCount: 0,
+     state: {terminated: {exitCode: 1, reason: Error}}}",
+        );
+        assert_eq!(pod_failure(&first), None);
     }
 
     #[test]

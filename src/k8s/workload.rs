@@ -137,8 +137,8 @@ pub async fn list(cluster: &Cluster, kind: Kind) -> Result<BTreeMap<String, Dyna
         .collect())
 }
 
-/// The pods of every cat (catctl's label selector), by cat (their `app` label), in one request.
-pub async fn pods_by_cat(cluster: &Cluster) -> Result<BTreeMap<String, Vec<Pod>>> {
+/// The pods of every cat (catctl's label selector), in one request.
+pub async fn pods(cluster: &Cluster) -> Result<Vec<Pod>> {
     let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
     let selector = crate::k8s::managed_selector();
     let list = pods
@@ -146,8 +146,13 @@ pub async fn pods_by_cat(cluster: &Cluster) -> Result<BTreeMap<String, Vec<Pod>>
         .await
         .map_err(crate::k8s::readable)
         .with_context(|| format!("listing the cats' pods in namespace {}", cluster.namespace))?;
+    Ok(list.items)
+}
+
+/// `pods` by cat (their `app` label).
+pub fn by_cat(pods: &[Pod]) -> BTreeMap<String, Vec<Pod>> {
     let mut by_cat: BTreeMap<String, Vec<Pod>> = BTreeMap::new();
-    for pod in list.items {
+    for pod in pods.iter().cloned() {
         if let Some(cat) = pod
             .metadata
             .labels
@@ -157,7 +162,7 @@ pub async fn pods_by_cat(cluster: &Cluster) -> Result<BTreeMap<String, Vec<Pod>>
             by_cat.entry(cat.clone()).or_default().push(pod);
         }
     }
-    Ok(by_cat)
+    by_cat
 }
 
 /// The digests `pods` run (from their `imageID`s), each once.

@@ -1,6 +1,6 @@
 //! `delete`: what catctl made in the cluster for a cat — workload, Secret, schedule, deploy
-//! history (ConfigMap `catctl-history-<cat>`) and a leftover deploy lock (Lease
-//! `catctl-deploy-<cat>`) — found first, then removed. Never the cat's directory.
+//! history and lock (ConfigMap `catctl-history-<cat>`) and a deploy Lease left by an earlier
+//! catctl (`catctl-deploy-<cat>`) — found first, then removed. Never the cat's directory.
 
 use anyhow::Result;
 

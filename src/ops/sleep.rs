@@ -70,7 +70,7 @@ pub async fn sleep<'a>(
     timeout: Duration,
     reporter: &dyn Reporter,
 ) -> Result<Vec<CatResult<'a, Slept>>> {
-    let observer = Observer::start(cluster).await?;
+    let observer = Observer::start(cluster, true).await?;
     let observer = &observer;
     Ok(each_cat(cats, concurrency, reporter, |cat| async move {
         let slept = put_to_sleep(cluster, observer, cat, timeout, reporter).await?;
@@ -129,7 +129,7 @@ pub async fn wake<'a>(
     timeout: Duration,
     reporter: &dyn Reporter,
 ) -> Result<Vec<CatResult<'a, Slept>>> {
-    let observer = Observer::start(cluster).await?;
+    let observer = Observer::start(cluster, true).await?;
     let observer = &observer;
     Ok(each_cat(cats, concurrency, reporter, |cat| async move {
         let woke = wake_up(cluster, observer, cat, timeout, reporter).await?;

@@ -257,3 +257,64 @@ fn the_kube_contexts_namespace_is_used_when_none_is_given() {
     farm.run(["deploy", &cat, "-n", "other"]).ok();
     assert!(farm.cluster().get("statefulsets", "other", &cat).is_some());
 }
+
+/// Puts a deploy lock held by `holder`, last renewed `seconds_ago`, into `cat`'s history
+/// ConfigMap, as a deploy that is running (or was killed) leaves it.
+fn lock_held_by(farm: &Farm, cat: &str, holder: &str, seconds_ago: i64) {
+    let at = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(seconds_ago);
+    let lock = serde_json::json!({
+        "holder": holder, "deploying": "v9 sha256:0000", "acquired": at.to_string(),
+        "renewed": at.to_string(), "seconds": 30,
+    });
+    let patch = serde_json::json!({"data": {"lock": lock.to_string()}});
+    kubectl(
+        farm,
+        &[
+            "patch",
+            "configmap",
+            &format!("catctl-history-{cat}"),
+            "--type=merge",
+            "-p",
+            &patch.to_string(),
+        ],
+    );
+}
+
+#[test]
+fn a_held_deploy_lock_is_waited_for_and_one_left_by_a_killed_deploy_expires() {
+    let farm = setup();
+    let cat = farm.ready_cat("lock");
+    farm.run(["deploy", &cat]).ok();
+    let v1 = farm.digest(&cat, "v1");
+    farm.release(&cat, "v2");
+
+    // Held by a deploy still renewing it: this one waits for it, then gives up naming it.
+    lock_held_by(&farm, &cat, "other@host (pid 1)", 0);
+    farm.cluster().reset_requests();
+    let refused = farm.run(["deploy", &cat, "--timeout", "2s"]).fails().text();
+    assert!(refused.contains("holds its lock"), "{refused}");
+    assert!(refused.contains("other@host"), "{refused}");
+    assert_eq!(
+        farm.cluster().count("patch", "statefulsets"),
+        0,
+        "it applied"
+    );
+    assert_eq!(farm.running(&cat), [v1]);
+
+    // Last renewed 40 s ago (its holder was killed): expired, taken over, and released after.
+    lock_held_by(&farm, &cat, "killed@host (pid 1)", 40);
+    farm.run(["deploy", &cat]).ok();
+    assert_eq!(farm.running(&cat), [farm.digest(&cat, "v2")]);
+    let history = farm
+        .cluster()
+        .get("configmaps", "default", &format!("catctl-history-{cat}"))
+        .unwrap();
+    assert!(history["data"].get("lock").is_none(), "{history}");
+    assert_eq!(
+        history_results(&farm, &cat),
+        [
+            ("v1".to_string(), "ran".to_string()),
+            ("v2".to_string(), "ran".to_string())
+        ]
+    );
+}

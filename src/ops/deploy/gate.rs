@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use anyhow::{Context as _, Result, bail};
 use futures::StreamExt as _;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
 use kube::api::DynamicObject;
 
@@ -19,9 +18,10 @@ use crate::image::ImageRef;
 use crate::k8s::Cluster;
 use crate::k8s::history::{self, Revision};
 use crate::k8s::nodes::NodePlatform;
+use crate::k8s::observe::Observer;
 use crate::k8s::secrets::{self as cluster_secrets, ClusterSecret};
 use crate::k8s::sleep::{self, Asleep};
-use crate::k8s::{lease, rollout, workload};
+use crate::k8s::{rollout, workload};
 use crate::manifest::{
     self, CHANGE_CAUSE_ANNOTATION, Kind, RESTARTED_AT_ANNOTATION, RenderInput, Rendered,
     SECRET_CHECKSUM_ANNOTATION,
@@ -30,6 +30,7 @@ use crate::ops::deploy::{DeployOptions, ImageChoice, Report};
 use crate::ops::platform::check_runnable;
 use crate::ops::verify;
 use crate::registry::Registry;
+use tokio::sync::OnceCell;
 
 /// A cat that passed the gate, ready to apply.
 #[derive(Debug, Clone)]
@@ -56,8 +57,9 @@ pub struct Prepared {
     pub asleep: Option<Asleep>,
     /// Apply with 0 replicas and wait for nothing: the cat sleeps and no `--wake` was given.
     pub keep_asleep: bool,
-    /// The cat's deploy Lease as the gate saw it, before reading the history (`None`: none).
-    pub lease: Option<Lease>,
+    /// The cat's history ConfigMap as the gate read it (`Some(None)`: there was none; `None`:
+    /// to be read again); its deploy lock is taken with a write conditional on it.
+    pub configmap: Option<Option<ConfigMap>>,
     /// The cluster already runs exactly this: the live workload has every field of the
     /// rendered one, its rollout is done, its pods run this digest, and the history's newest
     /// entry is this very deploy. Nothing is written for it.
@@ -80,44 +82,69 @@ pub struct Gated {
     pub refused: Vec<Report>,
 }
 
-/// What the cluster holds for the cats, read once for all of them: one LIST per kind.
+/// What the cluster holds for the cats, read once for all of them: one request per kind.
 pub struct Snapshot {
-    leases: BTreeMap<String, Lease>,
     secrets: BTreeMap<String, ClusterSecret>,
     statefulsets: BTreeMap<String, DynamicObject>,
     deployments: BTreeMap<String, DynamicObject>,
     histories: BTreeMap<String, ConfigMap>,
     pods: BTreeMap<String, Vec<Pod>>,
-    /// The nodes' platforms, or why they could not be listed.
-    nodes: std::result::Result<Vec<NodePlatform>, String>,
+    /// The nodes' platforms, or why they could not be listed: read once, and only when an image
+    /// not already running has to be checked (a deploy that changes no image lists no nodes).
+    nodes: OnceCell<std::result::Result<Vec<NodePlatform>, String>>,
 }
 
 impl Snapshot {
-    /// The Leases first, then the rest: a deploy that wrote a history after it was read here
-    /// released its Lease after the Leases were read, so taking a Lease on the version read
-    /// here proves the history read here is still the newest.
-    pub async fn read(cluster: &Cluster) -> Result<Snapshot> {
-        let leases = lease::list(cluster).await?;
-        let objects = async {
-            tokio::try_join!(
-                cluster_secrets::list_managed(cluster),
-                workload::list(cluster, Kind::StatefulSet),
-                workload::list(cluster, Kind::Deployment),
-                history::list(cluster),
-                workload::pods_by_cat(cluster),
-            )
+    /// One LIST per kind, all at once — pods and workloads from `observer`'s watches instead
+    /// when it has them (a deploy's rollout needs those watches anyway). Each cat's deploy lock
+    /// sits in its history ConfigMap: taking it with a write conditional on the ConfigMap read
+    /// here proves this history is still the newest.
+    pub async fn read(cluster: &Cluster, observer: Option<&Observer>) -> Result<Snapshot> {
+        let watched = |kind: Kind| -> Option<BTreeMap<String, DynamicObject>> {
+            let observer = observer?;
+            let objects: Vec<serde_json::Value> = match kind {
+                Kind::StatefulSet => observer
+                    .all_statefulsets()
+                    .iter()
+                    .filter_map(|o| serde_json::to_value(o).ok())
+                    .collect(),
+                Kind::Deployment => observer
+                    .all_deployments()?
+                    .iter()
+                    .filter_map(|o| serde_json::to_value(o).ok())
+                    .collect(),
+            };
+            Some(by_name(objects))
         };
-        let (objects, nodes) = tokio::join!(objects, crate::k8s::nodes::platforms(cluster));
-        let (secrets, statefulsets, deployments, histories, pods) = objects?;
-        let nodes = nodes.map_err(|err| format!("{err:#}"));
+        let workloads = |kind: Kind| {
+            let known = watched(kind);
+            async move {
+                match known {
+                    Some(known) => Ok(known),
+                    None => workload::list(cluster, kind).await,
+                }
+            }
+        };
+        let pods = async {
+            match observer {
+                Some(observer) => Ok(observer.all_pods()),
+                None => workload::pods(cluster).await,
+            }
+        };
+        let (secrets, statefulsets, deployments, histories, pods) = tokio::try_join!(
+            cluster_secrets::list_managed(cluster),
+            workloads(Kind::StatefulSet),
+            workloads(Kind::Deployment),
+            history::list(cluster),
+            pods,
+        )?;
         Ok(Snapshot {
-            nodes,
-            leases,
             secrets,
             statefulsets,
             deployments,
             histories,
-            pods,
+            pods: workload::by_cat(&pods),
+            nodes: OnceCell::new(),
         })
     }
 
@@ -133,6 +160,15 @@ impl Snapshot {
     }
 }
 
+/// Typed objects as the dynamic ones a LIST gives, by name.
+fn by_name(objects: Vec<serde_json::Value>) -> BTreeMap<String, DynamicObject> {
+    objects
+        .into_iter()
+        .filter_map(|o| serde_json::from_value::<DynamicObject>(o).ok())
+        .filter_map(|o| Some((o.metadata.name.clone()?, o)))
+        .collect()
+}
+
 /// What the gate needs, shared by all cats of a command.
 pub struct Gate<'a> {
     pub farm: &'a Farm,
@@ -141,6 +177,9 @@ pub struct Gate<'a> {
     /// The local daemon, when one answers (its image check is skipped otherwise).
     pub daemon: Option<&'a Daemon>,
     pub options: &'a DeployOptions,
+    /// The rollout's watches, already started: the gate reads pods and workloads from them
+    /// (`Err`: they could not start, which fails every cat as the lists would).
+    pub observer: Option<Result<&'a Observer, String>>,
 }
 
 impl Gate<'_> {
@@ -150,7 +189,11 @@ impl Gate<'_> {
         let snapshot = if cats.is_empty() {
             Err(anyhow::anyhow!("no cats"))
         } else {
-            Snapshot::read(self.cluster).await
+            match &self.observer {
+                Some(Ok(observer)) => Snapshot::read(self.cluster, Some(observer)).await,
+                Some(Err(err)) => Err(anyhow::anyhow!("{err}")),
+                None => Snapshot::read(self.cluster, None).await,
+            }
         };
         let snapshot = &snapshot;
         let checked: Vec<(Cat, Result<Prepared>)> = futures::stream::iter(cats)
@@ -282,7 +325,12 @@ impl Gate<'_> {
             guard_downgrade,
             asleep,
             keep_asleep,
-            lease: snapshot.leases.get(&lease::lease_name(&cat.name)).cloned(),
+            configmap: Some(
+                snapshot
+                    .histories
+                    .get(&history::configmap_name(&cat.name))
+                    .cloned(),
+            ),
             unchanged,
         })
     }
@@ -295,7 +343,18 @@ impl Gate<'_> {
         snapshot: &Snapshot,
         warnings: &mut Vec<String>,
     ) -> Result<()> {
-        let nodes = match &snapshot.nodes {
+        let Some(digest) = &image.digest else {
+            return Ok(());
+        };
+        let nodes = snapshot
+            .nodes
+            .get_or_init(|| async {
+                crate::k8s::nodes::platforms(self.cluster)
+                    .await
+                    .map_err(|err| format!("{err:#}"))
+            })
+            .await;
+        let nodes = match nodes {
             Ok(nodes) if nodes.is_empty() => return Ok(()),
             Ok(nodes) => nodes,
             Err(why) => {
@@ -304,9 +363,6 @@ impl Gate<'_> {
                 ));
                 return Ok(());
             }
-        };
-        let Some(digest) = &image.digest else {
-            return Ok(());
         };
         let creds = verify::registry_credentials(image).await?;
         let platforms = self

@@ -15,6 +15,8 @@ use crate::farm::{Cat, Farm};
 use crate::image::ImageRef;
 use crate::k8s::Cluster;
 use crate::k8s::history::Revision;
+use crate::k8s::observe::Observer;
+use crate::manifest::Kind;
 use crate::ops::schedule;
 use crate::progress::Reporter;
 use crate::registry::Registry;
@@ -110,25 +112,50 @@ pub async fn prepare(
     cats: Vec<(Cat, ImageChoice)>,
     options: &DeployOptions,
 ) -> Gated {
-    let gate = Gate {
+    gate(handles, options, None).check_all(cats).await
+}
+
+fn gate<'a>(
+    handles: &Handles<'a>,
+    options: &'a DeployOptions,
+    observer: Option<Result<&'a Observer, String>>,
+) -> Gate<'a> {
+    Gate {
         farm: handles.farm,
         cluster: handles.cluster,
         registry: handles.registry,
         daemon: handles.daemon,
         options,
-    };
-    gate.check_all(cats).await
+        observer,
+    }
 }
 
 /// The gate for every cat, then the rollout of those that passed; one report per cat, in
-/// the cats' name order.
+/// the cats' name order. The rollout's watches start first and the gate reads pods and
+/// workloads from them (when they cannot start, every cat is refused with the reason).
 pub async fn deploy(
     handles: &Handles<'_>,
     cats: Vec<(Cat, ImageChoice)>,
     options: &DeployOptions,
     reporter: &dyn Reporter,
 ) -> Result<Vec<Report>> {
-    let mut gated = prepare(handles, cats, options).await;
+    let deployments = cats
+        .iter()
+        .any(|(cat, _)| Kind::for_cat(cat) == Kind::Deployment);
+    let started = if cats.is_empty() {
+        None
+    } else {
+        Some(
+            Observer::start_for_gate(handles.cluster, deployments)
+                .await
+                .map_err(|err| format!("{err:#}")),
+        )
+    };
+    let for_gate = started
+        .as_ref()
+        .map(|started| started.as_ref().map_err(Clone::clone));
+    let mut gated = gate(handles, options, for_gate).check_all(cats).await;
+    let observer = started.and_then(Result::ok);
     let schedule_image = schedule_image(handles, &mut gated).await;
     for refused in &gated.refused {
         reporter.failed(&refused.cat, &format!("refused: {}", refused.summary()));
@@ -137,6 +164,7 @@ pub async fn deploy(
     let mut reports = roll_out(
         handles.cluster,
         gated.prepared,
+        observer,
         options,
         handles.farm.settings.deploy_concurrency,
         reporter,

@@ -11,11 +11,11 @@ use tokio::time::Instant as Deadline;
 use crate::image::ImageRef;
 use crate::k8s::Cluster;
 use crate::k8s::history::{self, Ran, Revision, manifest_checksum};
-use crate::k8s::lease;
+use crate::k8s::lock;
 use crate::k8s::observe::{self, Failure, Observer, Target};
 use crate::k8s::sleep::{self, Asleep};
 use crate::k8s::workload;
-use crate::manifest::{CHANGE_CAUSE_ANNOTATION, Rendered};
+use crate::manifest::{CHANGE_CAUSE_ANNOTATION, Kind, Rendered};
 use crate::ops::deploy::{DeployOptions, Outcome, Prepared, Report, downgrade};
 use crate::progress::Reporter;
 
@@ -26,6 +26,7 @@ pub const LOG_LINES: i64 = 20;
 pub async fn roll_out(
     cluster: &Cluster,
     prepared: Vec<Prepared>,
+    observer: Option<Observer>,
     options: &DeployOptions,
     concurrency: usize,
     reporter: &dyn Reporter,
@@ -39,7 +40,16 @@ pub async fn roll_out(
     if prepared.is_empty() {
         return Ok(reports);
     }
-    let observer = Observer::start(cluster).await?;
+    let observer = match observer {
+        Some(observer) => {
+            observer.watch_events();
+            observer
+        }
+        None => {
+            let deployments = prepared.iter().any(|p| p.rendered.kind == Kind::Deployment);
+            Observer::start(cluster, deployments).await?
+        }
+    };
     let rollout = Rollout {
         cluster,
         holder: format!("{} (pid {})", history::who(), std::process::id()),
@@ -123,13 +133,7 @@ impl Rollout<'_> {
         );
         let failure = report.message.clone().unwrap_or_default();
         let undone = match rerender(p, previous) {
-            Ok(mut back) => {
-                // The failed deploy is in the history now: the rollback comes after it.
-                back.history = history::read(self.cluster, &p.cat.name)
-                    .await
-                    .unwrap_or_default();
-                self.one(&back).await
-            }
+            Ok(back) => self.one(&back).await,
             Err(err) => {
                 report.message = Some(format!("{failure} — rollback impossible: {err:#}"));
                 return;
@@ -168,53 +172,65 @@ impl Rollout<'_> {
         };
         let deadline = Deadline::now() + self.options.timeout;
         let on_wait = |message: &str| self.reporter.note(cat, message);
-        let seen = p.lease.as_ref();
-        let acquired =
-            lease::acquire(self.cluster, cat, &self.holder, deadline, seen, &on_wait).await;
-        let lock = match acquired {
-            Ok(lock) => lock,
+        let deploying = format!(
+            "{} {}",
+            p.image.tag,
+            p.image.digest.as_ref().map_or("-", |d| d.short())
+        );
+        let acquired = lock::acquire(
+            self.cluster,
+            cat,
+            &self.holder,
+            &deploying,
+            deadline,
+            p.configmap.clone(),
+            &on_wait,
+        )
+        .await;
+        let held = match acquired {
+            Ok(held) => held,
             Err(err) => {
                 report.message = Some(format!("{err:#}"));
                 return report;
             }
         };
-        self.apply_and_wait(p, lock.uncontended, deadline, &mut report)
-            .await;
-        lock.release().await;
+        let ran = self.apply_and_wait(p, &held, deadline, &mut report).await;
+        let entry = ran.and_then(|ran| self.entry(p, ran));
+        if let Err(err) = held.finish(entry).await {
+            let before = report
+                .message
+                .take()
+                .map_or(String::new(), |m| format!("{m}; "));
+            report.message = Some(format!("{before}not recorded in the history: {err:#}"));
+        }
         report
     }
 
     /// With the cat's lock held: the downgrade check again (another deploy may have finished
     /// while this one waited; not when the lock was `uncontended`, untaken since the gate read
-    /// the history), the apply, the wait, and the record of what happened.
+    /// the history), the apply and the wait. What happened, when it is for the history.
     async fn apply_and_wait(
         &self,
         p: &Prepared,
-        uncontended: bool,
+        held: &lock::Held,
         deadline: Deadline,
         report: &mut Report,
-    ) {
+    ) -> Option<Ran> {
         let cat = &p.cat.name;
-        let allowed = if uncontended {
-            Ok(p.history.clone())
-        } else {
-            self.still_allowed(p).await
-        };
-        let history = match allowed {
-            Ok(history) => history,
-            Err(err) => {
-                report.result = Outcome::Refused;
-                report.message = Some(format!("{err:#}"));
-                return;
-            }
-        };
+        if !held.uncontended
+            && let Err(err) = self.still_allowed(p, &held.history).await
+        {
+            report.result = Outcome::Refused;
+            report.message = Some(format!("{err:#}"));
+            return None;
+        }
         self.reporter.step(cat, "applying");
         let applied =
             match workload::apply(self.cluster, &p.rendered, self.options.force, false).await {
                 Ok(applied) => applied,
                 Err(err) => {
                     report.message = Some(format!("{err:#}"));
-                    return;
+                    return None;
                 }
             };
         if p.keep_asleep {
@@ -225,7 +241,7 @@ impl Rollout<'_> {
                  deploy --wake {cat}` wakes it",
                 mark.since, mark.by
             ));
-            return;
+            return None;
         }
         if p.asleep.is_some() {
             // Woken by `deploy --wake`: the apply took spec.replicas over; the mark goes.
@@ -239,7 +255,7 @@ impl Rollout<'_> {
             .await
             {
                 report.message = Some(format!("{err:#}"));
-                return;
+                return None;
             }
         }
         let target = Target {
@@ -253,34 +269,26 @@ impl Rollout<'_> {
         // What is left of --timeout after waiting for the lock, in whole seconds as given.
         let left = deadline.saturating_duration_since(Deadline::now());
         let left = Duration::from_secs(left.as_secs_f64().ceil() as u64);
-        let ran = match self.observer.wait(&target, left, &on_progress).await {
+        match self.observer.wait(&target, left, &on_progress).await {
             Ok(pods) => {
                 report.pods = pods;
                 report.result = Outcome::Deployed;
-                Ran::Ran
+                Some(Ran::Ran)
             }
             Err(failure) => {
                 report.log = observe::last_log_lines(self.cluster, &failure, LOG_LINES).await;
                 report.message = Some(describe(&failure));
-                Ran::Failed
+                Some(Ran::Failed)
             }
-        };
-        if let Err(err) = self.record(p, history, ran).await {
-            let before = report
-                .message
-                .take()
-                .map_or(String::new(), |m| format!("{m}; "));
-            report.message = Some(format!("{before}not recorded in the history: {err:#}"));
         }
     }
 
     /// The cat's history now; an error when another deploy of the cat happened since the gate
     /// (while this one waited for the lock), or when this one has become a downgrade.
-    async fn still_allowed(&self, p: &Prepared) -> anyhow::Result<Vec<Revision>> {
+    async fn still_allowed(&self, p: &Prepared, history: &[Revision]) -> anyhow::Result<()> {
         let cat = &p.cat.name;
-        let history = history::read(self.cluster, cat).await?;
         let newest = |h: &[Revision]| h.last().map(|r| r.revision);
-        if newest(&history) != newest(&p.history)
+        if newest(history) != newest(&p.history)
             && let Some(other) = history.last()
             && Some(&other.digest) != p.image.digest.as_ref()
         {
@@ -297,23 +305,21 @@ impl Rollout<'_> {
             );
         }
         if p.guard_downgrade
-            && history != p.history
+            && history != p.history.as_slice()
             && let Some(digest) = &p.image.digest
         {
             let running = workload::running_digests(self.cluster, cat).await?;
-            if let Some(refusal) = downgrade(cat, &history, &running, &p.image, digest) {
+            if let Some(refusal) = downgrade(cat, history, &running, &p.image, digest) {
                 bail!("{refusal}");
             }
         }
-        Ok(history)
+        Ok(())
     }
 
-    /// Adds the deploy of `p` to the cat's history: what ran, or that it failed.
-    async fn record(&self, p: &Prepared, before: Vec<Revision>, ran: Ran) -> anyhow::Result<()> {
-        let Some(digest) = p.image.digest.clone() else {
-            return Ok(());
-        };
-        let entry = Revision {
+    /// The history entry of the deploy of `p`: what ran, or that it failed.
+    fn entry(&self, p: &Prepared, ran: Ran) -> Option<Revision> {
+        let digest = p.image.digest.clone()?;
+        Some(Revision {
             revision: 0,
             result: ran,
             tag: p.image.tag.clone(),
@@ -330,12 +336,7 @@ impl Rollout<'_> {
             deployed_at: now_to_the_second(),
             by: history::who(),
             cause: p.cause.clone(),
-        };
-        let after = history::with_entry(before.clone(), entry);
-        if after == before {
-            return Ok(());
-        }
-        history::write(self.cluster, &p.cat.name, &after).await
+        })
     }
 }
 
@@ -365,6 +366,8 @@ fn rerender(prepared: &Prepared, previous: &Revision) -> anyhow::Result<Prepared
         cause,
         source_digest: previous.source_digest.clone(),
         guard_downgrade: false,
+        // The failed deploy is in the history now: the lock is taken on the ConfigMap as it is.
+        configmap: None,
         ..prepared.clone()
     })
 }
