@@ -59,11 +59,11 @@ fn a_second_identical_deploy_of_three_cats_writes_nothing() {
             .as_array()
             .and_then(|a| a.iter().find(|r| r["cat"] == cat.as_str()))
             .unwrap_or_else(|| panic!("no report of {cat}: {reports}"));
-        assert_eq!(report["result"], "deployed", "{report}");
+        assert_eq!(report["result"], "unchanged", "{report}");
         assert!(
             report["note"]
                 .as_str()
-                .is_some_and(|m| m.contains("unchanged")),
+                .is_some_and(|m| m.contains("already running, nothing written")),
             "{report}"
         );
     }

@@ -25,6 +25,8 @@ pub struct Report {
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Deployed,
+    /// The cluster already ran the cat as prepared: nothing was written.
+    Unchanged,
     Refused,
     Failed,
     RolledBack,
@@ -36,6 +38,7 @@ impl Outcome {
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Deployed => "deployed",
+            Outcome::Unchanged => "unchanged",
             Outcome::Refused => "refused",
             Outcome::Failed => "failed",
             Outcome::RolledBack => "rolled back",
@@ -61,7 +64,10 @@ impl Report {
     }
 
     pub fn succeeded(&self) -> bool {
-        matches!(self.result, Outcome::Deployed | Outcome::Asleep)
+        matches!(
+            self.result,
+            Outcome::Deployed | Outcome::Unchanged | Outcome::Asleep
+        )
     }
 
     /// The first line of the message.
