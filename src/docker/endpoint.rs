@@ -171,17 +171,11 @@ struct ConfigFile {
 /// `currentContext` of `config.json` (none when the file or the key is missing).
 fn current_context(config_dir: &Path) -> Result<Option<String>> {
     let path = config_dir.join("config.json");
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),
+    let Some(config) =
+        super::read_config_json::<ConfigFile>(&path, "docker's config.json (fix or remove it)")?
+    else {
+        return Ok(None);
     };
-    let config: ConfigFile = serde_json::from_str(&text).with_context(|| {
-        format!(
-            "{} is not docker's config.json (fix or remove it)",
-            path.display()
-        )
-    })?;
     Ok(config.current_context.filter(|c| !c.is_empty()))
 }
 

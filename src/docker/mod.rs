@@ -25,6 +25,22 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
 /// The first API version whose `/build` takes BuildKit sessions (Docker 18.09).
 const BUILDKIT_API: (u32, u32) = (1, 39);
 
+/// Docker's `config.json` at `path` as `T` (the parts a caller needs), or `None` when the file
+/// does not exist; `what` names the file in the error when it is not JSON of that shape.
+pub fn read_config_json<T: serde::de::DeserializeOwned>(
+    path: &std::path::Path,
+    what: &str,
+) -> Result<Option<T>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),
+    };
+    serde_json::from_str(&text)
+        .map(Some)
+        .with_context(|| format!("{} is not {what}", path.display()))
+}
+
 /// A connection to the daemon, at an API version both sides speak; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Daemon {

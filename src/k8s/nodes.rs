@@ -24,8 +24,12 @@ pub async fn platforms(cluster: &Cluster) -> Result<Vec<NodePlatform>> {
         .await
         .map_err(super::readable)
         .with_context(|| format!("listing the nodes of {}", cluster.url))?;
-    Ok(list
-        .items
+    Ok(of(&list.items))
+}
+
+/// The platform of each node that reports one (a node not yet reporting is left out).
+pub fn of(nodes: &[Node]) -> Vec<NodePlatform> {
+    nodes
         .iter()
         .filter_map(|node| {
             let info = node.status.as_ref()?.node_info.as_ref()?;
@@ -37,5 +41,5 @@ pub async fn platforms(cluster: &Cluster) -> Result<Vec<NodePlatform>> {
                 },
             })
         })
-        .collect())
+        .collect()
 }

@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::cat_runtime::secret_name;
 use crate::docker::Daemon;
 use crate::farm::Farm;
-use crate::image::{ImageRef, Platform};
+use crate::image::ImageRef;
 use crate::k8s::Cluster;
 use crate::k8s::nodes::NodePlatform;
 use crate::ops::platform::check_runnable;
@@ -436,21 +436,7 @@ async fn kube_checks<'a>(
         ),
     });
     let nodes = match listed {
-        Some(Ok(list)) => Some(
-            list.items
-                .iter()
-                .filter_map(|node| {
-                    let info = node.status.as_ref()?.node_info.as_ref()?;
-                    Some(NodePlatform {
-                        node: node.metadata.name.clone().unwrap_or_default(),
-                        platform: Platform {
-                            os: info.operating_system.clone(),
-                            ..Platform::linux(&info.architecture)
-                        },
-                    })
-                })
-                .collect(),
-        ),
+        Some(Ok(list)) => Some(crate::k8s::nodes::of(&list.items)),
         _ => {
             checks.push(bad(
                 State::Warn,

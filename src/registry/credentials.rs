@@ -90,17 +90,11 @@ pub fn lookup(host: &str, server: &str) -> Result<Option<Credentials>> {
     let Some(path) = config_path() else {
         return Ok(None);
     };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),
+    let Some(config) =
+        crate::docker::read_config_json::<ConfigFile>(&path, "a valid docker config file (JSON)")?
+    else {
+        return Ok(None);
     };
-    let config: ConfigFile = serde_json::from_str(&text).with_context(|| {
-        format!(
-            "{} is not a valid docker config file (JSON)",
-            path.display()
-        )
-    })?;
     resolve(&config, host, server, &run_helper)
         .with_context(|| format!("reading the credentials for {host} from {}", path.display()))
 }
