@@ -9,6 +9,9 @@
 #   scripts/test.sh [extra cargo test arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each part says when it starts, so a run's log shows where its time goes.
+part() { echo "test.sh: [$SECONDS s] $*" >&2; }
+trap 'echo "test.sh: [$SECONDS s] finished (exit $?)" >&2' EXIT
 
 # Debian packages the tests and scripts use: npm (the engine's tests), jq and curl (the fake
 # workspace's scripts), openssl (certificates of the TLS daemon test), ssh (the ssh:// DOCKER_HOST
@@ -37,29 +40,38 @@ if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 22 ? 0
 fi
 # The engine's tests (`npm ci` also fills templates/cat/deps/node_modules, the production modules
 # the image build copies in), then the fake Slack workspace with the real engine.
+part "the cat engine's tests (Node.js 22)"
 (cd templates/cat && npm ci --no-audit --no-fund && npm test)
+part "the fake Slack workspace's tests"
 node --test tests/fake-slack/test/*.test.mjs
 # An eighth cat made by `catctl copycat` keeps the engine's tests green (≈ 20 s).
+part "cats-farm-e2e copycat"
 scripts/cats-farm-e2e.sh copycat
 
+part "the Docker daemon and registry"
 scripts/test-services.sh start
 eval "$(scripts/test-services.sh env)"
 
 # A real cat image on the Node.js 22 base made here, answering "hi" once in the fake workspace.
+part "the base image and cats-e2e dd"
 scripts/base-image.sh
 scripts/cats-e2e.sh dd
 # `catctl up dd tt` with the real images: each answers "hi" exactly once; `down` stops them (≈ 45 s).
+part "cats-farm-e2e up"
 scripts/cats-farm-e2e.sh up
 
 # A real Kubernetes built from upstream sources (cold build: ~15 min of CPU on 2 cores, then
 # cached); tests/real_cluster runs catctl against it. It keeps running afterwards:
 # `scripts/real-cluster.sh stop` stops it.
+part "the real cluster (build, cached; start)"
 scripts/real-cluster.sh build
 scripts/real-cluster.sh start >/dev/null
 eval "$(scripts/real-cluster.sh env)"
 # The seven real cats deployed by catctl on the real cluster, answering in the fake workspace;
 # pod replacement, redeploy and LaLa's $LALA_TOKEN story (≈ 3 min).
+part "cats-farm-e2e cluster"
 scripts/cats-farm-e2e.sh cluster
 
 # Benchmarks are not tests: they are type-checked by clippy and run with `cargo bench`.
+part "cargo test (build, then unit, tests/it, tests/real_cluster, fake-kube)"
 cargo test --locked --workspace --lib --bins --tests "$@"
