@@ -40,7 +40,10 @@ pub struct Cluster {
     /// [`WATCH_TIMEOUT_SECS`]).
     pub client: kube::Client,
     /// For streams that may be silent for long (`logs -f`): connecting is bounded, reading not.
-    pub streams: kube::Client,
+    /// Made on first use ([`Cluster::streams`]): a kubeconfig's exec credential plugin runs
+    /// once per client, and most commands never stream.
+    streaming: Option<kube::Config>,
+    streams: std::sync::Arc<std::sync::OnceLock<kube::Client>>,
     pub namespace: String,
     /// The kube context's name and the API server's URL, for messages.
     pub context: String,
@@ -104,11 +107,10 @@ impl Cluster {
         streaming.write_timeout = Some(READ_TIMEOUT);
         let client =
             named_client(bounded, &cluster, &context).map_err(|err| chosen.explain(err))?;
-        let streams =
-            named_client(streaming, &cluster, &context).map_err(|err| chosen.explain(err))?;
         Ok(Cluster {
             client,
-            streams,
+            streaming: Some(streaming),
+            streams: Default::default(),
             namespace,
             context,
             url: cluster,
@@ -118,6 +120,19 @@ impl Cluster {
 }
 
 impl Cluster {
+    /// The client for streams that may be silent for long (`logs -f`): connecting is bounded,
+    /// reading not; made once, on first use.
+    pub fn streams(&self) -> Result<kube::Client> {
+        let Some(streaming) = &self.streaming else {
+            return Ok(self.client.clone());
+        };
+        if let Some(client) = self.streams.get() {
+            return Ok(client.clone());
+        }
+        let client = named_client(streaming.clone(), &self.url, &self.context)?;
+        Ok(self.streams.get_or_init(|| client).clone())
+    }
+
     /// The cluster as kube-rs infers it — KUBECONFIG, else the pod's in-cluster service
     /// account — in its default namespace: how catctl runs inside a CronJob.
     pub async fn infer() -> Result<Cluster> {
@@ -132,7 +147,8 @@ impl Cluster {
         bounded.write_timeout = Some(READ_TIMEOUT);
         let client = kube::Client::try_from(bounded).context("cannot create a kube client")?;
         Ok(Cluster {
-            streams: client.clone(),
+            streaming: None,
+            streams: Default::default(),
             client,
             namespace,
             context: "(in-cluster)".to_string(),

@@ -69,7 +69,7 @@ pub async fn stream(
     }
     let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
     if options.follow {
-        Following::new(cluster, api, cats, options, events)
+        Following::new(cluster, api, cats, options, events)?
             .run()
             .await
     } else {
@@ -296,6 +296,8 @@ struct Watched {
 /// The state of `catctl logs -f`: the watched pods and the followers of their containers.
 struct Following<'a> {
     cluster: &'a Cluster,
+    /// The unbounded stream client: a followed log may be silent for hours.
+    streams: kube::Client,
     api: Api<Pod>,
     cats: &'a [CatTarget],
     options: &'a LogOptions,
@@ -315,8 +317,9 @@ impl<'a> Following<'a> {
         cats: &'a [CatTarget],
         options: &'a LogOptions,
         events: mpsc::Sender<LogEvent>,
-    ) -> Self {
-        Following {
+    ) -> Result<Self> {
+        Ok(Following {
+            streams: cluster.streams()?,
             cluster,
             api,
             cats,
@@ -326,7 +329,7 @@ impl<'a> Following<'a> {
             departed: HashMap::new(),
             listed: false,
             followers: JoinSet::new(),
-        }
+        })
     }
 
     /// Follows until the receiver of the events is gone. Dropping this stops every follower.
@@ -463,8 +466,7 @@ impl<'a> Following<'a> {
         let window = (!self.listed).then_some((self.options.since, self.options.tail));
         for (container, source) in sources(&cat, &pod) {
             let follower = Follower {
-                // A followed log may be silent for hours: read on the unbounded stream client.
-                api: Api::namespaced(self.cluster.streams.clone(), &self.cluster.namespace),
+                api: Api::namespaced(self.streams.clone(), &self.cluster.namespace),
                 pod: pod.metadata.name.clone().unwrap_or_default(),
                 container,
                 source,

@@ -218,3 +218,26 @@ fn bash_completes_contexts_from_the_kubeconfig_and_namespaces_from_the_cluster()
     );
     assert_eq!(complete("catctl status -n c"), ["cream"]);
 }
+
+#[test]
+fn a_working_exec_plugin_runs_for_one_client_only() {
+    let farm = Farm::new().with_cluster().cats(["dd"]);
+    let runs = farm.path().join("plugin-runs");
+    farm.write(
+        "bin/token-plugin",
+        &format!(
+            "#!/bin/sh\necho run >> {}\n\
+             echo '{{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"plugin-token\"}}}}'\n",
+            runs.display()
+        ),
+    );
+    let plugin = farm.path().join("bin/token-plugin");
+    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let kubeconfig = with_plugin(&farm, plugin.to_str().unwrap());
+    farm.run(["status", "--kubeconfig", &kubeconfig]).ok();
+    let count = std::fs::read_to_string(&runs).unwrap().lines().count();
+    // catctl makes one client per command; the unbounded one for `logs -f` only when it
+    // streams (making both ran the plugin 6 times). kube-rs itself runs the plugin for each
+    // look at the user's credentials while it makes a client (TLS identity, auth layer): 3.
+    assert!(count <= 3, "the plugin ran {count} times for one status");
+}
