@@ -97,7 +97,7 @@ running() {
   local pid
   [ -f "$1" ] || return 1
   pid=$(cat "$1" 2>/dev/null) || return 1
-  [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$2"
+  [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -- "$2" >/dev/null
 }
 
 wait_for() { # name, seconds, check, log
@@ -194,7 +194,7 @@ launch() { # name, log, command...: runs in its own session, outliving this scri
   echo $! >"$DIR/$name.pid"
 }
 
-etcd_answers() { curl -fsS "http://127.0.0.1:$ETCD_PORT/health" 2>/dev/null | grep -q '"health":"true"'; }
+etcd_answers() { curl -fsS "http://127.0.0.1:$ETCD_PORT/health" 2>/dev/null | grep '"health":"true"' >/dev/null; }
 apiserver_answers() {
   curl -fsS --cacert "$DIR/pki/ca.crt" --cert "$DIR/pki/admin.crt" --key "$DIR/pki/admin.key" \
     "https://127.0.0.1:$APISERVER_PORT/readyz" >/dev/null 2>&1
@@ -363,7 +363,7 @@ TOML
 # The pod sandbox image: no registry can give one, so it is made here from the pause binary (an
 # OCI image layout of one layer, imported into containerd's k8s.io namespace).
 import_pause() {
-  ctrd -n k8s.io images ls -q | grep -qx "$PAUSE_IMAGE" && return 0
+  ctrd -n k8s.io images ls -q | grep -x "$PAUSE_IMAGE" >/dev/null && return 0
   local t="$DIR/pause-image"
   rm -rf "$t" && mkdir -p "$t/rootfs" "$t/oci/blobs/sha256"
   cp "$BIN/pause" "$t/rootfs/pause"
@@ -387,11 +387,11 @@ import_pause() {
   echo '{"imageLayoutVersion":"1.0.0"}' >"$t/oci/oci-layout"
   tar -C "$t/oci" -cf "$t/pause.tar" .
   ctrd -n k8s.io images import --no-unpack=false "$t/pause.tar" >&2
-  ctrd -n k8s.io images ls -q | grep -qx "$PAUSE_IMAGE" || { say "importing $PAUSE_IMAGE failed"; return 1; }
+  ctrd -n k8s.io images ls -q | grep -x "$PAUSE_IMAGE" >/dev/null || { say "importing $PAUSE_IMAGE failed"; return 1; }
 }
 
 node_ip() {
-  ip -o addr show dev lo | grep -q " $NODE_IP/" || as_root ip addr add "$NODE_IP/32" dev lo
+  ip -o addr show dev lo | grep " $NODE_IP/" >/dev/null || as_root ip addr add "$NODE_IP/32" dev lo
 }
 
 start_kubelet() {
@@ -524,7 +524,7 @@ stop() {
   for m in $(awk -v d="$DIR/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r); do
     as_root umount "$m" 2>/dev/null || as_root umount -l "$m" 2>/dev/null || true
   done
-  if ip -o addr show dev lo | grep -q " $NODE_IP/"; then as_root ip addr del "$NODE_IP/32" dev lo || true; fi
+  if ip -o addr show dev lo | grep " $NODE_IP/" >/dev/null; then as_root ip addr del "$NODE_IP/32" dev lo || true; fi
 }
 
 status() {

@@ -32,7 +32,7 @@ install_missing() {
   command -v docker-registry >/dev/null || missing+=(docker-registry)
   command -v curl >/dev/null || missing+=(curl)
   # The static build: it runs alone in a FROM scratch image.
-  dpkg-query -W -f '${Status}' busybox-static 2>/dev/null | grep -q "ok installed" ||
+  dpkg-query -W -f '${Status}' busybox-static 2>/dev/null | grep "ok installed" >/dev/null ||
     missing+=(busybox-static)
   [ ${#missing[@]} -eq 0 ] && return 0
   say "installing ${missing[*]}"
@@ -46,7 +46,7 @@ running() {
   local pid
   [ -f "$1" ] || return 1
   pid=$(cat "$1" 2>/dev/null) || return 1
-  [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$2"
+  [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -- "$2" >/dev/null
 }
 
 docker_answers() { DOCKER_HOST="unix://$SOCK" timeout 5 docker version >/dev/null 2>&1; }

@@ -25,7 +25,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 # The registry-by-host-name test reaches the test registry as this machine's host name.
-if ! getent hosts "$(hostname)" | grep -q '^127\.0\.0\.1 '; then
+if ! getent hosts "$(hostname)" | grep '^127\.0\.0\.1 ' >/dev/null; then
   echo "test.sh: $(hostname) does not resolve to 127.0.0.1 (where the test registry listens); adding it to /etc/hosts" >&2
   echo "127.0.0.1 $(hostname)" >>/etc/hosts
 fi
