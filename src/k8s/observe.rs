@@ -28,6 +28,11 @@ use crate::manifest::{Kind, RESTARTED_AT_ANNOTATION};
 /// is briefly Running and Ready, and its crash shows within the kubelet's next status update.
 const SETTLE: Duration = Duration::from_secs(2);
 
+/// How long a rollout may wait before its containers run (pods not made, not scheduled,
+/// volumes not mounted, images being pulled) before the Warning events that say why are
+/// watched: a rollout that goes well needs no events, and costs no request for them.
+const STUCK_BEFORE_EVENTS: Duration = Duration::from_secs(2);
+
 /// Live views of the namespace, updated by watches.
 pub struct Observer {
     client: Client,
@@ -278,8 +283,8 @@ impl Observer {
         Ok(observer)
     }
 
-    /// [`Observer::start`] without the events, which [`Observer::watch_events`] starts when
-    /// there is a rollout to wait for; fails at the first error of any watch.
+    /// [`Observer::start`] without the events, which [`Observer::wait`] starts for a rollout
+    /// stuck before its containers run; fails at the first error of any watch.
     pub async fn start_for_gate(cluster: &Cluster, deployments: bool) -> Result<Observer> {
         let observer = Observer::start_without_events(cluster, deployments)?;
         observer.ready().await?;
@@ -337,6 +342,37 @@ impl Observer {
             started: jiff::Timestamp::now() - jiff::SignedDuration::from_secs(1),
             health,
         })
+    }
+
+    /// Whether the watch of Warning events has started.
+    fn events_watched(&self) -> bool {
+        self.events_writer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_none()
+    }
+
+    /// Whether `target`'s rollout waits before its containers run: the workload has no pod of
+    /// this rollout yet, or one of them has a container not started (not scheduled, its volumes
+    /// not mounted, its image being pulled). The warnings that say why are events; a rollout
+    /// whose containers run and only wait to be ready needs none.
+    fn is_stuck(&self, target: &Target) -> bool {
+        let pods = self.pods_of(&target.cat);
+        let new: Vec<&Arc<Pod>> = pods.iter().filter(|p| target.is_new(p)).collect();
+        new.is_empty()
+            || new.iter().any(|pod| {
+                let statuses = pod
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.container_statuses.as_ref());
+                statuses.is_none_or(|statuses| {
+                    statuses.is_empty()
+                        || statuses.iter().any(|c| {
+                            c.state.as_ref().is_some_and(|s| s.waiting.is_some())
+                                && c.restart_count == 0
+                        })
+                })
+            })
     }
 
     /// Starts the watch of Warning events (once): one request, from resourceVersion 0.
@@ -579,11 +615,29 @@ impl Observer {
         // together.
         let mut running_since: BTreeMap<String, tokio::time::Instant> = BTreeMap::new();
         let mut done_since: Option<tokio::time::Instant> = None;
+        // Since when the rollout has been stuck before its containers run (see `is_stuck`).
+        let mut stuck_since: Option<tokio::time::Instant> = None;
         loop {
             self.note_running(&target.cat, &mut running_since);
             let step = self.evaluate(target);
             if !matches!(step, Step::Done(_)) {
                 done_since = None;
+            }
+            stuck_since = match (
+                matches!(step, Step::Wait(_)) && self.is_stuck(target),
+                stuck_since,
+            ) {
+                (false, _) => None,
+                (true, None) => Some(tokio::time::Instant::now()),
+                (true, since) => since,
+            };
+            let events_at = stuck_since
+                .filter(|_| !self.events_watched())
+                .map(|since| since + STUCK_BEFORE_EVENTS);
+            if events_at.is_some_and(|at| tokio::time::Instant::now() >= at) {
+                // The warnings that say why (FailedScheduling, FailedMount, FailedCreate): the
+                // watch starts from resourceVersion 0, so none said so far is missed.
+                self.watch_events();
             }
             match step {
                 Step::Done(pods) => {
@@ -636,6 +690,10 @@ impl Observer {
             let wake = match done_since {
                 Some(settled) => deadline.min(settled),
                 None => deadline,
+            };
+            let wake = match events_at.filter(|_| !self.events_watched()) {
+                Some(at) => wake.min(at),
+                None => wake,
             };
             match tokio::time::timeout_at(wake, changed.changed()).await {
                 Ok(Ok(())) => {}

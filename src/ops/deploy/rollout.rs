@@ -40,14 +40,12 @@ pub async fn roll_out(
     if prepared.is_empty() {
         return Ok(reports);
     }
+    // The Warning events are watched only for a rollout stuck before its containers run.
     let observer = match observer {
-        Some(observer) => {
-            observer.watch_events();
-            observer
-        }
+        Some(observer) => observer,
         None => {
             let deployments = prepared.iter().any(|p| p.rendered.kind == Kind::Deployment);
-            Observer::start(cluster, deployments).await?
+            Observer::start_for_gate(cluster, deployments).await?
         }
     };
     let rollout = Rollout {
