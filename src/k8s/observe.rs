@@ -24,8 +24,9 @@ use crate::k8s::{Cluster, managed_selector};
 use crate::manifest::{Kind, RESTARTED_AT_ANNOTATION};
 
 /// How long each container of a rollout's pods must have been seen running (the same
-/// container, not restarted) before the rollout counts as done: a container that exits at once
-/// is briefly Running and Ready, and its crash shows within the kubelet's next status update.
+/// container, not restarted) before the rollout counts as done: a container without a
+/// readiness probe that exits at once is briefly Running and Ready, and its crash shows within
+/// the kubelet's next status update. A container Ready by its probe needs no window.
 const SETTLE: Duration = Duration::from_secs(2);
 
 /// How long a rollout may wait before its containers run (pods not made, not scheduled,
@@ -609,7 +610,8 @@ impl Observer {
         let mut deleted: BTreeSet<String> = BTreeSet::new();
         let mut last_message = String::new();
         // A container that dies at once can look Ready for a moment: the rollout counts as done
-        // only once every container of its pods has been seen running for SETTLE. The window
+        // only once every container of its pods has been seen running for SETTLE, or is Ready
+        // by its readiness probe (answered, so it did not die at once). The window
         // starts when the container is first seen running, not when the rollout is first seen
         // done: the wait for readiness counts towards it, and cats rolling out together settle
         // together.
@@ -734,7 +736,7 @@ impl Observer {
     fn note_running(&self, cat: &str, since: &mut BTreeMap<String, tokio::time::Instant>) {
         let now = tokio::time::Instant::now();
         for pod in self.pods_of(cat) {
-            for key in running_containers(&pod) {
+            for (key, _) in running_containers(&pod) {
                 since.entry(key).or_insert(now);
             }
         }
@@ -764,7 +766,11 @@ impl Observer {
                 // A container not running (yet) is not settled.
                 settled = settled.max(now + SETTLE);
             }
-            for key in running {
+            let proven = ready_by_probe(pod);
+            for (key, container) in running {
+                if proven.contains(&container) {
+                    continue;
+                }
                 let first = since.get(&key).copied().unwrap_or(now);
                 settled = settled.max(first + SETTLE);
             }
@@ -912,18 +918,40 @@ impl Observer {
     }
 }
 
-/// A key for each running container of `pod`: its container ID (a restart makes a new one), or
-/// the pod, container and restart count when the ID is not reported.
-fn running_containers(pod: &Pod) -> Vec<String> {
+/// A key for each running container of `pod` — its container ID (a restart makes a new one), or
+/// the pod, container and restart count when the ID is not reported — with the container's name.
+fn running_containers(pod: &Pod) -> Vec<(String, String)> {
     let pod_name = pod.metadata.name.as_deref().unwrap_or_default();
     pod.status
         .iter()
         .flat_map(|s| s.container_statuses.iter().flatten())
         .filter(|c| c.state.as_ref().is_some_and(|s| s.running.is_some()))
-        .map(|c| match c.container_id.as_deref() {
-            Some(id) if !id.is_empty() => id.to_string(),
-            _ => format!("{pod_name}/{}/{}", c.name, c.restart_count),
+        .map(|c| {
+            let key = match c.container_id.as_deref() {
+                Some(id) if !id.is_empty() => id.to_string(),
+                _ => format!("{pod_name}/{}/{}", c.name, c.restart_count),
+            };
+            (key, c.name.clone())
         })
+        .collect()
+}
+
+/// The containers of `pod` that are Ready by their readiness probe: the kubelet calls such a
+/// container ready only once the probe has been answered, so it did not exit at once and needs
+/// no settling window (a container without one is Ready as soon as it runs).
+fn ready_by_probe(pod: &Pod) -> BTreeSet<String> {
+    let probed: BTreeSet<&str> = pod
+        .spec
+        .iter()
+        .flat_map(|s| s.containers.iter())
+        .filter(|c| c.readiness_probe.is_some())
+        .map(|c| c.name.as_str())
+        .collect();
+    pod.status
+        .iter()
+        .flat_map(|s| s.container_statuses.iter().flatten())
+        .filter(|c| c.ready && probed.contains(c.name.as_str()))
+        .map(|c| c.name.clone())
         .collect()
 }
 

@@ -20,6 +20,10 @@ const CHATTY: &str = "FROM scratch\nCOPY busybox /bin/busybox\nCOPY . /cat\n\
 const CRASHING: &str = "FROM scratch\nCOPY busybox /bin/busybox\nCOPY . /cat\n\
     CMD [\"/bin/busybox\", \"sh\", \"-c\", \"echo Initializing; echo 'Error: Specify $LALA_TOKEN in environment'; exit 1\"]\n";
 
+/// A cat that runs for half a second, then dies.
+const SHORT_LIVED: &str = "FROM scratch\nCOPY busybox /bin/busybox\nCOPY . /cat\n\
+    CMD [\"/bin/busybox\", \"sh\", \"-c\", \"echo up; /bin/busybox sleep 0.5; echo gone; exit 3\"]\n";
+
 #[test]
 fn the_cluster_is_a_real_release_with_a_ready_node() {
     let real = real_cluster!();
@@ -183,6 +187,37 @@ fn a_crash_loop_fails_fast_with_the_containers_last_words() {
         "took {elapsed:?}: not fail-fast\n{out}"
     );
     eprintln!("crash loop reported after {elapsed:?}");
+}
+
+/// A cat without probes is Ready as soon as it runs: one that dies at once (here after half a
+/// second) looks deployed for a moment, and only the settling window catches it (a probed cat is Ready only once its probe is
+/// answered, so it needs none — the other scenarios).
+#[test]
+fn an_unprobed_cat_that_dies_at_once_is_not_reported_deployed() {
+    let real = real_cluster!();
+    let farm = Farm::new(real, "noprobe");
+    let cat = farm.new_cat("noprobe");
+    farm.write(
+        &format!("cats/{cat}/cat.toml"),
+        "version = \"v1\"\nprobes = false\n",
+    );
+    // Up for half a second: the kubelet reports it Running (and, without a probe, Ready),
+    // then its exit within its next relist, a second later at most.
+    farm.write(&format!("cats/{cat}/Dockerfile"), SHORT_LIVED);
+    farm.ok(&["build", &cat]);
+    farm.ok(&["push", &cat]);
+    farm.token(&cat, "xoxb-noprobe");
+    let started = Instant::now();
+    let output = farm.catctl(&["deploy", &cat, "--timeout", "2m", "-o", "json"]);
+    let elapsed = started.elapsed();
+    let out = text(&output);
+    assert!(!output.status.success(), "{out}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_default();
+    assert_eq!(report["items"][0]["result"], "failed", "{out}");
+    assert!(
+        elapsed < Duration::from_secs(20),
+        "took {elapsed:?}: not fail-fast\n{out}"
+    );
 }
 
 /// Pod watch events (`kubectl get pods -w --output-watch-events -o json`) of one cat, collected
