@@ -19,8 +19,10 @@ use endpoint::Endpoint;
 /// How long connecting and agreeing on an API version may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long one request (a build or a push runs as one) may wait for the daemon's answer.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
+/// How long one request may wait for the daemon's answer to begin (bollard bounds the answer's
+/// start, not a streamed body: a build, push or pull streams its progress from the start, and
+/// an inspect or a container stop answers within seconds).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The first API version whose `/build` takes BuildKit sessions (Docker 18.09).
 const BUILDKIT_API: (u32, u32) = (1, 39);

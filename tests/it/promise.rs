@@ -143,10 +143,12 @@ fn two_deploys_of_one_cat_at_once_never_both_claim_success() {
     let other = checkout(&farm);
     farm.release(&cat, "v2");
     release_in(&farm, other.path(), &cat, "v3");
+    // Each rollout lasts 4 s, so that the two overlap even when one process starts late on a
+    // busy machine (one that starts after the other has finished deploys on top of it, rightly).
     for version in ["v2", "v3"] {
         farm.cluster().script(
             &farm.image(&cat, version),
-            PodScript::healthy().ready_after(Duration::from_secs(2)),
+            PodScript::healthy().ready_after(Duration::from_secs(4)),
         );
     }
     let (a, b) = std::thread::scope(|scope| {
