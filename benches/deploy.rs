@@ -133,6 +133,8 @@ fn run(sizes: &[usize]) -> Result<bool, String> {
             results.push(farm.again(&fake, n)?);
             results.extend(farm.kubectl_loop(&runtime, n, second)?);
             results.push(farm.catctl_deploy(&runtime, n, slow)?.0);
+        } else if n > 10 {
+            results.push(farm.gate(&runtime, n)?);
         }
         last = Some((n, fake));
     }
@@ -598,8 +600,39 @@ impl Farm {
         Ok((measured, fake))
     }
 
-    /// The gate alone (`catctl render --out` of the cats), then the kubectl loop over what it
-    /// rendered, on one fresh cluster.
+    /// The gate alone (`catctl render --out` of the cats) on a fresh cluster.
+    fn gate(&self, runtime: &tokio::runtime::Runtime, cats: usize) -> Result<Measured, String> {
+        let fake = self.cluster(runtime, Duration::from_secs(1))?;
+        let manifests = tempfile::tempdir().map_err(|e| e.to_string())?;
+        self.render(&fake, cats, &manifests.path().join("out"))
+    }
+
+    /// `catctl render --out` of the first `cats` cats into `out`, measured.
+    fn render(&self, fake: &FakeKube, cats: usize, out: &Path) -> Result<Measured, String> {
+        let names = &self.names[..cats];
+        let mut render = vec!["-q", "render", "--out"];
+        let out_text = out.display().to_string();
+        render.push(&out_text);
+        render.extend(names.iter().map(String::as_str));
+        fake.reset_requests();
+        let cpu = Cpu::now();
+        let started = Instant::now();
+        self.catctl(&render, Some(fake.kubeconfig()))?;
+        let (fake_cpu, client_cpu) = cpu.since();
+        Ok(Measured {
+            label: format!("catctl render (the gate), {cats} cats"),
+            cats,
+            wall: started.elapsed(),
+            walls: Vec::new(),
+            requests: fake.requests(),
+            peak_kib: None,
+            per_cat: Vec::new(),
+            client_cpu,
+            fake_cpu,
+        })
+    }
+
+    /// The gate alone, then the kubectl loop over what it rendered, on one fresh cluster.
     fn kubectl_loop(
         &self,
         runtime: &tokio::runtime::Runtime,
@@ -610,26 +643,7 @@ impl Farm {
         let names = &self.names[..cats];
         let manifests = tempfile::tempdir().map_err(|e| e.to_string())?;
         let out = manifests.path().join("out");
-        let mut render = vec!["-q", "render", "--out"];
-        let out_text = out.display().to_string();
-        render.push(&out_text);
-        render.extend(names.iter().map(String::as_str));
-        fake.reset_requests();
-        let cpu = Cpu::now();
-        let started = Instant::now();
-        self.catctl(&render, Some(fake.kubeconfig()))?;
-        let (fake_cpu, client_cpu) = cpu.since();
-        let gate = Measured {
-            label: format!("catctl render (the gate), {cats} cats"),
-            cats,
-            wall: started.elapsed(),
-            walls: Vec::new(),
-            requests: fake.requests(),
-            peak_kib: None,
-            per_cat: Vec::new(),
-            client_cpu,
-            fake_cpu,
-        };
+        let gate = self.render(&fake, cats, &out)?;
 
         let cache = manifests.path().join("kube-cache");
         let kubectl = |args: &[&str]| -> Result<(), String> {

@@ -294,14 +294,32 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
+/// How often the controllers look at an unchanged world (for what only time changes: a
+/// Deployment's progress deadline).
+const IDLE_PASS: Duration = Duration::from_millis(100);
+
 async fn control_loop(shared: Arc<Shared>, tick: Duration) {
+    // The world's resourceVersion before the last controllers' pass: when nothing has changed
+    // since (their own writes included), another pass would do nothing. Passing over 100 idle
+    // StatefulSets every few milliseconds kept a core busy and the world locked.
+    let mut seen = None;
+    let mut last_pass = Instant::now();
     loop {
         let lookups = {
             let mut world = shared.world();
             let now = Instant::now();
-            controllers::tick(&mut world, now);
+            let before = world.rv();
+            let pass = seen != Some(before) || now.duration_since(last_pass) >= IDLE_PASS;
+            if pass {
+                controllers::tick(&mut world, now);
+            }
+            let kubelet_from = world.rv();
             let lookups = kubelet::tick(&mut world, now);
-            controllers::tick(&mut world, now);
+            if pass || world.rv() != kubelet_from {
+                controllers::tick(&mut world, now);
+                last_pass = now;
+                seen = Some(before);
+            }
             lookups
         };
         for image in lookups {

@@ -94,6 +94,9 @@ impl WriteOpts {
 
 pub struct World {
     objects: BTreeMap<Key, Value>,
+    /// The keys of the objects that name each uid among their ownerReferences: the controllers
+    /// find a workload's pods here instead of scanning every pod for every workload.
+    dependents: HashMap<String, std::collections::BTreeSet<Key>>,
     rv: u64,
     history: VecDeque<Arc<Change>>,
     pub changes: broadcast::Sender<Arc<Change>>,
@@ -123,6 +126,7 @@ impl World {
         let (changes, _) = broadcast::channel(65_536);
         let mut world = World {
             objects: BTreeMap::new(),
+            dependents: HashMap::new(),
             rv: 100,
             history: VecDeque::new(),
             changes,
@@ -250,17 +254,65 @@ impl World {
         self.rv.to_string()
     }
 
+    /// Puts `obj` at `key`, keeping the index of dependents; returns what was there.
+    fn store(&mut self, key: Key, obj: Value) -> Option<Value> {
+        for owner in owner_uids(&obj) {
+            self.dependents
+                .entry(owner.to_string())
+                .or_default()
+                .insert(key.clone());
+        }
+        let old = self.objects.insert(key.clone(), obj);
+        if let Some(old) = &old {
+            let now: Vec<String> = owner_uids(&self.objects[&key]).map(String::from).collect();
+            for owner in owner_uids(old).filter(|o| !now.iter().any(|n| n == o)) {
+                Self::forget(&mut self.dependents, owner, &key);
+            }
+        }
+        old
+    }
+
+    fn unindex(&mut self, key: &Key, obj: &Value) {
+        for owner in owner_uids(obj) {
+            Self::forget(&mut self.dependents, owner, key);
+        }
+    }
+
+    fn forget(
+        dependents: &mut HashMap<String, std::collections::BTreeSet<Key>>,
+        owner: &str,
+        key: &Key,
+    ) {
+        if let Some(keys) = dependents.get_mut(owner) {
+            keys.remove(key);
+            if keys.is_empty() {
+                dependents.remove(owner);
+            }
+        }
+    }
+
+    /// The objects of resource `res` in `ns` that name `uid` among their ownerReferences.
+    pub fn dependents_of(&self, res: usize, ns: &str, uid: &str) -> Vec<&Value> {
+        self.dependents
+            .get(uid)
+            .into_iter()
+            .flatten()
+            .filter(|k| k.res == res && k.ns == ns)
+            .filter_map(|k| self.objects.get(k))
+            .collect()
+    }
+
     /// Stores a new object (all checks done).
     fn insert(&mut self, key: Key, mut obj: Value) -> Value {
         obj["metadata"]["resourceVersion"] = json!(self.next_rv());
-        self.objects.insert(key.clone(), obj.clone());
+        self.store(key.clone(), obj.clone());
         self.emit(ChangeKind::Added, key, obj.clone(), None);
         obj
     }
 
     fn replace(&mut self, key: Key, mut obj: Value) -> Value {
         obj["metadata"]["resourceVersion"] = json!(self.next_rv());
-        let old = self.objects.insert(key.clone(), obj.clone());
+        let old = self.store(key.clone(), obj.clone());
         self.emit(ChangeKind::Modified, key, obj.clone(), old);
         obj
     }
@@ -268,6 +320,7 @@ impl World {
     /// Removes an object for good.
     pub fn remove(&mut self, key: &Key) -> Option<Value> {
         let mut obj = self.objects.remove(key)?;
+        self.unindex(key, &obj);
         obj["metadata"]["resourceVersion"] = json!(self.next_rv());
         if key.def().kind == "Pod"
             && let Some(uid) = obj["metadata"]["uid"].as_str()
@@ -380,7 +433,7 @@ impl World {
         }
         let mut stored = created;
         stored["metadata"]["managedFields"] = managed;
-        self.objects.insert(key.clone(), stored.clone());
+        self.store(key.clone(), stored.clone());
         if let Some(last) = self.history.back_mut()
             && last.key == key
         {
@@ -571,7 +624,7 @@ impl World {
     }
 
     pub fn has_dependents(&self, uid: &str) -> bool {
-        self.objects.values().any(|o| owned_by(o, uid))
+        self.dependents.contains_key(uid)
     }
 
     fn orphan_dependents(&mut self, uid: &str) {
@@ -681,6 +734,15 @@ impl World {
         });
         let _ = self.create(events, event, &WriteOpts::controller());
     }
+}
+
+/// The uids `obj` names among its ownerReferences.
+fn owner_uids(obj: &Value) -> impl Iterator<Item = &str> + Clone {
+    obj["metadata"]["ownerReferences"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["uid"].as_str())
 }
 
 pub fn owned_by(obj: &Value, uid: &str) -> bool {
