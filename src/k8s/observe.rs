@@ -1087,7 +1087,7 @@ status:
     fn the_settle_window_belongs_to_one_run_of_a_container() {
         let first = running_containers(&pod("containerd://a", 0, true));
         let restarted = running_containers(&pod("containerd://b", 1, true));
-        assert_eq!(first, ["containerd://a"]);
+        assert_eq!(first, [("containerd://a".to_string(), "dd".to_string())]);
         assert_ne!(
             first, restarted,
             "a restarted container starts a new window"
@@ -1097,6 +1097,34 @@ status:
         assert_ne!(
             running_containers(&pod("", 0, true)),
             running_containers(&pod("", 1, true))
+        );
+    }
+
+    #[test]
+    fn only_a_container_ready_by_its_readiness_probe_needs_no_settling() {
+        let mut ready = pod("containerd://a", 0, true);
+        assert!(
+            ready_by_probe(&ready).is_empty(),
+            "no probe: ready means running"
+        );
+        ready.spec = Some(serde_saphyr::from_str(
+            "containers: [{name: dd, readinessProbe: {httpGet: {path: /healthz, port: health}}}]",
+        )
+        .unwrap());
+        assert_eq!(ready_by_probe(&ready), BTreeSet::from(["dd".to_string()]));
+        let mut starting = pod("containerd://a", 0, true);
+        starting.spec = ready.spec.clone();
+        starting
+            .status
+            .as_mut()
+            .unwrap()
+            .container_statuses
+            .as_mut()
+            .unwrap()[0]
+            .ready = false;
+        assert!(
+            ready_by_probe(&starting).is_empty(),
+            "probed, not yet answered"
         );
     }
 }
