@@ -4,8 +4,8 @@
 #
 #   benches/real-cluster.sh        (CATCTL=path overrides the binary; default: the release build)
 #
-# In namespaces of its own (removed at the end): a farm of 7 FROM-scratch busybox cats, built
-# and pushed once (not timed), tokens synced. Timed:
+# In namespaces of its own (removed at the end): a farm of 7 FROM-scratch busybox cats serving
+# /healthz for their default probes, built and pushed once (not timed), tokens synced. Timed:
 #   1. `catctl deploy` of the 7 cats (namespace A);
 #   2. a sequential `kubectl apply --server-side -f` + `kubectl rollout status` loop over the same
 #      manifests (`catctl render --out`, namespace B: the scripts' way);
@@ -38,13 +38,16 @@ CATS=(dd tt coco momo chuchu lulu lala)
 FARM=$WORK/farm
 mkdir -p "$FARM/templates/cat" "$FARM/cats" "$FARM/secret"
 chmod 700 "$FARM/secret"
-printf 'registry = "%s/bench-real"\n' "$CATCTL_TEST_REGISTRY" >"$FARM/catctl.toml"
 cp "$CATCTL_TEST_BUSYBOX" "$FARM/templates/cat/busybox"
+# Each cat idles, as a bot waiting for Slack does, and answers its default probes: busybox
+# httpd serves /healthz on the health port.
+mkdir -p "$FARM/templates/cat/www"
+echo ok >"$FARM/templates/cat/www/healthz"
 cat >"$FARM/templates/cat/Dockerfile" <<'DOCKERFILE'
 FROM scratch
 COPY busybox /bin/busybox
 COPY . /cat
-CMD ["/bin/busybox", "sleep", "3600"]
+CMD ["/bin/busybox", "sh", "-c", "exec /bin/busybox httpd -f -p ${CAT_HEALTH_PORT:-8080} -h /cat/www"]
 DOCKERFILE
 for cat in "${CATS[@]}" crash; do
   mkdir -p "$FARM/cats/$cat"
@@ -57,6 +60,11 @@ FROM scratch
 COPY busybox /bin/busybox
 CMD ["/bin/busybox", "sh", "-c", "echo 'Error: Specify $CRASH_TOKEN in environment' >&2; exit 1"]
 DOCKERFILE
+
+# Tags are immutable: the images of this version of the bench go to a repository named by its
+# Dockerfiles, so that a re-run finds them and a changed bench pushes new ones.
+REPOSITORY="bench-real-$(cat "$FARM/templates/cat/Dockerfile" "$FARM/cats/crash/Dockerfile" | sha256sum | cut -c1-8)"
+printf 'registry = "%s/%s"\n' "$CATCTL_TEST_REGISTRY" "$REPOSITORY" >"$FARM/catctl.toml"
 
 c() { (cd "$FARM" && "$CATCTL" "$@"); }
 now() { date +%s.%N; }
