@@ -1,25 +1,92 @@
 //! The control plane: StatefulSet, Deployment and ReplicaSet controllers, the garbage collector
-//! and namespace deletion. Level-based: each pass looks at everything and does the next step.
+//! and namespace deletion. Level-based: each pass looks at every workload in its scope and does
+//! its next step; the scope is what changed since the last pass (as a real controller's work
+//! queue holds the objects its informers saw change), or everything.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use crate::selectors::LabelSelector;
-use crate::world::{Key, World, WriteOpts, res_of, timestamp};
+use crate::world::{ChangeKind, Key, World, WriteOpts, res_of, timestamp};
 
-pub fn tick(world: &mut World, now: Instant) {
-    for sts in world.list_cloned(res_of("statefulsets"), None) {
+/// The workloads a pass looks at.
+pub enum Scope {
+    All,
+    /// The workloads whose uid a change named (the object itself, or an owner of it), and
+    /// whether anything was deleted or is being deleted (the garbage collector's work).
+    Touched {
+        uids: HashSet<String>,
+        deletions: bool,
+    },
+}
+
+impl Scope {
+    /// What the changes after resourceVersion `rv` touched; `None` when nothing changed, `All`
+    /// when the changes are no longer kept.
+    pub fn since(world: &World, rv: u64) -> Option<Scope> {
+        if world.rv() == rv {
+            return None;
+        }
+        let Some(changes) = world.since(rv) else {
+            return Some(Scope::All);
+        };
+        let mut uids = HashSet::new();
+        let mut deletions = false;
+        for change in changes {
+            for object in std::iter::once(&change.object).chain(change.old.as_ref()) {
+                uids.insert(uid(object).to_string());
+                uids.extend(
+                    object["metadata"]["ownerReferences"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|r| r["uid"].as_str().map(String::from)),
+                );
+                deletions |= terminating(object);
+            }
+            deletions |= change.kind == ChangeKind::Deleted;
+        }
+        Some(Scope::Touched { uids, deletions })
+    }
+
+    fn covers(&self, obj: &Value) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Touched { uids, .. } => uids.contains(uid(obj)),
+        }
+    }
+}
+
+pub fn tick(world: &mut World, now: Instant, scope: &Scope) {
+    let in_scope = |world: &World, plural: &str| -> Vec<Value> {
+        world
+            .list(res_of(plural), None)
+            .into_iter()
+            .filter(|o| scope.covers(o))
+            .cloned()
+            .collect()
+    };
+    for sts in in_scope(world, "statefulsets") {
         statefulset(world, &sts);
     }
-    for deploy in world.list_cloned(res_of("deployments"), None) {
+    for deploy in in_scope(world, "deployments") {
         deployment(world, &deploy, now);
     }
-    for rs in world.list_cloned(res_of("replicasets"), None) {
+    for rs in in_scope(world, "replicasets") {
         replicaset(world, &rs);
     }
-    garbage_collect(world);
+    if matches!(
+        scope,
+        Scope::All
+            | Scope::Touched {
+                deletions: true,
+                ..
+            }
+    ) {
+        garbage_collect(world);
+    }
 }
 
 pub fn is_ready(pod: &Value) -> bool {

@@ -294,31 +294,34 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
-/// How often the controllers look at an unchanged world (for what only time changes: a
-/// Deployment's progress deadline).
-const IDLE_PASS: Duration = Duration::from_millis(100);
+/// How often the controllers look at every workload, changed or not (for what only time
+/// changes: a Deployment's progress deadline).
+const FULL_PASS: Duration = Duration::from_millis(100);
 
 async fn control_loop(shared: Arc<Shared>, tick: Duration) {
-    // The world's resourceVersion before the last controllers' pass: when nothing has changed
-    // since (their own writes included), another pass would do nothing. Passing over 100 idle
-    // StatefulSets every few milliseconds kept a core busy and the world locked.
-    let mut seen = None;
-    let mut last_pass = Instant::now();
+    // Between full passes, the controllers look only at the workloads that changed since their
+    // last pass (their own writes included): passing over 100 idle StatefulSets after every
+    // write kept a core busy and the world locked.
+    let mut seen = 0;
+    let mut last_full = Instant::now();
     loop {
         let lookups = {
             let mut world = shared.world();
             let now = Instant::now();
-            let before = world.rv();
-            let pass = seen != Some(before) || now.duration_since(last_pass) >= IDLE_PASS;
-            if pass {
-                controllers::tick(&mut world, now);
+            let scope = if now.duration_since(last_full) >= FULL_PASS {
+                last_full = now;
+                Some(controllers::Scope::All)
+            } else {
+                controllers::Scope::since(&world, seen)
+            };
+            seen = world.rv();
+            if let Some(scope) = scope {
+                controllers::tick(&mut world, now, &scope);
             }
-            let kubelet_from = world.rv();
             let lookups = kubelet::tick(&mut world, now);
-            if pass || world.rv() != kubelet_from {
-                controllers::tick(&mut world, now);
-                last_pass = now;
-                seen = Some(before);
+            if let Some(scope) = controllers::Scope::since(&world, seen) {
+                seen = world.rv();
+                controllers::tick(&mut world, now, &scope);
             }
             lookups
         };

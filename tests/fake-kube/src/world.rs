@@ -246,7 +246,8 @@ impl World {
         {
             return None;
         }
-        Some(self.history.iter().filter(|c| c.rv > rv).cloned().collect())
+        let first = self.history.partition_point(|c| c.rv <= rv);
+        Some(self.history.range(first..).cloned().collect())
     }
 
     fn next_rv(&mut self) -> String {
