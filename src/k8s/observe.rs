@@ -273,26 +273,19 @@ where
 }
 
 impl Observer {
-    /// Starts the watches in the cluster's namespace — pods, StatefulSets, Deployments when
-    /// `deployments`, and Warning events — and waits until each has its first state. Pods and
-    /// workloads start with a streaming list (one request for the list and the watch, where
-    /// the server offers it), so what they hold can stand in for the gate's lists.
+    /// Starts the watches in the cluster's namespace — pods, and StatefulSets and Deployments
+    /// when `deployments` — and waits until each has its first state; fails at the first error
+    /// of any watch. Pods and workloads start with a streaming list (one request for the list
+    /// and the watch, where the server offers it), so what they hold can stand in for the
+    /// gate's lists. Warning events are watched only once [`Observer::wait`] finds a rollout
+    /// stuck before its containers run.
     pub async fn start(cluster: &Cluster, deployments: bool) -> Result<Observer> {
-        let observer = Observer::start_without_events(cluster, deployments)?;
-        observer.watch_events();
+        let observer = Observer::spawn(cluster, deployments)?;
         observer.ready().await?;
         Ok(observer)
     }
 
-    /// [`Observer::start`] without the events, which [`Observer::wait`] starts for a rollout
-    /// stuck before its containers run; fails at the first error of any watch.
-    pub async fn start_for_gate(cluster: &Cluster, deployments: bool) -> Result<Observer> {
-        let observer = Observer::start_without_events(cluster, deployments)?;
-        observer.ready().await?;
-        Ok(observer)
-    }
-
-    fn start_without_events(cluster: &Cluster, deployments: bool) -> Result<Observer> {
+    fn spawn(cluster: &Cluster, deployments: bool) -> Result<Observer> {
         let (client, namespace) = (&cluster.client, cluster.namespace.as_str());
         let (notify, changed) = watch::channel(0u64);
         let notify = Arc::new(notify);
@@ -377,7 +370,7 @@ impl Observer {
     }
 
     /// Starts the watch of Warning events (once): one request, from resourceVersion 0.
-    pub fn watch_events(&self) {
+    fn watch_events(&self) {
         let writer = self
             .events_writer
             .lock()

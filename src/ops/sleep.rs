@@ -61,6 +61,33 @@ pub struct Slept {
     pub pods: Vec<String>,
 }
 
+impl Slept {
+    /// The word of its progress line: `Asleep`, `Sleeping` (it was already), `Woke up`, `Awake`.
+    fn verb(&self) -> &'static str {
+        match self.change {
+            Change::FellAsleep => "Asleep",
+            Change::AlreadyAsleep => "Sleeping",
+            Change::WokeUp => "Woke up",
+            Change::AlreadyAwake => "Awake",
+        }
+    }
+
+    /// Since when and by whom it sleeps, or its Ready pods.
+    fn detail(&self) -> String {
+        match &self.asleep {
+            Some(a) => format!("since {} (by {})", a.since, a.by),
+            None => self.pods.join(", "),
+        }
+    }
+}
+
+/// Which way `sleep` and `wake` go.
+#[derive(Debug, Clone, Copy)]
+enum Direction {
+    Sleep,
+    Wake,
+}
+
 /// Puts each cat to sleep and waits until its pods are gone. A sleeping cat is left as it
 /// is: no write.
 pub async fn sleep<'a>(
@@ -70,21 +97,55 @@ pub async fn sleep<'a>(
     timeout: Duration,
     reporter: &dyn Reporter,
 ) -> Result<Vec<CatResult<'a, Slept>>> {
+    each(
+        cluster,
+        cats,
+        concurrency,
+        timeout,
+        reporter,
+        Direction::Sleep,
+    )
+    .await
+}
+
+/// Wakes each cat to its declared replicas and waits until its pods are Ready and run the
+/// image its workload pins. An awake cat is left as it is: no write.
+pub async fn wake<'a>(
+    cluster: &Cluster,
+    cats: &'a [Cat],
+    concurrency: usize,
+    timeout: Duration,
+    reporter: &dyn Reporter,
+) -> Result<Vec<CatResult<'a, Slept>>> {
+    each(
+        cluster,
+        cats,
+        concurrency,
+        timeout,
+        reporter,
+        Direction::Wake,
+    )
+    .await
+}
+
+/// Each cat one way, waited for through one set of watches, `concurrency` at once.
+async fn each<'a>(
+    cluster: &Cluster,
+    cats: &'a [Cat],
+    concurrency: usize,
+    timeout: Duration,
+    reporter: &dyn Reporter,
+    direction: Direction,
+) -> Result<Vec<CatResult<'a, Slept>>> {
     let observer = Observer::start(cluster, true).await?;
     let observer = &observer;
     Ok(each_cat(cats, concurrency, reporter, |cat| async move {
-        let slept = put_to_sleep(cluster, observer, cat, timeout, reporter).await?;
-        let verb = match slept.change {
-            Change::AlreadyAsleep => "Sleeping",
-            _ => "Asleep",
+        let done = match direction {
+            Direction::Sleep => put_to_sleep(cluster, observer, cat, timeout, reporter).await?,
+            Direction::Wake => wake_up(cluster, observer, cat, timeout, reporter).await?,
         };
-        let since = slept
-            .asleep
-            .as_ref()
-            .map(|a| format!("since {} (by {})", a.since, a.by))
-            .unwrap_or_default();
-        reporter.done(&cat.name, verb, &since);
-        Ok(slept)
+        reporter.done(&cat.name, done.verb(), &done.detail());
+        Ok(done)
     })
     .await)
 }
@@ -118,29 +179,6 @@ async fn put_to_sleep(
         asleep: Some(asleep),
         pods: Vec::new(),
     })
-}
-
-/// Wakes each cat to its declared replicas and waits until its pods are Ready and run the
-/// image its workload pins. An awake cat is left as it is: no write.
-pub async fn wake<'a>(
-    cluster: &Cluster,
-    cats: &'a [Cat],
-    concurrency: usize,
-    timeout: Duration,
-    reporter: &dyn Reporter,
-) -> Result<Vec<CatResult<'a, Slept>>> {
-    let observer = Observer::start(cluster, true).await?;
-    let observer = &observer;
-    Ok(each_cat(cats, concurrency, reporter, |cat| async move {
-        let woke = wake_up(cluster, observer, cat, timeout, reporter).await?;
-        let verb = match woke.change {
-            Change::AlreadyAwake => "Awake",
-            _ => "Woke up",
-        };
-        reporter.done(&cat.name, verb, &woke.pods.join(", "));
-        Ok(woke)
-    })
-    .await)
 }
 
 async fn wake_up(

@@ -146,7 +146,7 @@ pub async fn deploy(
         None
     } else {
         Some(
-            Observer::start_for_gate(handles.cluster, deployments)
+            Observer::start(handles.cluster, deployments)
                 .await
                 .map_err(|err| format!("{err:#}")),
         )

@@ -45,7 +45,7 @@ pub async fn roll_out(
         Some(observer) => observer,
         None => {
             let deployments = prepared.iter().any(|p| p.rendered.kind == Kind::Deployment);
-            Observer::start_for_gate(cluster, deployments).await?
+            Observer::start(cluster, deployments).await?
         }
     };
     let rollout = Rollout {
