@@ -1,41 +1,45 @@
 //! `catctl sleep CAT…` and `catctl wake CAT…`: scale cats to zero and back, and wait.
 
+use std::time::Duration;
+
 use anyhow::Result;
 
-use crate::cli::{SleepArgs, WakeArgs};
+use crate::cli::{SelectCats, SleepArgs, WakeArgs};
 use crate::commands::ExitStatus;
 use crate::commands::shared::{error_text, progress, report_failures};
 use crate::context::Context;
 use crate::ops::CatResult;
-use crate::ops::sleep::{self, Slept};
+use crate::ops::sleep::{self, Direction, Slept};
 use crate::output::{Kind, SleepItem};
 
 pub async fn sleep_page(ctx: &Context, args: &SleepArgs) -> Result<ExitStatus> {
-    let farm = ctx.farm()?;
-    let cats = farm.select(&args.select.cats, args.select.all)?;
-    let cluster = ctx.cluster().await?;
-    ctx.printer.status(
-        "Sleeping",
-        &format!("{} cat(s) in namespace {}", cats.len(), cluster.namespace),
-    );
-    let lines = progress(&ctx.printer, &cats);
-    let concurrency = farm.settings.concurrency;
-    let results = sleep::sleep(cluster, &cats, concurrency, args.timeout, &lines).await?;
-    drop(lines);
-    print(ctx, &results)
+    page(ctx, &args.select, args.timeout, Direction::Sleep).await
 }
 
 pub async fn wake_page(ctx: &Context, args: &WakeArgs) -> Result<ExitStatus> {
+    page(ctx, &args.select, args.timeout, Direction::Wake).await
+}
+
+async fn page(
+    ctx: &Context,
+    select: &SelectCats,
+    timeout: Duration,
+    direction: Direction,
+) -> Result<ExitStatus> {
     let farm = ctx.farm()?;
-    let cats = farm.select(&args.select.cats, args.select.all)?;
+    let cats = farm.select(&select.cats, select.all)?;
     let cluster = ctx.cluster().await?;
+    let verb = match direction {
+        Direction::Sleep => "Sleeping",
+        Direction::Wake => "Waking",
+    };
     ctx.printer.status(
-        "Waking",
+        verb,
         &format!("{} cat(s) in namespace {}", cats.len(), cluster.namespace),
     );
     let lines = progress(&ctx.printer, &cats);
     let concurrency = farm.settings.concurrency;
-    let results = sleep::wake(cluster, &cats, concurrency, args.timeout, &lines).await?;
+    let results = sleep::change(direction, cluster, &cats, concurrency, timeout, &lines).await?;
     drop(lines);
     print(ctx, &results)
 }

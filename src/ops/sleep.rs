@@ -83,59 +83,23 @@ impl Slept {
 
 /// Which way `sleep` and `wake` go.
 #[derive(Debug, Clone, Copy)]
-enum Direction {
+pub enum Direction {
+    /// Each cat scaled to 0, waited for until its pods are gone; a sleeping cat is left as it
+    /// is: no write.
     Sleep,
+    /// Each cat scaled to its declared replicas, waited for until its pods are Ready and run the
+    /// image its workload pins; an awake cat is left as it is: no write.
     Wake,
 }
 
-/// Puts each cat to sleep and waits until its pods are gone. A sleeping cat is left as it
-/// is: no write.
-pub async fn sleep<'a>(
-    cluster: &Cluster,
-    cats: &'a [Cat],
-    concurrency: usize,
-    timeout: Duration,
-    reporter: &dyn Reporter,
-) -> Result<Vec<CatResult<'a, Slept>>> {
-    each(
-        cluster,
-        cats,
-        concurrency,
-        timeout,
-        reporter,
-        Direction::Sleep,
-    )
-    .await
-}
-
-/// Wakes each cat to its declared replicas and waits until its pods are Ready and run the
-/// image its workload pins. An awake cat is left as it is: no write.
-pub async fn wake<'a>(
-    cluster: &Cluster,
-    cats: &'a [Cat],
-    concurrency: usize,
-    timeout: Duration,
-    reporter: &dyn Reporter,
-) -> Result<Vec<CatResult<'a, Slept>>> {
-    each(
-        cluster,
-        cats,
-        concurrency,
-        timeout,
-        reporter,
-        Direction::Wake,
-    )
-    .await
-}
-
 /// Each cat one way, waited for through one set of watches, `concurrency` at once.
-async fn each<'a>(
+pub async fn change<'a>(
+    direction: Direction,
     cluster: &Cluster,
     cats: &'a [Cat],
     concurrency: usize,
     timeout: Duration,
     reporter: &dyn Reporter,
-    direction: Direction,
 ) -> Result<Vec<CatResult<'a, Slept>>> {
     let observer = Observer::start(cluster, true).await?;
     let observer = &observer;
