@@ -39,6 +39,8 @@ if command -v kubectl >/dev/null; then KUBECTL=$(command -v kubectl); else KUBEC
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kubelet pause)
 
 say() { echo "real-cluster: $*" >&2; }
+# shellcheck source=scripts/lib/processes.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/processes.sh"
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
@@ -93,25 +95,6 @@ build() {
 
 
 # True when the pid in file $1 is alive and its command line contains $2.
-running() {
-  local pid
-  [ -f "$1" ] || return 1
-  pid=$(cat "$1" 2>/dev/null) || return 1
-  [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -- "$2" >/dev/null
-}
-
-wait_for() { # name, seconds, check, log
-  local deadline=$((SECONDS + $2))
-  until $3; do
-    if [ $SECONDS -ge $deadline ]; then
-      say "$1 did not answer within $2 s; last lines of $4:"
-      tail -n 30 "$4" >&2 || true
-      return 1
-    fi
-    sleep 0.2
-  done
-}
-
 install_missing() {
   local missing=()
   command -v containerd >/dev/null || missing+=(containerd)
@@ -493,18 +476,7 @@ print_env() {
   echo "export CATCTL_REAL_CLUSTER_DIR=$DIR"
 }
 
-stop_one() { # name
-  local pidfile="$DIR/$1.pid"
-  if running "$pidfile" "$1"; then
-    local pid
-    pid=$(cat "$pidfile")
-    say "stopping $1 (pid $pid)"
-    kill "$pid"
-    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
-  fi
-  rm -f "$pidfile"
-}
+stop_one() { stop_pidfile "$DIR/$1.pid" "$1" 15; } # name
 
 stop() {
   stop_one kubelet

@@ -19,6 +19,8 @@ REGISTRY_PID="$DIR/registry.pid"
 PACKAGES=(docker.io docker-registry busybox-static)
 
 say() { echo "test-services: $*" >&2; }
+# shellcheck source=scripts/lib/processes.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/processes.sh"
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
@@ -42,27 +44,8 @@ install_missing() {
 }
 
 # True when the pid in file $1 is alive and its command line contains $2.
-running() {
-  local pid
-  [ -f "$1" ] || return 1
-  pid=$(cat "$1" 2>/dev/null) || return 1
-  [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -- "$2" >/dev/null
-}
-
 docker_answers() { DOCKER_HOST="unix://$SOCK" timeout 5 docker version >/dev/null 2>&1; }
 registry_answers() { timeout 5 curl -fsS "http://127.0.0.1:$PORT/v2/" >/dev/null 2>&1; }
-
-wait_for() { # name, seconds, check, log
-  local deadline=$((SECONDS + $2))
-  until $3; do
-    if [ $SECONDS -ge $deadline ]; then
-      say "$1 did not answer within $2 s; last lines of $4:"
-      tail -n 30 "$4" >&2 || true
-      return 1
-    fi
-    sleep 0.2
-  done
-}
 
 start_docker() {
   if docker_answers; then return 0; fi
@@ -103,18 +86,6 @@ YAML
   wait_for registry 30 registry_answers "$DIR/registry.log"
 }
 
-stop_one() { # pidfile, name
-  if running "$1" "$2"; then
-    local pid
-    pid=$(cat "$1")
-    say "stopping $2 (pid $pid)"
-    kill "$pid"
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
-  fi
-  rm -f "$1"
-}
-
 print_env() {
   echo "export DOCKER_HOST=unix://$SOCK"
   echo "export CATCTL_TEST_REGISTRY=127.0.0.1:$PORT"
@@ -135,8 +106,8 @@ case "${1:-}" in
     registry_answers && echo "registry: answering at 127.0.0.1:$PORT" || echo "registry: not answering"
     ;;
   stop)
-    stop_one "$REGISTRY_PID" docker-registry
-    stop_one "$DOCKER_PID" dockerd
+    stop_pidfile "$REGISTRY_PID" docker-registry
+    stop_pidfile "$DOCKER_PID" dockerd
     ;;
   *)
     echo "usage: $0 start|env|status|stop" >&2
