@@ -728,3 +728,61 @@ fn an_arm64_image_is_refused_on_the_amd64_node_with_zero_writes_and_the_default_
         .collect();
     assert!(writes.is_empty(), "the refusal wrote: {writes:?}");
 }
+
+/// Two deploys of one cat at once, from two checkouts (v2 here, v3 there), on a real API
+/// server: the deploy lock in the cat's history ConfigMap (a write conditional on the version
+/// each deploy read) lets one through; the other says another deploy won while it waited, and
+/// the cluster runs the winner's digest.
+#[test]
+fn two_deploys_of_one_cat_at_once_never_both_claim_success() {
+    let real = real_cluster!();
+    let farm = Farm::new(real, "race");
+    let cat = farm.cat("race");
+    farm.ok(&["deploy", &cat]);
+    let other = tempfile::tempdir().unwrap();
+    let copied = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", farm.path().display()))
+        .arg(other.path())
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    farm.release(&cat, "v2");
+    std::fs::write(
+        other.path().join(format!("cats/{cat}/cat.toml")),
+        "version = \"v3\"\n",
+    )
+    .unwrap();
+    std::fs::write(other.path().join(format!("cats/{cat}/release.txt")), "v3").unwrap();
+    for step in ["build", "push"] {
+        let output = farm
+            .command(&[step, &cat])
+            .current_dir(other.path())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{step}: {}", text(&output));
+    }
+
+    let (here, there) = std::thread::scope(|scope| {
+        let here = scope.spawn(|| farm.catctl(&["deploy", &cat, "--timeout", "2m"]));
+        let there = scope.spawn(|| {
+            farm.command(&["deploy", &cat, "--timeout", "2m"])
+                .current_dir(other.path())
+                .output()
+                .unwrap()
+        });
+        (here.join().unwrap(), there.join().unwrap())
+    });
+    let (here_text, there_text) = (text(&here), text(&there));
+    assert!(
+        here.status.success() != there.status.success(),
+        "exactly one of two concurrent deploys may succeed:\n{here_text}\n---\n{there_text}"
+    );
+    let (loser, version) = if here.status.success() {
+        (there_text, "v2")
+    } else {
+        (here_text, "v3")
+    };
+    assert!(loser.contains("while this deploy waited"), "{loser}");
+    assert_eq!(farm.running_digest(&cat), farm.digest(&cat, version));
+}
