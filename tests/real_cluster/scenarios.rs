@@ -786,3 +786,92 @@ fn two_deploys_of_one_cat_at_once_never_both_claim_success() {
     assert!(loser.contains("while this deploy waited"), "{loser}");
     assert_eq!(farm.running_digest(&cat), farm.digest(&cat, version));
 }
+
+/// The cat's pods as the API server has them (by catctl's `app` label), Terminating ones too.
+fn pods_of(farm: &Farm, cat: &str) -> Vec<Value> {
+    farm.get(&["pods", "-l", &format!("app={cat}")])["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Sleep and wake on a real kubelet: sleep returns once the pod is gone (not merely
+/// Terminating), a deploy keeps the cat asleep, wake returns once a Ready pod runs the pinned
+/// digest again; a second sleep or wake writes nothing.
+#[test]
+fn sleep_waits_for_the_pod_to_be_gone_and_wake_for_a_ready_pod_of_the_pinned_digest() {
+    let real = real_cluster!();
+    let farm = Farm::new(real, "nap");
+    let cat = farm.cat("nap");
+    farm.ok(&["deploy", &cat]);
+    let digest = farm.digest(&cat, "v1");
+
+    let slept = farm.json(&["sleep", &cat]);
+    assert_eq!(slept[0]["result"], "asleep", "{slept}");
+    assert_eq!(
+        pods_of(&farm, &cat),
+        Vec::<Value>::new(),
+        "sleep returned with a pod left"
+    );
+    assert_eq!(farm.get(&["statefulset", &cat])["spec"]["replicas"], 0);
+    let again = farm.json(&["sleep", &cat]);
+    assert_eq!(again[0]["result"], "already_asleep", "{again}");
+
+    let deployed = text(&farm.ok(&["deploy", &cat]));
+    assert!(deployed.contains("kept asleep"), "{deployed}");
+    assert_eq!(pods_of(&farm, &cat), Vec::<Value>::new(), "deploy woke it");
+
+    let woke = farm.json(&["wake", &cat]);
+    assert_eq!(woke[0]["result"], "awake", "{woke}");
+    assert_eq!(
+        woke[0]["pods"],
+        serde_json::json!([format!("{cat}-0")]),
+        "{woke}"
+    );
+    assert_eq!(farm.running_digest(&cat), digest);
+    let again = farm.json(&["wake", &cat]);
+    assert_eq!(again[0]["result"], "already_awake", "{again}");
+}
+
+/// A cat that may run several copies is a Deployment: both replicas run the pinned digest when
+/// deploy returns, and a new version replaces both.
+#[test]
+fn a_cat_with_several_copies_is_a_deployment_whose_replicas_all_run_the_pinned_digest() {
+    let real = real_cluster!();
+    let farm = Farm::new(real, "copies");
+    let cat = farm.new_cat("copies");
+    farm.write(
+        &format!("cats/{cat}/cat.toml"),
+        "version = \"v1\"\nseveral_copies = true\nreplicas = 2\n",
+    );
+    farm.ok(&["build", &cat]);
+    farm.ok(&["push", &cat]);
+    farm.token(&cat, "xoxb-copies");
+    for version in ["v1", "v2"] {
+        if version == "v2" {
+            farm.write(
+                &format!("cats/{cat}/cat.toml"),
+                "version = \"v2\"\nseveral_copies = true\nreplicas = 2\n",
+            );
+            farm.write(&format!("cats/{cat}/release.txt"), version);
+            farm.ok(&["build", &cat]);
+            farm.ok(&["push", &cat]);
+        }
+        let report = farm.json(&["deploy", &cat]);
+        assert_eq!(report[0]["result"], "deployed", "{report}");
+        let digest = farm.digest(&cat, version);
+        let deployment = farm.get(&["deployment", &cat]);
+        assert_eq!(deployment["status"]["readyReplicas"], 2, "{deployment}");
+        let running: Vec<Value> = pods_of(&farm, &cat)
+            .into_iter()
+            .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+            .collect();
+        assert_eq!(running.len(), 2, "{running:#?}");
+        for pod in &running {
+            let id = pod["status"]["containerStatuses"][0]["imageID"]
+                .as_str()
+                .unwrap_or_default();
+            assert!(id.ends_with(&digest), "{version}: {id} is not {digest}");
+        }
+    }
+}
