@@ -138,6 +138,20 @@ impl Farm {
         name
     }
 
+    /// A second checkout of the farm (a copy of its directory, secrets included): the same
+    /// cats, namespace and registry, to change apart from this one.
+    pub fn checkout(&self) -> tempfile::TempDir {
+        let copy = tempfile::tempdir().unwrap();
+        let copied = Command::new("cp")
+            .arg("-a")
+            .arg(format!("{}/.", self.path().display()))
+            .arg(copy.path())
+            .status()
+            .unwrap();
+        assert!(copied.success(), "cp -a of the farm failed");
+        copy
+    }
+
     /// The command line a user types, inside the farm, against the real cluster.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_catctl"));

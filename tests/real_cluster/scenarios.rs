@@ -625,14 +625,7 @@ fn a_stale_checkout_is_refused_with_zero_writes_and_two_copies_are_named() {
     let farm = Farm::new(real, "stale");
     let cat = farm.cat("stale");
     farm.ok(&["deploy", &cat]);
-    let behind = tempfile::tempdir().unwrap();
-    let copied = std::process::Command::new("cp")
-        .arg("-a")
-        .arg(format!("{}/.", farm.path().display()))
-        .arg(behind.path())
-        .status()
-        .unwrap();
-    assert!(copied.success());
+    let behind = farm.checkout();
     farm.release(&cat, "v2");
     farm.ok(&["deploy", &cat]);
     let v2 = farm.digest(&cat, "v2");
@@ -739,14 +732,7 @@ fn two_deploys_of_one_cat_at_once_never_both_claim_success() {
     let farm = Farm::new(real, "race");
     let cat = farm.cat("race");
     farm.ok(&["deploy", &cat]);
-    let other = tempfile::tempdir().unwrap();
-    let copied = std::process::Command::new("cp")
-        .arg("-a")
-        .arg(format!("{}/.", farm.path().display()))
-        .arg(other.path())
-        .status()
-        .unwrap();
-    assert!(copied.success());
+    let other = farm.checkout();
     farm.release(&cat, "v2");
     std::fs::write(
         other.path().join(format!("cats/{cat}/cat.toml")),
