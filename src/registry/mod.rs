@@ -166,12 +166,7 @@ impl Registry {
             };
             manifest = inner;
         }
-        let config = manifest
-            .pointer("/config/digest")
-            .and_then(|d| d.as_str())
-            .ok_or_else(|| anyhow!("the manifest of {image} names no config"))?
-            .to_string();
-        let Some(config) = session.json(&format!("blobs/{config}"), "*/*").await? else {
+        let Some(config) = session.config_of(&manifest).await? else {
             return Ok(None);
         };
         let labels = config
@@ -222,12 +217,7 @@ impl Registry {
                 .filter(|p| p.os != "unknown")
                 .collect());
         }
-        let config = manifest
-            .pointer("/config/digest")
-            .and_then(|d| d.as_str())
-            .ok_or_else(|| anyhow!("the manifest of {image} names no config"))?
-            .to_string();
-        let Some(config) = session.json(&format!("blobs/{config}"), "*/*").await? else {
+        let Some(config) = session.config_of(&manifest).await? else {
             return Ok(Vec::new());
         };
         Ok(platform_of(&config).into_iter().collect())
@@ -448,6 +438,19 @@ impl<'a> Session<'a> {
             .and_then(|auth| auth.split_once(' '))
             .map(|(_, token)| token);
         credentials.chain(token).collect()
+    }
+
+    /// The image config blob a single-platform `manifest` names (`None`: not in the registry).
+    async fn config_of(
+        &mut self,
+        manifest: &serde_json::Value,
+    ) -> Result<Option<serde_json::Value>> {
+        let config = manifest
+            .pointer("/config/digest")
+            .and_then(|d| d.as_str())
+            .ok_or_else(|| anyhow!("the manifest of {} names no config", self.image))?
+            .to_string();
+        self.json(&format!("blobs/{config}"), "*/*").await
     }
 
     async fn json(
