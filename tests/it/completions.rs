@@ -1,5 +1,7 @@
 //! Shell completion: the committed scripts are current, and bash really completes cat names.
 
+use std::path::Path;
+
 use crate::common::{Catctl, Farm, repo};
 
 #[test]
@@ -38,6 +40,11 @@ fn bash_completes_cat_names_at_tab_time() {
 
 /// Sources completions/catctl.bash and calls its function as bash would on TAB after `line`.
 fn complete_in_bash(farm: &Farm, line: &str) -> Vec<String> {
+    complete_in_bash_with(farm, line, &[])
+}
+
+/// [`complete_in_bash`] with these environment variables set (a `KUBECONFIG`).
+pub fn complete_in_bash_with(farm: &Farm, line: &str, env: &[(&str, &Path)]) -> Vec<String> {
     let script = r#"
         source "$COMPLETIONS"
         read -r -a COMP_WORDS <<< "$LINE"
@@ -47,10 +54,13 @@ fn complete_in_bash(farm: &Farm, line: &str) -> Vec<String> {
         _clap_complete_catctl catctl "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
         printf '%s\n' "${COMPREPLY[@]}"
     "#;
-    let output = farm
+    let shell = farm
         .shell(script)
         .env("LINE", line)
-        .env("COMPLETIONS", repo().join("completions/catctl.bash"))
+        .env("COMPLETIONS", repo().join("completions/catctl.bash"));
+    let output = env
+        .iter()
+        .fold(shell, |shell, (key, value)| shell.env(key, value))
         .run()
         .ok();
     let mut names: Vec<String> = output

@@ -5,7 +5,8 @@
 
 use std::os::unix::fs::PermissionsExt as _;
 
-use crate::common::{Farm, repo};
+use crate::common::Farm;
+use crate::completions::complete_in_bash_with;
 
 /// The fake cluster's API server URL, from its kubeconfig.
 fn server(farm: &Farm) -> String {
@@ -179,32 +180,8 @@ fn bash_completes_contexts_from_the_kubeconfig_and_namespaces_from_the_cluster()
         ),
     );
     let kubeconfig = farm.path().join("two.kubeconfig");
-    let complete = |line: &str| {
-        let script = r#"
-            source "$COMPLETIONS"
-            read -r -a COMP_WORDS <<< "$LINE"
-            [[ "$LINE" == *" " ]] && COMP_WORDS+=("")
-            COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
-            COMP_LINE="$LINE"; COMP_POINT=${#LINE}; COMP_TYPE=9
-            _clap_complete_catctl catctl "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
-            printf '%s\n' "${COMPREPLY[@]}"
-        "#;
-        let output = farm
-            .shell(script)
-            .env("LINE", line)
-            .env("KUBECONFIG", &kubeconfig)
-            .env("COMPLETIONS", repo().join("completions/catctl.bash"))
-            .run()
-            .ok();
-        let mut words: Vec<String> = output
-            .stdout()
-            .lines()
-            .map(|l| l.trim().to_string())
-            .filter(|l| !l.is_empty() && !l.starts_with('-'))
-            .collect();
-        words.sort();
-        words
-    };
+    let complete =
+        |line: &str| complete_in_bash_with(&farm, line, &[("KUBECONFIG", kubeconfig.as_path())]);
     assert_eq!(complete("catctl status --context "), ["fake", "gke-prod"]);
     assert_eq!(complete("catctl status --context g"), ["gke-prod"]);
     // The fake cluster lists its namespaces: default, kube-system, … — `d` narrows to one.
