@@ -145,3 +145,30 @@ fn status_of_the_farm_makes_at_most_three_requests() {
         assert_eq!(status["ready"], 1, "{status}");
     }
 }
+
+#[test]
+fn a_rollout_that_waits_longer_to_be_ready_makes_the_same_requests() {
+    let farm = setup();
+    let cluster = farm.cluster();
+    let quick = farm.ready_cat("quick");
+    let slow = farm.ready_cat("slow");
+    // Running at once, Ready only after 3 s: waiting longer is no reason to ask more (nor to
+    // watch events, which are for a rollout stuck before its containers run).
+    cluster.script(
+        &slow,
+        fake_kube::PodScript::healthy().ready_after(std::time::Duration::from_secs(3)),
+    );
+    cluster.reset_requests();
+    farm.run(["deploy", &quick]).ok();
+    let after_quick = cluster.requests();
+    cluster.reset_requests();
+    let started = std::time::Instant::now();
+    farm.run(["deploy", &slow]).ok();
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(3),
+        "it did not wait"
+    );
+    let after_slow = cluster.requests();
+    assert_eq!(after_slow, after_quick, "requests grew with the wait");
+    assert_eq!(after_slow.get("watch events"), None, "{after_slow:?}");
+}
