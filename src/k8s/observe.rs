@@ -626,13 +626,14 @@ impl Observer {
                 (true, None) => Some(tokio::time::Instant::now()),
                 (true, since) => since,
             };
-            let events_at = stuck_since
+            let mut events_at = stuck_since
                 .filter(|_| !self.events_watched())
                 .map(|since| since + STUCK_BEFORE_EVENTS);
             if events_at.is_some_and(|at| tokio::time::Instant::now() >= at) {
                 // The warnings that say why (FailedScheduling, FailedMount, FailedCreate): the
                 // watch starts from resourceVersion 0, so none said so far is missed.
                 self.watch_events();
+                events_at = None;
             }
             match step {
                 Step::Done(pods) => {
@@ -686,10 +687,7 @@ impl Observer {
                 Some(settled) => deadline.min(settled),
                 None => deadline,
             };
-            let wake = match events_at.filter(|_| !self.events_watched()) {
-                Some(at) => wake.min(at),
-                None => wake,
-            };
+            let wake = events_at.map_or(wake, |at| wake.min(at));
             match tokio::time::timeout_at(wake, changed.changed()).await {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => {
