@@ -492,6 +492,32 @@ fn manifest_template() -> String {
     std::fs::read_to_string(crate::farm::repo().join("templates/deployment.yaml")).unwrap()
 }
 
+/// A StatefulSet whose controller cannot make its pod (a ServiceAccount that does not exist):
+/// no pod ever appears, so only the controller's FailedCreate event says why — watched once
+/// the rollout has been stuck for 2 s.
+#[test]
+fn a_pod_the_controller_cannot_create_fails_fast_with_its_failedcreate_event() {
+    let real = real_cluster!();
+    let farm = Farm::new(real, "nosa");
+    let cat = farm.cat("nosa");
+    let template = manifest_template().replacen(
+        "      automountServiceAccountToken: false\n",
+        "      automountServiceAccountToken: false\n      serviceAccountName: missing-sa\n",
+        1,
+    );
+    assert!(template.contains("missing-sa"), "the template changed");
+    farm.write(&format!("cats/{cat}/deployment.yaml"), &template);
+    let started = Instant::now();
+    let out = farm.fails(&["deploy", &cat, "--timeout", "2m"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "not fail-fast: {:?}\n{out}",
+        started.elapsed()
+    );
+    assert!(out.contains("FailedCreate"), "{out}");
+    assert!(out.contains("missing-sa"), "{out}");
+}
+
 #[test]
 fn a_missing_secret_volume_fails_fast_with_the_kubelets_mount_error() {
     let real = real_cluster!();
